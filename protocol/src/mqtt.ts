@@ -1,0 +1,175 @@
+/**
+ * MQTT wire format (SPEC.md §8): topics, message schemas, and the sealed payload.
+ *   topic:   opg/v1/{tenant}/{device}/up/tx | up/status | down/ack | down/cmd
+ *   payload: version(1) || nonce(12) || AES-128-GCM(CBOR(message)) || tag(16),
+ *            aad = "opg/v1 mqtt" || 0x00 || topic — a payload moved to another topic or device fails.
+ * The key is deriveKey(deviceSecret, 'mqtt', deviceId), so a hosted broker never sees payment data.
+ * The last-will "offline" status is the single byte 0x00 (it must be fixed before connecting).
+ */
+import { Decoder, Encoder } from 'cbor-x'
+import { z } from 'zod'
+import { type Bytes, concat, Reader, utf8 } from './bytes.js'
+import type { CryptoBackend } from './crypto/backend.js'
+import { check, ERROR_CODES, ProtocolError } from './errors.js'
+import { isId8 } from './ids.js'
+
+export const TOPIC_ROOT = 'opg/v1'
+export const TOPIC_KINDS = ['up/tx', 'up/status', 'down/ack', 'down/cmd'] as const
+export type TopicKind = (typeof TOPIC_KINDS)[number]
+/** Largest sealed payload accepted (before any decryption work). */
+export const MQTT_PAYLOAD_MAX = 256 * 1024
+export const BATCH_MAX_RECORDS = 500
+export const OFFLINE_STATUS = Uint8Array.of(0x00)
+const PAYLOAD_VERSION = 0x01
+
+export function topic(tenantId: string, deviceId: string, kind: TopicKind): string {
+  check(isId8(tenantId) && isId8(deviceId), 'bad_field', 'tenant and device ids must be 16 hex chars')
+  return `${TOPIC_ROOT}/${tenantId}/${deviceId}/${kind}`
+}
+
+/** The subscription a bridge replica uses (shared on an MQTT 5 broker). */
+export function bridgeSubscription(shared: boolean): string {
+  return `${shared ? '$share/bridge/' : ''}${TOPIC_ROOT}/+/+/up/#`
+}
+
+export function parseTopic(t: string): { tenantId: string; deviceId: string; kind: TopicKind } {
+  if (typeof t !== 'string' || t.length > 128) throw new ProtocolError('bad_field', 'bad topic')
+  const parts = t.split('/')
+  if (parts.length !== 6 || `${parts[0]}/${parts[1]}` !== TOPIC_ROOT) {
+    throw new ProtocolError('bad_prefix', 'not an opg/v1 topic')
+  }
+  const [, , tenantId, deviceId, dir, leaf] = parts as [string, string, string, string, string, string]
+  const kind = `${dir}/${leaf}` as TopicKind
+  check(isId8(tenantId) && isId8(deviceId), 'bad_field', 'bad tenant or device id in topic')
+  check(TOPIC_KINDS.includes(kind), 'bad_type', 'unknown topic kind')
+  return { tenantId, deviceId, kind }
+}
+
+const bytes = z.instanceof(Uint8Array)
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+const currency = z.string().regex(/^[A-Z]{3}$/)
+const count = z.number().int().nonnegative()
+
+/** One accepted payment as the box reports it. */
+export const TxRecordSchema = z.object({
+  token: bytes.refine((b) => b.length <= 265, 'token too long'),
+  receipt: bytes.refine((b) => b.length <= 110, 'receipt too long'),
+  channel: z.enum(['qr', 'ble']),
+  /** Box's trusted time at acceptance, ms. Informational: the bridge never trusts device clocks for holds. */
+  acceptedAt: count,
+})
+export const TxBatchSchema = z.object({
+  v: z.literal(1),
+  batch: uuid,
+  records: z.array(TxRecordSchema).min(1).max(BATCH_MAX_RECORDS),
+})
+export const AckSchema = z.object({
+  v: z.literal(1),
+  batch: uuid,
+  accepted: z.array(uuid).max(BATCH_MAX_RECORDS),
+  rejected: z.array(z.object({ tx: z.string().max(64), code: z.enum(ERROR_CODES) })).max(BATCH_MAX_RECORDS),
+})
+export const StatusSchema = z.object({
+  v: z.literal(1),
+  online: z.literal(true),
+  at: count,
+  pending: count,
+  pendingAmount: z.record(currency, count),
+  storageBytes: count,
+  version: z.string().max(32),
+  signal: z.number().int().min(-150).max(0).optional(),
+})
+export const CommandSchema = z.discriminatedUnion('type', [
+  z.object({ v: z.literal(1), id: uuid, type: z.literal('time'), now: count }),
+  z.object({
+    v: z.literal(1),
+    id: uuid,
+    type: z.literal('revocations'),
+    version: count,
+    wallets: z.array(z.string().regex(/^[0-9a-f]{16}$/)).max(100_000),
+  }),
+  z.object({
+    v: z.literal(1),
+    id: uuid,
+    type: z.literal('config'),
+    config: z.record(z.string(), z.unknown()),
+  }),
+  z.object({
+    v: z.literal(1),
+    id: uuid,
+    type: z.literal('invoice_paid'),
+    ref: z.string().regex(/^[A-Za-z0-9-]{1,32}$/),
+    amount: z.number().int().positive(),
+    currency,
+    counter: count,
+  }),
+  z.object({ v: z.literal(1), id: uuid, type: z.literal('sync_now') }),
+])
+
+export type TxRecord = z.infer<typeof TxRecordSchema>
+export type TxBatch = z.infer<typeof TxBatchSchema>
+export type Ack = z.infer<typeof AckSchema>
+export type Status = z.infer<typeof StatusSchema>
+export type Command = z.infer<typeof CommandSchema>
+
+const encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: true })
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
+
+/** CBOR-encode a message (validated against its schema first). */
+export function encodeMessage<T>(schema: z.ZodType<T>, message: T): Bytes {
+  const ok = schema.safeParse(message)
+  if (!ok.success)
+    throw new ProtocolError('bad_field', `invalid message: ${ok.error.issues[0]?.message ?? ''}`)
+  return new Uint8Array(encoder.encode(message))
+}
+
+/** CBOR-decode and validate; any malformed input is a ProtocolError. */
+export function decodeMessage<T>(schema: z.ZodType<T>, data: Bytes): T {
+  if (data.length > MQTT_PAYLOAD_MAX) throw new ProtocolError('oversized', 'message too large')
+  let raw: unknown
+  try {
+    raw = decoder.decode(data)
+  } catch (cause) {
+    throw new ProtocolError('bad_encoding', 'malformed CBOR', { cause })
+  }
+  const ok = schema.safeParse(raw)
+  if (!ok.success)
+    throw new ProtocolError('bad_field', `invalid message: ${ok.error.issues[0]?.message ?? ''}`)
+  return ok.data
+}
+
+const aadFor = (t: string) => concat(utf8('opg/v1 mqtt'), Uint8Array.of(0), utf8(t))
+
+/** Seal a message for `topicName` with the device's mqtt key. */
+export function sealMqtt<T>(
+  c: CryptoBackend,
+  key: Bytes,
+  topicName: string,
+  schema: z.ZodType<T>,
+  msg: T,
+  nonce: Bytes = c.randomBytes(12),
+): Bytes {
+  const ct = c.aesGcmSeal(key, nonce, encodeMessage(schema, msg), aadFor(topicName))
+  return concat(Uint8Array.of(PAYLOAD_VERSION), nonce, ct)
+}
+
+/** Open a sealed payload received on `topicName`. */
+export function openMqtt<T>(
+  c: CryptoBackend,
+  key: Bytes,
+  topicName: string,
+  schema: z.ZodType<T>,
+  payload: Bytes,
+): T {
+  if (payload.length > MQTT_PAYLOAD_MAX) throw new ProtocolError('oversized', 'payload too large')
+  const r = new Reader(payload, 'mqtt payload')
+  check(r.u8() === PAYLOAD_VERSION, 'bad_version', 'unknown payload version')
+  const nonce = r.bytes(12)
+  check(r.remaining() >= 16, 'truncated', 'mqtt payload: truncated')
+  return decodeMessage(schema, c.aesGcmOpen(key, nonce, r.bytes(r.remaining()), aadFor(topicName)))
+}
+
+/** True for the fixed last-will payload that means "this box went offline". */
+export function isOfflineStatus(payload: Bytes): boolean {
+  return payload.length === 1 && payload[0] === 0x00
+}
