@@ -5,9 +5,9 @@
  */
 import {
   type Bytes,
-  type CryptoBackend,
   base45Encode,
   boxRespond,
+  type CryptoBackend,
   chainStart,
   concat,
   deriveKey,
@@ -23,10 +23,10 @@ import {
   sealMqtt,
   signReceipt,
   signToken,
-  toHex,
   TxBatchSchema,
-  topic,
+  toHex,
   tokenHash,
+  topic,
   utf8,
   walletFinish,
   walletHello,
@@ -92,14 +92,24 @@ export function buildVectors(c: CryptoBackend) {
   const batch = {
     v: 1 as const,
     batch: '01890a5d-ac96-774b-bcce-b302099a8058',
-    records: [{ token: token.bytes, receipt: receipt.bytes, channel: 'qr' as const, acceptedAt: 1_767_229_201_000 }],
+    records: [
+      { token: token.bytes, receipt: receipt.bytes, channel: 'qr' as const, acceptedAt: 1_767_229_201_000 },
+    ],
   }
   const smsKey = deriveKey(c, deviceSecret, 'sms', deviceIdBytes)
 
   const hs = walletHello(c, fixedSecret(c, 'ble wallet ephemeral'))
   const challenge = fixedSecret(c, 'ble challenge').slice(0, 8)
-  const box = boxRespond(c, { signingSecret: nodeSigning, cert: nodeCert }, hs.message, fixedSecret(c, 'ble box ephemeral'), challenge)
-  const wallet = walletFinish(c, hs, box.message, { issuerKeys: new Map([[keyId(c, issuer.publicKey), issuer.publicKey]]) })
+  const box = boxRespond(
+    c,
+    { signingSecret: nodeSigning, cert: nodeCert },
+    hs.message,
+    fixedSecret(c, 'ble box ephemeral'),
+    challenge,
+  )
+  const wallet = walletFinish(c, hs, box.message, {
+    issuerKeys: new Map([[keyId(c, issuer.publicKey), issuer.publicKey]]),
+  })
   const bleToken = signToken(c, walletSecret, walletCert, {
     txId: '01890a5d-ac96-774b-bcce-b302099a8059',
     merchantId: FIXED.merchantId,
@@ -138,7 +148,15 @@ export function buildVectors(c: CryptoBackend) {
       sms: toHex(smsKey),
     },
     certificates: {
-      wallet: { fields: { ...walletCert, publicKey: toHex(walletCert.publicKey), signature: undefined, bytes: undefined }, bytes: toHex(walletCert.bytes) },
+      wallet: {
+        fields: {
+          ...walletCert,
+          publicKey: toHex(walletCert.publicKey),
+          signature: undefined,
+          bytes: undefined,
+        },
+        bytes: toHex(walletCert.bytes),
+      },
       node: {
         fields: {
           ...nodeCert,
@@ -151,7 +169,15 @@ export function buildVectors(c: CryptoBackend) {
       },
     },
     token: {
-      fields: { txId: token.txId, merchantId: token.merchantId, deviceId: token.deviceId, amount: token.amount, counter: token.counter, prevHash: toHex(token.prevHash), walletTime: token.walletTime },
+      fields: {
+        txId: token.txId,
+        merchantId: token.merchantId,
+        deviceId: token.deviceId,
+        amount: token.amount,
+        counter: token.counter,
+        prevHash: toHex(token.prevHash),
+        walletTime: token.walletTime,
+      },
       chainStart: toHex(chainStart(c, walletCert)),
       bytes: toHex(token.bytes),
       tokenHash: toHex(tokenHash(c, token)),
@@ -160,15 +186,25 @@ export function buildVectors(c: CryptoBackend) {
       qrText: encodeQrText(envelope),
     },
     receipt: { acceptedAt: receipt.acceptedAt, bytes: toHex(receipt.bytes) },
-    sticker: { merchantName: 'Asha Tea Stall', text: encodeSticker({ nodeCert, merchantName: 'Asha Tea Stall' }) },
+    sticker: {
+      merchantName: 'Asha Tea Stall',
+      text: encodeSticker({ nodeCert, merchantName: 'Asha Tea Stall' }),
+    },
     mqtt: {
       topic: txTopic,
       nonce: '000102030405060708090a0b',
-      batchCbor: toHex(sealMqtt(c, mqttKey, txTopic, TxBatchSchema, batch, fromHex('000102030405060708090a0b'))),
+      batchCbor: toHex(
+        sealMqtt(c, mqttKey, txTopic, TxBatchSchema, batch, fromHex('000102030405060708090a0b')),
+      ),
     },
     sms: {
       message: { ref: 'INV-1001', amount: 250_00, currency: 'INR', counter: 7 },
-      text: formatPaidSms(c, smsKey, FIXED.deviceId, { ref: 'INV-1001', amount: 250_00, currency: 'INR', counter: 7 }),
+      text: formatPaidSms(c, smsKey, FIXED.deviceId, {
+        ref: 'INV-1001',
+        amount: 250_00,
+        currency: 'INR',
+        counter: 7,
+      }),
     },
     ble: {
       walletEphemeralSecret: toHex(fixedSecret(c, 'ble wallet ephemeral')),
@@ -180,6 +216,9 @@ export function buildVectors(c: CryptoBackend) {
       sealedToken: toHex(sealedToken),
       sealedReceipt: toHex(sealedReceipt),
     },
-    base45: { hex: toHex(concat(utf8('opg'), Uint8Array.of(0, 255))), text: base45Encode(concat(utf8('opg'), Uint8Array.of(0, 255))) },
+    base45: {
+      hex: toHex(concat(utf8('opg'), Uint8Array.of(0, 255))),
+      text: base45Encode(concat(utf8('opg'), Uint8Array.of(0, 255))),
+    },
   }
 }

@@ -42,17 +42,40 @@ for (const c of backends) {
     for (const enc of v.encryptions) {
       const nonce = hpkeNonce(ks.baseNonce, enc.seq)
       t.equal(toHex(nonce), enc.nonce, `nonce seq ${enc.seq}`)
-      t.equal(toHex(c.aesGcmSeal(ks.key, nonce, fromHex(v.pt), fromHex(enc.aad))), enc.ct, `ct seq ${enc.seq}`)
+      t.equal(
+        toHex(c.aesGcmSeal(ks.key, nonce, fromHex(v.pt), fromHex(enc.aad))),
+        enc.ct,
+        `ct seq ${enc.seq}`,
+      )
     }
-    const sealed = hpkeSeal(c, r.publicKey, fromHex(v.info), fromHex(v.encryptions[0].aad), fromHex(v.pt), e.secretKey)
+    const sealed = hpkeSeal(
+      c,
+      r.publicKey,
+      fromHex(v.info),
+      fromHex(v.encryptions[0].aad),
+      fromHex(v.pt),
+      e.secretKey,
+    )
     t.equal(toHex(sealed.ct), v.encryptions[0].ct)
-    const opened = hpkeOpen(c, sealed.enc, r.secretKey, r.publicKey, fromHex(v.info), fromHex(v.encryptions[0].aad), sealed.ct)
+    const opened = hpkeOpen(
+      c,
+      sealed.enc,
+      r.secretKey,
+      r.publicKey,
+      fromHex(v.info),
+      fromHex(v.encryptions[0].aad),
+      sealed.ct,
+    )
     t.equal(toHex(opened), v.pt)
   })
 
   t.test(`${c.name}: RFC 4493 AES-CMAC`, async (t) => {
     for (const m of rfc.cmac.cases) {
-      t.equal(toHex(c.aesCmac(fromHex(rfc.cmac.key), fromHex(m.message))), m.tag, `${m.message.length / 2}-byte message`)
+      t.equal(
+        toHex(c.aesCmac(fromHex(rfc.cmac.key), fromHex(m.message))),
+        m.tag,
+        `${m.message.length / 2}-byte message`,
+      )
     }
   })
 }
