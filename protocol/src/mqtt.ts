@@ -45,7 +45,7 @@ export function parseTopic(t: string): { tenantId: string; deviceId: string; kin
   return { tenantId, deviceId, kind }
 }
 
-const bytes = z.instanceof(Uint8Array)
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected bytes')
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
 const currency = z.string().regex(/^[A-Z]{3}$/)
 const count = z.number().int().nonnegative()
