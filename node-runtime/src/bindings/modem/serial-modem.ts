@@ -1,0 +1,391 @@
+/**
+ * `Modem` on a real SIM7600/Quectel-class modem through serialport: text-mode SMS with +CMTI indications,
+ * read-then-delete, a sweep of the SIM at start for messages that arrived while the box was off, and recovery
+ * when the modem stops answering (probe, then AT+CFUN=1,1, then reopen the port) followed by a fresh init.
+ *
+ * Multi-command sequences (init, read+delete, send) run one after another through `serial()`, so a recovery
+ * never interleaves with half a conversation.
+ */
+import { SerialPort } from 'serialport'
+import { AtChannel, type AtRequest, type SerialPortLike } from './at-channel.js'
+import { parseCmgl, parseCmgr, parseCmgs, parseCmti, parseCreg, parseCsq, parseScts } from './at-parse.js'
+import {
+  Listeners,
+  type Modem,
+  ModemError,
+  type ModemStatus,
+  type RegistrationState,
+  registrationFromStat,
+  type SignalQuality,
+  type SmsMessage,
+  signalFromRssi,
+  validateOutgoingSms,
+} from './modem.js'
+import { OwnedTimers } from './owned-timers.js'
+
+/** Options of `SerialModem`. */
+export interface SerialModemOptions {
+  /** Device path, e.g. /dev/ttyUSB2 (SIM7600 AT port) or a udev symlink. */
+  path: string
+  baudRate?: number
+  /** Makes an unopened port; tests pass serialport's `SerialPortMock`. Default: `new SerialPort(…)`. */
+  openPort?: (path: string, baudRate: number) => SerialPortLike
+  /** Timeout of ordinary commands (default 5 s). */
+  commandTimeoutMs?: number
+  /** Timeout of AT+CMGS, which waits for the network (default 60 s). */
+  sendTimeoutMs?: number
+  /** Timeout of the recovery probe `AT` (default 1 s). */
+  probeTimeoutMs?: number
+  /** Period of the health check that notices a silent modem (default 30 s; 0 disables). */
+  healthCheckMs?: number
+  /** Pause between failed recovery rounds (default 5 s). */
+  recoveryDelayMs?: number
+  /** How long to wait for RDY after AT+CFUN=1,1 (default 20 s). */
+  resetWaitMs?: number
+  /** Quiet time after a reset indication before re-initialising (default 200 ms). */
+  settleMs?: number
+  /** Receives errors that have no caller to go to (background reads, recovery). */
+  onError?: (err: unknown) => void
+  /** Clock for `receivedAt` when the network gave no timestamp. */
+  now?: () => Date
+}
+
+const RESET_URCS = ['RDY', 'SMS DONE', '+CPIN: READY']
+
+/** The real modem binding. */
+export class SerialModem implements Modem {
+  private readonly o: Required<Omit<SerialModemOptions, 'onError'>> & Pick<SerialModemOptions, 'onError'>
+  private readonly sms = new Listeners<SmsMessage>()
+  private readonly status = new Listeners<ModemStatus>()
+  private readonly timers = new OwnedTimers()
+  private port: SerialPortLike | null = null
+  private channel: AtChannel | null = null
+  private chain: Promise<unknown> = Promise.resolve()
+  private running = false
+  private initialising = false
+  private needsRecovery = false
+  private recovering = false
+  private reinitPending = false
+  private readyWaiter: (() => void) | null = null
+  private healthTimer: ReturnType<typeof setInterval> | null = null
+  private signal: AbortSignal | undefined
+  private readonly onAbort = () => void this.stop()
+  private readonly onPortClose = () => {
+    if (!this.running) return
+    this.markBroken(new ModemError('PORT_ERROR', 'serial port closed unexpectedly'))
+  }
+  private readonly onPortError = (err: Error) =>
+    this.o.onError?.(new ModemError('PORT_ERROR', err.message, { cause: err }))
+
+  constructor(options: SerialModemOptions) {
+    this.o = {
+      baudRate: 115200,
+      openPort: (path, baudRate) => new SerialPort({ path, baudRate, autoOpen: false }),
+      commandTimeoutMs: 5000,
+      sendTimeoutMs: 60_000,
+      probeTimeoutMs: 1000,
+      healthCheckMs: 30_000,
+      recoveryDelayMs: 5000,
+      resetWaitMs: 20_000,
+      settleMs: 200,
+      now: () => new Date(),
+      ...options,
+    }
+  }
+
+  /** Lines of line noise dropped so far (for diagnostics). */
+  get garbageLines(): number {
+    return this.channel?.garbageLines ?? 0
+  }
+
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.running) return
+    this.running = true
+    this.setStatus('starting')
+    try {
+      await this.openPort()
+    } catch (err) {
+      this.running = false
+      this.setStatus('stopped')
+      throw err
+    }
+    this.signal = signal
+    signal?.addEventListener('abort', this.onAbort, { once: true })
+    if (this.o.healthCheckMs > 0) {
+      this.healthTimer = setInterval(() => {
+        this.serial(() => this.cmd({ command: 'AT+CREG?', infoPrefixes: ['+CREG:'] })).catch(() => {})
+      }, this.o.healthCheckMs)
+    }
+    // A modem still booting, with its SIM busy, or hung is recovered in the background; start() does not wait.
+    await this.serial(() => this.initAndSweep()).catch((err) => this.markBroken(err))
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.signal?.removeEventListener('abort', this.onAbort)
+    this.signal = undefined
+    if (this.healthTimer) clearInterval(this.healthTimer)
+    this.healthTimer = null
+    this.timers.clear()
+    await this.closePort()
+    await this.chain.catch(() => {})
+    this.setStatus('stopped')
+  }
+
+  registration(): Promise<RegistrationState> {
+    return this.serial(async () => {
+      const stat = parseCreg(await this.cmd({ command: 'AT+CREG?', infoPrefixes: ['+CREG:'] }))
+      if (stat === null) throw new ModemError('BAD_RESPONSE', 'no +CREG line')
+      return registrationFromStat(stat)
+    })
+  }
+
+  signalQuality(): Promise<SignalQuality> {
+    return this.serial(async () => {
+      const rssi = parseCsq(await this.cmd({ command: 'AT+CSQ', infoPrefixes: ['+CSQ:'] }))
+      if (rssi === null) throw new ModemError('BAD_RESPONSE', 'no +CSQ line')
+      return signalFromRssi(rssi)
+    })
+  }
+
+  async sendSms(to: string, text: string): Promise<number> {
+    validateOutgoingSms(to, text)
+    return this.serial(async () => {
+      const lines = await this.cmd({
+        command: `AT+CMGS="${to}"`,
+        promptText: text,
+        infoPrefixes: ['+CMGS:'],
+        timeoutMs: this.o.sendTimeoutMs,
+      })
+      const ref = parseCmgs(lines)
+      if (ref === null) throw new ModemError('BAD_RESPONSE', 'no +CMGS line')
+      return ref
+    })
+  }
+
+  onSms(listener: (sms: SmsMessage) => void): () => void {
+    return this.sms.add(listener)
+  }
+
+  onStatus(listener: (status: ModemStatus) => void): () => void {
+    return this.status.add(listener)
+  }
+
+  // ---- sequencing and recovery ----
+
+  /** Runs `fn` after every earlier sequence; recovers first if the modem was found broken. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (!this.running) throw new ModemError('NOT_STARTED', 'modem is not started')
+      if (this.needsRecovery && !(await this.recover())) {
+        throw new ModemError('TIMEOUT', 'modem is not answering; recovery continues in the background')
+      }
+      return fn()
+    }
+    const result = this.chain.then(run, run)
+    this.chain = result.catch(() => {})
+    return result
+  }
+
+  private async cmd(req: Omit<AtRequest, 'timeoutMs'> & { timeoutMs?: number }): Promise<string[]> {
+    const channel = this.channel
+    if (!channel) throw new ModemError('NOT_STARTED', 'port is closed')
+    try {
+      return await channel.exec({ timeoutMs: this.o.commandTimeoutMs, ...req })
+    } catch (err) {
+      if (err instanceof ModemError && err.code === 'TIMEOUT' && !this.recovering) this.markBroken(err)
+      throw err
+    }
+  }
+
+  private markBroken(err: unknown): void {
+    if (this.needsRecovery || !this.running) return
+    this.needsRecovery = true
+    this.setStatus('recovering')
+    this.o.onError?.(err)
+    this.timers.later(0, () => this.kick())
+  }
+
+  /** Runs an empty sequence, which performs the pending recovery; retries later if it failed. */
+  private kick(): void {
+    this.serial(async () => {}).catch(() => {
+      if (this.running && this.needsRecovery) this.timers.later(this.o.recoveryDelayMs, () => this.kick())
+    })
+  }
+
+  /** One recovery round: probe, else reset the modem, else reopen the port; then re-initialise. */
+  private async recover(): Promise<boolean> {
+    this.recovering = true
+    try {
+      const steps: Array<() => Promise<void>> = [
+        async () => {},
+        async () => {
+          const ready = this.waitForReady(this.o.resetWaitMs)
+          await this.cmd({ command: 'AT+CFUN=1,1', timeoutMs: this.o.probeTimeoutMs }).catch(() => {})
+          await ready
+        },
+        async () => {
+          await this.closePort()
+          await this.openPort()
+        },
+      ]
+      for (const step of steps) {
+        if (!this.running) return false
+        try {
+          await step()
+        } catch (err) {
+          this.o.onError?.(err)
+          continue
+        }
+        if (!(await this.probe())) continue
+        // It answers: a failing init (SIM still busy after boot…) is retried next round, not escalated to a reset.
+        try {
+          await this.initAndSweep()
+          this.needsRecovery = false
+          return true
+        } catch (err) {
+          this.o.onError?.(err)
+          return false
+        }
+      }
+      return false
+    } finally {
+      this.recovering = false
+    }
+  }
+
+  private async probe(): Promise<boolean> {
+    for (let i = 0; i < 2; i++) {
+      if (!this.running) return false
+      try {
+        await this.cmd({ command: 'AT', timeoutMs: this.o.probeTimeoutMs })
+        // Late answers to commands that timed out may still trickle in; let them pass before real work.
+        await this.timers.sleep(this.o.settleMs)
+        this.channel?.discardInput()
+        return true
+      } catch {}
+    }
+    return false
+  }
+
+  /** Resolves on the next reset indication (RDY…), after `ms`, or on stop, whichever comes first. */
+  private waitForReady(ms: number): Promise<void> {
+    const w = this.timers.waiter(ms)
+    this.readyWaiter = () => {
+      this.readyWaiter = null
+      w.wake()
+    }
+    return w.promise.finally(() => {
+      this.readyWaiter = null
+    })
+  }
+
+  // ---- modem conversation ----
+
+  private async initAndSweep(): Promise<void> {
+    this.initialising = true
+    try {
+      await this.cmd({ command: 'AT' })
+      await this.cmd({ command: 'ATE0' })
+      await this.cmd({ command: 'AT+CMGF=1' })
+      await this.cmd({ command: 'AT+CSCS="IRA"' })
+      // Some firmwares refuse SM storage (ME only); the modem's default storage then serves.
+      await this.cmd({ command: 'AT+CPMS="SM","SM","SM"', infoPrefixes: ['+CPMS:'] }).catch((err) => {
+        if (!(err instanceof ModemError && err.code === 'AT_ERROR')) throw err
+      })
+      await this.cmd({ command: 'AT+CNMI=2,1,0,0,0' })
+    } finally {
+      this.initialising = false
+    }
+    this.needsRecovery = false
+    const listed = parseCmgl(
+      await this.cmd({ command: 'AT+CMGL="ALL"', freeText: true, infoPrefixes: ['+CMGL:'] }),
+    )
+    for (const m of listed) {
+      if (!m.status.startsWith('REC') || m.index === undefined) continue
+      this.deliver(m.from, m.text, m.scts)
+      await this.cmd({ command: `AT+CMGD=${m.index}` })
+    }
+    // 'ready' means configured and caught up with the SIM, so listeners may rely on nothing being left behind.
+    this.setStatus('ready')
+  }
+
+  private async readAndDelete(index: number): Promise<void> {
+    const lines = await this.cmd({ command: `AT+CMGR=${index}`, freeText: true, infoPrefixes: ['+CMGR:'] })
+    const m = parseCmgr(lines)
+    if (m) this.deliver(m.from, m.text, m.scts)
+    await this.cmd({ command: `AT+CMGD=${index}` })
+  }
+
+  private deliver(from: string, text: string, scts: string): void {
+    const receivedAt = parseScts(scts) ?? this.o.now()
+    this.sms.emit({ from, text, receivedAt }, (err) => this.o.onError?.(err))
+  }
+
+  private onUrc(line: string): void {
+    const cmti = parseCmti(line)
+    if (cmti) {
+      this.serial(() => this.readAndDelete(cmti.index)).catch((err) => this.o.onError?.(err))
+      return
+    }
+    if (RESET_URCS.some((u) => line.startsWith(u))) {
+      if (this.readyWaiter) {
+        this.readyWaiter()
+        return
+      }
+      // The modem restarted by itself: its settings are gone, so configure it again once it settles.
+      this.scheduleReinit()
+    }
+  }
+
+  private onEcho(): void {
+    // Echo after ATE0 means the modem lost its settings without telling us (a brown-out reset).
+    if (!this.initialising && !this.recovering) this.scheduleReinit()
+  }
+
+  private scheduleReinit(): void {
+    if (this.reinitPending || this.recovering || !this.running) return
+    this.reinitPending = true
+    this.timers.later(this.o.settleMs, () => {
+      this.reinitPending = false
+      this.channel?.discardInput()
+      this.serial(() => this.initAndSweep()).catch((err) => this.markBroken(err))
+    })
+  }
+
+  // ---- port and helpers ----
+
+  private async openPort(): Promise<void> {
+    const port = this.o.openPort(this.o.path, this.o.baudRate)
+    await new Promise<void>((resolve, reject) =>
+      port.open((err) =>
+        err ? reject(new ModemError('PORT_ERROR', `cannot open ${this.o.path}`, { cause: err })) : resolve(),
+      ),
+    )
+    port.on('close', this.onPortClose)
+    port.on('error', this.onPortError)
+    this.port = port
+    this.channel = new AtChannel(port, {
+      onUrc: (line) => this.onUrc(line),
+      onEcho: () => this.onEcho(),
+    })
+    this.channel.attach()
+  }
+
+  private async closePort(): Promise<void> {
+    const port = this.port
+    this.channel?.detach(new ModemError('STOPPED', 'port closed'))
+    this.channel = null
+    this.port = null
+    if (!port) return
+    port.off('close', this.onPortClose)
+    // The error listener stays on the dropped port: a write still queued inside serialport fails after the
+    // close and would otherwise surface as an uncaught 'error' event.
+    if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()))
+  }
+
+  private setStatus(s: ModemStatus): void {
+    this.status.emit(s, (err) => this.o.onError?.(err))
+  }
+}
