@@ -22,8 +22,8 @@ import { enqueueSms } from '../sms/outbox.js'
 
 /** The live MQTT link to boxes, as the composition root provides it. */
 export interface BoxLink {
-  /** True when the box's retained status says it is online right now. */
-  isOnline(tenantId: string, deviceId: string): Promise<boolean>
+  /** True when the box's retained status says it is online right now (read in the caller's transaction). */
+  isOnline(tx: Tx, tenantId: string, deviceId: string): Promise<boolean>
   publish(topicName: string, payload: Uint8Array): Promise<void>
 }
 
@@ -69,7 +69,7 @@ export async function recordNotice(tx: Tx, d: NoticeDeps, n: PaidNotice): Promis
     [n.tenantId, n.deviceId],
   )
   const counter = Number(rows[0]!.counter)
-  const online = d.link ? await d.link.isOnline(n.tenantId, n.deviceId) : false
+  const online = d.link ? await d.link.isOnline(tx, n.tenantId, n.deviceId) : false
   const secret = await deviceSecret(tx, d.sealer, n.tenantId, n.deviceId)
   if (!secret) return null
   const idBytes = id8ToBytes(n.deviceId)

@@ -1,0 +1,215 @@
+/**
+ * Ingest benchmark: verified payments per second into PostgreSQL through the real path (sealed MQTT batch →
+ * decrypt → verify on the worker pool → reconcile + ledger in one transaction → sealed ack), with 1 worker and
+ * with one per core, side by side with a raw 100-row `INSERT … ON CONFLICT DO NOTHING` of the same rows and
+ * the single-core verify rate, all in one run. Goal: all-core rate ≥ 0.8 × cores × single-core verify rate.
+ *
+ *   npm run bench -w cloud-bridge      (or: npx tsx cloud-bridge/bench/ingest.ts)
+ *   BENCH_TOKENS=4000 BENCH_BATCH=100 OPG_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres
+ */
+import { availableParallelism, loadavg } from 'node:os'
+import { type PaymentToken, uuidv7 } from '@opg/protocol'
+import { sqlDeviceDirectory } from '../src/ingest/adapters.js'
+import { BatchProcessor } from '../src/ingest/processor.js'
+import { transfer } from '../src/ledger/post.js'
+import { ledgerPort, smsOutboxNotifier } from '../src/reconcile/adapters.js'
+import { insertPayments } from '../src/reconcile/executor.js'
+import { Reconciler } from '../src/reconcile/reconciler.js'
+import type { PaymentRecord } from '../src/reconcile/types.js'
+import { InlineVerifier, type TokenVerifier, VerifyPool } from '../src/verify/pool.js'
+import { tokenDigest } from '../src/verify/verify-token.js'
+import { Box, registerBox, staticKeyrings, testUnseal } from '../test/ingest/harness.js'
+import { createTestDb, seedTenant } from '../test/reconcile/support.js'
+import { c, makeIssuer, TestWallet } from '../test/verify/fixtures.js'
+
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 3000)
+const BATCH = Number(process.env.BENCH_BATCH ?? 100)
+const WALLETS = 64
+const cores = availableParallelism()
+
+const rate = (n: number, ms: number) => Math.round((n / ms) * 1000)
+
+async function main() {
+  const tdb = await createTestDb('postgres')
+  const db = tdb.db
+  try {
+    const issuer = makeIssuer()
+    const seed = await seedTenant(db, { purse: 1 })
+    const dev = await registerBox(db, seed.tenantId, seed.merchantId)
+    // Two independent token sets (one per measured run), each spread over WALLETS funded wallets.
+    const makeSet = async () => {
+      const wallets: TestWallet[] = []
+      for (let i = 0; i < WALLETS; i++) {
+        const w = new TestWallet(issuer, { purse: 1_000_000, limit: 1000 })
+        await db.transaction(async (tx) => {
+          await tx.query(
+            'INSERT INTO wallets (tenant_id, id, public_key, phone, currency) VALUES ($1, $2, $3, $4, $5)',
+            [seed.tenantId, w.id, w.keys.publicKey, null, 'EUR'],
+          )
+          const acc = (kind: 'suspense' | 'purse_escrow', owner: string) => ({
+            tenantId: seed.tenantId,
+            kind,
+            ownerId: owner,
+            currency: 'EUR',
+          })
+          await transfer(tx, {
+            ref: `bench:${w.id}`,
+            tenantId: seed.tenantId,
+            from: acc('suspense', seed.tenantId),
+            to: acc('purse_escrow', w.id),
+            amount: 1_000_000n,
+          })
+        })
+        wallets.push(w)
+      }
+      // Batch b draws from wallet group b % cores, so the batches in flight at once lock disjoint wallets.
+      const group = Math.max(1, Math.floor(WALLETS / cores))
+      const tokens: PaymentToken[] = []
+      for (let i = 0; i < TOKENS; i++) {
+        const g = Math.floor(i / BATCH) % cores
+        const w = wallets[(g * group + (i % group)) % WALLETS]!
+        tokens.push(w.pay(dev.merchantId, dev.deviceId, 1 + (i % 500)))
+      }
+      return tokens
+    }
+    const setA = await makeSet()
+    const setB = await makeSet()
+
+    // 1. Single-core verify rate (this thread, no I/O).
+    const inline = new InlineVerifier()
+    const ctx = {
+      tenantId: seed.tenantId,
+      issuerKeys: issuer.keyring,
+      nowS: Math.floor(Date.now() / 1000),
+      graceS: 72 * 3600,
+      merchantId: dev.merchantId,
+      deviceId: dev.deviceId,
+    }
+    await inline.verify(
+      setA.slice(0, 200).map((t) => t.bytes),
+      ctx,
+    )
+    let t0 = performance.now()
+    await inline.verify(
+      setA.map((t) => t.bytes),
+      ctx,
+    )
+    const verify1 = rate(TOKENS, performance.now() - t0)
+
+    // 2. The whole path into PostgreSQL, with a pool of `size` workers and `cores` batches in flight.
+    const box = new Box(dev, 'mqtt://unused', 5)
+    const runPath = async (tokens: PaymentToken[], verifier: TokenVerifier) => {
+      const reconciler = new Reconciler({ db, ledger: ledgerPort(), notifier: smsOutboxNotifier() })
+      const processor = new BatchProcessor({
+        db,
+        reconciler,
+        verifier,
+        devices: sqlDeviceDirectory(db, testUnseal),
+        keyrings: staticKeyrings(new Map([[seed.tenantId, issuer]])),
+        crypto: c,
+      })
+      // Batches grouped so concurrent batches touch disjoint wallets (as different boxes' customers would).
+      const batches: Uint8Array[] = []
+      for (let i = 0; i < tokens.length; i += BATCH)
+        batches.push(box.seal(tokens.slice(i, i + BATCH), uuidv7(c)))
+      const topicName = box.topic('up/tx')
+      let next = 0
+      const start = performance.now()
+      await Promise.all(
+        Array.from({ length: cores }, async () => {
+          while (next < batches.length) {
+            const r = await processor.process(topicName, batches[next++]!)
+            if (r.kind !== 'batch' || r.ack.accepted.length === 0) throw new Error('batch not accepted')
+          }
+        }),
+      )
+      return rate(tokens.length, performance.now() - start)
+    }
+    // Verification alone on the pool (no database), for each pool size.
+    const poolOnly = async (v: TokenVerifier) => {
+      const start = performance.now()
+      await Promise.all(
+        Array.from({ length: cores }, async (_, k) => {
+          for (let i = k * BATCH; i < setA.length; i += cores * BATCH) {
+            await v.verify(
+              setA.slice(i, i + BATCH).map((t) => t.bytes),
+              ctx,
+            )
+          }
+        }),
+      )
+      return rate(setA.length, performance.now() - start)
+    }
+    const pool1 = new VerifyPool({ size: 1 })
+    await pool1.start()
+    await poolOnly(pool1)
+    const verifyPool1 = await poolOnly(pool1)
+    const path1 = await runPath(setA, pool1)
+    await pool1.stop()
+    const poolN = new VerifyPool({ size: cores })
+    await poolN.start()
+    await poolOnly(poolN)
+    const verifyPoolN = await poolOnly(poolN)
+    const pathN = await runPath(setB, poolN)
+    await poolN.stop()
+
+    // 3. Raw 100-row INSERT … ON CONFLICT DO NOTHING of the same rows into a copy of offline_payments.
+    await db.exec('CREATE TABLE bench_raw (LIKE offline_payments INCLUDING ALL)')
+    const now = Date.now()
+    const rows: PaymentRecord[] = setA.map((t) => ({
+      txId: t.txId,
+      tenantId: seed.tenantId,
+      walletId: t.walletId,
+      merchantId: t.merchantId,
+      deviceId: t.deviceId,
+      purseId: `${t.walletId}:${t.cert.counterBase}`,
+      amount: t.amount,
+      currency: t.currency,
+      counter: t.counter,
+      token: t.bytes,
+      tokenHash: tokenDigest(t.bytes),
+      state: 'held',
+      fundedFrom: 'escrow',
+      firstReceivedAt: now,
+      merchantSeenAt: now,
+      payerSeenAt: null,
+      holdUntil: now + 72 * 3600_000,
+      settledAt: null,
+      claimUntil: null,
+    }))
+    t0 = performance.now()
+    for (let i = 0; i < rows.length; i += 100) {
+      await db.transaction((tx) => insertPayments(tx, rows.slice(i, i + 100), 'bench_raw'))
+    }
+    const raw = rate(rows.length, performance.now() - t0)
+
+    const goal = Math.round(0.8 * cores * verify1)
+    const out = [
+      ['tokens per run', TOKENS],
+      ['batch size', BATCH],
+      ['cores', cores],
+      ['single-core verify (tx/s, no I/O)', verify1],
+      ['verify on pool, 1 worker (tx/s, no I/O)', verifyPool1],
+      [`verify on pool, ${cores} workers (tx/s, no I/O)`, verifyPoolN],
+      ['verified into PostgreSQL, 1 worker (tx/s)', path1],
+      [`verified into PostgreSQL, ${cores} workers (tx/s)`, pathN],
+      ['raw 100-row INSERT … ON CONFLICT (rows/s)', raw],
+      ['goal: 0.8 × cores × single-core verify (tx/s)', goal],
+      ['all-core rate / goal', (pathN / goal).toFixed(2)],
+    ] as const
+    for (const [k, v] of out) console.log(`${k.padEnd(48)} ${v}`)
+    const load = loadavg()[0]!
+    if (load > cores * 0.5) {
+      console.log(
+        `note: load average ${load.toFixed(1)} on ${cores} cores — other processes share the CPUs, so the`,
+      )
+      console.log(
+        '      worker pool has no idle core to use; rerun on a quiet machine for the scaling figure.',
+      )
+    }
+  } finally {
+    await tdb.drop()
+  }
+}
+
+await main()

@@ -1,0 +1,182 @@
+/**
+ * Adapters from the API's ports (ports.ts) to the bridge's real modules: the issuer key store
+ * (src/issuer), reconciliation with token verification (src/reconcile, src/verify) and the sandbox SMS
+ * messages. Each maps the other module's errors to the API's codes, keeping the original as `cause`.
+ */
+import { type CryptoBackend, issueNodeCertificate, issueWalletCertificate } from '@opg/protocol'
+import type { Db } from '../db/types.js'
+import { activeIssuer, isIssuerError, issuerKeyring, type SecretSealer } from '../issuer/index.js'
+import type { Reconciler } from '../reconcile/reconciler.js'
+import { rowToPayment } from '../reconcile/store.js'
+import { type PaymentRecord, ReconcileError, type TokenFacts } from '../reconcile/types.js'
+import type { SandboxSmsProvider } from '../sms/index.js'
+import type { TokenVerifier } from '../verify/pool.js'
+import { BridgeError, type BridgeErrorCode } from './errors.js'
+import type {
+  CertSigner,
+  IssuerPort,
+  LogItemResult,
+  PaymentStatus,
+  PaymentView,
+  ReconcilerPort,
+  SmsPort,
+} from './ports.js'
+
+/** The issuer port over the tenant's stored issuer keys. */
+export function issuerPort(db: Db, d: { c: CryptoBackend; sealer: SecretSealer }): IssuerPort {
+  return {
+    async signer(tenantId): Promise<CertSigner> {
+      let key: Awaited<ReturnType<typeof activeIssuer>>
+      try {
+        key = await activeIssuer(db, d, tenantId)
+      } catch (err) {
+        if (isIssuerError(err, 'no_issuer'))
+          throw new BridgeError('not_configured', 'no issuer key', { cause: err })
+        throw err
+      }
+      return {
+        keyId: key.keyId,
+        walletCertificate: (f) =>
+          issueWalletCertificate(d.c, key, {
+            walletId: f.walletId,
+            publicKey: f.publicKey,
+            perPaymentLimit: Number(f.perPaymentLimit),
+            purseAmount: Number(f.purseAmount),
+            currency: f.currency,
+            counterBase: Number(f.counterBase),
+            issuedAt: f.issuedAt,
+            expiresAt: f.expiresAt,
+          }).bytes,
+        nodeCertificate: (f) => issueNodeCertificate(d.c, key, f).bytes,
+      }
+    },
+    keyring: (tenantId) => issuerKeyring(db, tenantId),
+  }
+}
+
+const STATUS: Record<PaymentRecord['state'], PaymentStatus> = {
+  held: 'held',
+  confirmed: 'confirmed',
+  approved: 'auto_approved',
+  disputed: 'claimed',
+  reversed: 'reversed',
+  upheld: 'upheld',
+  double_spend: 'double_spend',
+  unfunded: 'unfunded',
+}
+
+function paymentView(p: PaymentRecord): PaymentView {
+  return {
+    txId: p.txId,
+    walletId: p.walletId,
+    merchantId: p.merchantId,
+    deviceId: p.deviceId,
+    amount: BigInt(p.amount),
+    currency: p.currency,
+    counter: BigInt(p.counter),
+    status: STATUS[p.state],
+    firstSeenAt: new Date(p.firstReceivedAt),
+    holdUntil: p.state === 'held' && p.holdUntil !== null ? new Date(p.holdUntil) : null,
+  }
+}
+
+const RECONCILE_CODES: Record<string, BridgeErrorCode> = {
+  not_found: 'not_found',
+  wrong_wallet: 'not_found',
+  not_claimable: 'claim_not_allowed',
+  claim_window_closed: 'claim_not_allowed',
+  already_disputed: 'conflict',
+  not_disputed: 'claim_closed',
+}
+
+async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof ReconcileError) {
+      throw new BridgeError(RECONCILE_CODES[err.code] ?? 'conflict', err.message, { cause: err })
+    }
+    throw err
+  }
+}
+
+/** What the reconciliation adapter needs. */
+export interface ReconcilerAdapterDeps {
+  db: Db
+  reconciler: Reconciler
+  verifier: TokenVerifier
+  issuer: IssuerPort
+  /** Bridge clock, ms. */
+  clock: () => number
+  /** Seconds after a certificate's expiry during which its tokens are still accepted. */
+  graceS: number
+}
+
+/** The reconciliation port: payer log upload through verification, claims, and payment reads. */
+export function reconcilerPort(d: ReconcilerAdapterDeps): ReconcilerPort {
+  const list = async (sql: string, params: unknown[]) =>
+    (await d.db.query(sql, params)).rows.map((r) => paymentView(rowToPayment(r)))
+  return {
+    async uploadPayerLog(tenantId, walletId, tokens): Promise<LogItemResult[]> {
+      const ctx = {
+        tenantId,
+        issuerKeys: await d.issuer.keyring(tenantId),
+        nowS: Math.floor(d.clock() / 1000),
+        graceS: d.graceS,
+      }
+      const verified = await d.verifier.verify(tokens, ctx)
+      const facts: TokenFacts[] = []
+      verified.forEach((v, i) => {
+        if (v.ok) facts.push({ ...v.facts, token: tokens[i]! })
+      })
+      const outcomes = facts.length > 0 ? await d.reconciler.recordPayerTokens(tenantId, walletId, facts) : []
+      const byTx = new Map(outcomes.map((o) => [o.txId, o]))
+      return verified.map((v, index): LogItemResult => {
+        if (!v.ok) return { index, txId: v.txId, outcome: 'rejected', status: null, code: v.code }
+        const o = byTx.get(v.facts.txId)
+        if (!o || o.status === 'rejected') {
+          return { index, txId: v.facts.txId, outcome: 'rejected', status: null, code: o?.code ?? 'rejected' }
+        }
+        return {
+          index,
+          txId: o.txId,
+          outcome: o.status === 'stored' ? 'accepted' : 'duplicate',
+          status: STATUS[o.state],
+          code: null,
+        }
+      })
+    },
+    dispute: (tenantId, walletId, txId, reason) =>
+      mapped(async () => {
+        await d.reconciler.claimFraud({ tenantId, walletId, txId, reason })
+      }),
+    resolveDispute: (tenantId, txId, decision, operator) =>
+      mapped(async () => {
+        await d.reconciler.resolveClaim({ tenantId, txId, decision, operator })
+      }),
+    async payment(tenantId, txId) {
+      const p = await d.reconciler.getPayment(tenantId, txId)
+      return p ? paymentView(p) : null
+    },
+    walletHistory: (tenantId, walletId, { limit }) =>
+      list(
+        'SELECT * FROM offline_payments WHERE tenant_id = $1 AND wallet_id = $2 ORDER BY first_received_at DESC, tx_id LIMIT $3',
+        [tenantId, walletId, limit],
+      ),
+    merchantPayments: (tenantId, merchantId, { limit }) =>
+      list(
+        'SELECT * FROM offline_payments WHERE tenant_id = $1 AND merchant_id = $2 ORDER BY first_received_at DESC, tx_id LIMIT $3',
+        [tenantId, merchantId, limit],
+      ),
+  }
+}
+
+/** The sandbox SMS listing, newest first, from the sandbox provider itself. */
+export function sandboxSmsPort(provider: SandboxSmsProvider): SmsPort {
+  return {
+    async listSandbox(tenantId, { limit }) {
+      const list = await provider.list(tenantId, { limit })
+      return list.map((m) => ({ id: m.id, to: m.to, body: m.body, status: m.status, createdAt: m.createdAt }))
+    },
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * The composition root: builds every part of a bridge from its Config and owns their lifecycle.
+ * start() brings them up in dependency order — database (+ migrations), MQTT broker (embedded aedes when no
+ * MQTT_URL), token verification, reconciliation sweeps, SMS outbox, MQTT ingest consumer, HTTP server —
+ * and stop() takes them down in reverse. A failed start stops whatever had started. Nothing here is a
+ * module-level singleton: two bridges can run in one process (tests do).
+ */
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { CryptoBackend } from '@opg/protocol'
+import { nodeBackend } from '@opg/protocol/node'
+import mqtt from 'mqtt'
+import { type Logger, pino } from 'pino'
+import { issuerPort, reconcilerPort, sandboxSmsPort } from './api/adapters.js'
+import { type ApiApp, createApi } from './api/app.js'
+import { BridgeError } from './api/errors.js'
+import { HttpServer } from './api/http-server.js'
+import { type Config, LOG_REDACT_PATHS, redactConfig } from './config.js'
+import { newId } from './db/ids.js'
+import { migrate } from './db/migrate.js'
+import { openDb } from './db/open.js'
+import type { Db } from './db/types.js'
+import { deviceSecretAad } from './fleet/devices.js'
+import { EmbeddedBroker } from './fleet/embedded-broker.js'
+import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
+import { IngestConsumer } from './ingest/consumer.js'
+import { BatchProcessor } from './ingest/processor.js'
+import { MasterKey } from './issuer/master-key.js'
+import { type BoxLink, OnlinePayments, SandboxProvider } from './online/index.js'
+import { ledgerPort, smsOutboxNotifier, walletsTableFreezer } from './reconcile/adapters.js'
+import { Reconciler } from './reconcile/reconciler.js'
+import { SandboxSmsProvider, SmsOutbox, type SmsProvider, TwilioSmsProvider } from './sms/index.js'
+import { InlineVerifier, type TokenVerifier, VerifyPool } from './verify/pool.js'
+
+/** How to build a bridge. */
+export interface BridgeOptions {
+  config: Config
+  /** Default: a pino logger at config.log.level with secrets redacted. */
+  logger?: Logger
+  /** The bridge clock, ms since the epoch (tests step it). Default Date.now. */
+  clock?: () => number
+  /** Apply pending migrations at start (default true; safe with several replicas). */
+  migrate?: boolean
+  crypto?: CryptoBackend
+}
+
+/** Where a started bridge can be reached. */
+export interface BridgeEndpoints {
+  httpUrl: string
+  mqttUrl: string
+}
+
+/** A pino logger with the bridge's redaction rules. */
+export function createLogger(level: Config['log']['level'], destination?: pino.DestinationStream): Logger {
+  const opts = { level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }
+  return destination ? pino(opts, destination) : pino(opts)
+}
+
+/** Read the master key file; there is no default key, so a missing file refuses to start. */
+export function loadMasterKey(c: CryptoBackend, file: string | null): MasterKey {
+  if (!file)
+    throw new BridgeError(
+      'not_configured',
+      'no master key file: set OPG_MASTER_KEY_FILE (opg-bridge issuer init)',
+    )
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new BridgeError('not_configured', `cannot read master key file ${file}`, { cause: err })
+  }
+  return MasterKey.parse(c, text)
+}
+
+interface Stoppable {
+  name: string
+  stop(): Promise<void> | void
+}
+
+/** One bridge replica. */
+export class Bridge {
+  readonly config: Config
+  readonly logger: Logger
+  readonly #opts: BridgeOptions
+  readonly #c: CryptoBackend
+  readonly #clock: () => number
+  #started: Stoppable[] = []
+  #db: Db | undefined
+  #app: ApiApp | undefined
+  #reconciler: Reconciler | undefined
+  #endpoints: BridgeEndpoints | undefined
+
+  constructor(opts: BridgeOptions) {
+    this.#opts = opts
+    this.config = opts.config
+    this.logger = opts.logger ?? createLogger(opts.config.log.level)
+    this.#c = opts.crypto ?? nodeBackend
+    this.#clock = opts.clock ?? Date.now
+  }
+
+  /** The database, once started. */
+  get db(): Db {
+    if (!this.#db) throw new Error('bridge not started')
+    return this.#db
+  }
+
+  /** The HTTP API app, once started (tests call `app.request()` on it). */
+  get app(): ApiApp {
+    if (!this.#app) throw new Error('bridge not started')
+    return this.#app
+  }
+
+  /** Reconciliation (sweepOnce for demos and tests), once started. */
+  get reconciler(): Reconciler {
+    if (!this.#reconciler) throw new Error('bridge not started')
+    return this.#reconciler
+  }
+
+  /** Where the started bridge listens. */
+  get endpoints(): BridgeEndpoints {
+    if (!this.#endpoints) throw new Error('bridge not started')
+    return this.#endpoints
+  }
+
+  /** Start everything; on failure, stop what started and rethrow. */
+  async start(): Promise<BridgeEndpoints> {
+    if (this.#endpoints) return this.#endpoints
+    try {
+      return await this.#start()
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  async #start(): Promise<BridgeEndpoints> {
+    const cfg = this.config
+    const log = this.logger
+    const c = this.#c
+    log.info({ config: redactConfig(cfg) }, 'starting bridge')
+    const master = loadMasterKey(c, cfg.masterKeyFile)
+
+    const db = await openDb(cfg.database.url, { warn: (m) => log.warn(m) })
+    this.#db = db
+    this.#started.push({ name: 'database', stop: () => db.close() })
+    if (this.#opts.migrate ?? true) {
+      const m = await migrate(db)
+      if (m.applied.length > 0) log.info({ applied: m.applied }, 'migrations applied')
+    }
+
+    let mqttUrl = cfg.mqtt.url
+    if (mqttUrl === null) {
+      const broker = new EmbeddedBroker({ host: cfg.mqtt.embeddedHost, port: cfg.mqtt.embeddedPort })
+      mqttUrl = await broker.start()
+      this.#started.push({ name: 'embedded broker', stop: () => broker.stop() })
+      log.info({ url: mqttUrl }, 'embedded MQTT broker listening')
+    }
+
+    let verifier: TokenVerifier = new InlineVerifier()
+    if (cfg.verifyWorkers !== 0) {
+      const pool = new VerifyPool(cfg.verifyWorkers === null ? {} : { size: cfg.verifyWorkers })
+      await pool.start()
+      this.#started.push({ name: 'verify pool', stop: () => pool.stop() })
+      verifier = pool
+    }
+
+    const reconciler = new Reconciler({
+      db,
+      ledger: ledgerPort(),
+      notifier: smsOutboxNotifier(newId),
+      wallets: walletsTableFreezer(),
+      clock: this.#clock,
+      config: { holdSeconds: cfg.holdPeriodSeconds },
+      sweepIntervalMs: cfg.sweepIntervalSeconds * 1000,
+      log,
+    })
+    this.#reconciler = reconciler
+    reconciler.start()
+    this.#started.push({ name: 'reconciliation sweep', stop: () => reconciler.stop() })
+
+    const provider = this.#smsProvider(db)
+    const outbox = new SmsOutbox({
+      db,
+      provider,
+      now: this.#clock,
+      onError: (err) => log.warn({ err }, 'sms delivery attempt failed'),
+    })
+    outbox.start()
+    this.#started.push({ name: 'sms outbox', stop: () => outbox.stop() })
+
+    const unseal = (sealed: Uint8Array, tenantId: string, deviceId: string) =>
+      master.open(sealed, deviceSecretAad(tenantId, deviceId))
+    const processor = new BatchProcessor({
+      db,
+      reconciler,
+      verifier,
+      devices: sqlDeviceDirectory(db, unseal),
+      keyrings: sqlKeyrings(db),
+      crypto: c,
+      clock: this.#clock,
+      log,
+    })
+    const embedded = cfg.mqtt.url === null
+    const consumer = new IngestConsumer(processor, {
+      url: mqttUrl,
+      clientId: cfg.mqtt.clientId,
+      protocolVersion: embedded ? 4 : 5,
+      mqtt: this.#mqttClientOptions(),
+      log,
+    })
+    await consumer.start()
+    this.#started.push({ name: 'ingest consumer', stop: () => consumer.stop() })
+
+    const online = await this.#online(db, master, mqttUrl, () => app)
+
+    const issuer = issuerPort(db, { c, sealer: master })
+    const app: ApiApp = createApi({
+      online,
+      db,
+      issuer,
+      reconciler: reconcilerPort({
+        db,
+        reconciler,
+        verifier: new InlineVerifier(),
+        issuer,
+        clock: this.#clock,
+        graceS: reconciler.config.purseGraceSeconds,
+      }),
+      sms: provider instanceof SandboxSmsProvider ? sandboxSmsPort(provider) : null,
+      sealer: master,
+      now: () => new Date(this.#clock()),
+      purseTtlSeconds: cfg.purseTtlSeconds,
+      nodeCertTtlSeconds: cfg.nodeCertTtlSeconds,
+      logger: log,
+      limits: { bodyBytes: cfg.http.bodyLimitBytes, logBodyBytes: cfg.http.logBodyLimitBytes },
+    })
+    this.#app = app
+
+    const tls =
+      cfg.http.tlsCertFile && cfg.http.tlsKeyFile
+        ? { cert: readFileSync(cfg.http.tlsCertFile), key: readFileSync(cfg.http.tlsKeyFile) }
+        : null
+    const http = new HttpServer({
+      fetch: app.fetch,
+      host: cfg.http.host,
+      port: cfg.http.port,
+      tls,
+      allowInsecureBind: cfg.http.allowInsecureBind,
+    })
+    const httpUrl = await http.start()
+    this.#started.push({ name: 'http server', stop: () => http.stop() })
+    log.info({ httpUrl, mqttUrl, tls: tls !== null }, 'bridge started')
+    this.#endpoints = { httpUrl, mqttUrl }
+    return this.#endpoints
+  }
+
+  /**
+   * Online payments: the sandbox card provider confirms by a signed webhook sent to the API's own webhook
+   * route (in process); box notices go out over a command MQTT client of their own.
+   */
+  async #online(db: Db, master: MasterKey, mqttUrl: string, app: () => ApiApp): Promise<OnlinePayments> {
+    const cfg = this.config
+    const log = this.logger
+    const webhookSecret = cfg.payments.webhookSecretFile
+      ? readFileSync(cfg.payments.webhookSecretFile, 'utf8').trim()
+      : randomBytes(24).toString('hex')
+    const provider = new SandboxProvider({
+      webhookSecret,
+      confirmDelayMs: cfg.payments.sandboxConfirmDelayMs,
+      now: this.#clock,
+      deliver: async (body, signature) => {
+        const res = await app().request('/webhooks/provider', {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', 'opg-signature': signature },
+        })
+        if (!res.ok) throw new Error(`webhook refused: ${res.status}`)
+      },
+      onError: (err) => log.warn({ err }, 'payment webhook not taken'),
+    })
+    this.#started.push({ name: 'payment provider', stop: async () => provider.stop() })
+    const cmd = await mqtt.connectAsync(mqttUrl, {
+      ...this.#mqttClientOptions(),
+      clientId: `${cfg.mqtt.clientId}-cmd`,
+      protocolVersion: cfg.mqtt.url === null ? 4 : 5,
+      reconnectPeriod: 1000,
+    })
+    this.#started.push({ name: 'command publisher', stop: () => cmd.endAsync() })
+    const link: BoxLink = {
+      isOnline: async (tx, tenantId, deviceId) => {
+        const r = await tx.query<{ online: boolean }>(
+          'SELECT online FROM devices WHERE tenant_id = $1 AND id = $2',
+          [tenantId, deviceId],
+        )
+        return r.rows[0]?.online === true && cmd.connected
+      },
+      publish: async (topicName, payload) => {
+        await cmd.publishAsync(topicName, Buffer.from(payload), { qos: 1 })
+      },
+    }
+    return new OnlinePayments({
+      db,
+      provider,
+      c: this.#c,
+      sealer: master,
+      link,
+      webhookSecret,
+      now: () => new Date(this.#clock()),
+    })
+  }
+
+  #smsProvider(db: Db): SmsProvider {
+    const s = this.config.sms
+    if (s.provider === 'twilio') {
+      return new TwilioSmsProvider({
+        accountSid: s.twilioAccountSid!,
+        authToken: readFileSync(s.twilioAuthTokenFile!, 'utf8').trim(),
+        from: s.from,
+        ...(s.twilioBaseUrl ? { baseUrl: s.twilioBaseUrl } : {}),
+      })
+    }
+    return new SandboxSmsProvider({ db, from: s.from })
+  }
+
+  #mqttClientOptions() {
+    const m = this.config.mqtt
+    return {
+      ...(m.username ? { username: m.username } : {}),
+      ...(m.passwordFile ? { password: readFileSync(m.passwordFile, 'utf8').trim() } : {}),
+      ...(m.caFile ? { ca: readFileSync(m.caFile) } : {}),
+      ...(m.certFile ? { cert: readFileSync(m.certFile) } : {}),
+      ...(m.keyFile ? { key: readFileSync(m.keyFile) } : {}),
+    }
+  }
+
+  /** Stop everything that started, newest first. Errors are logged and do not stop the rest. Idempotent. */
+  async stop(): Promise<void> {
+    const parts = this.#started.reverse()
+    this.#started = []
+    for (const p of parts) {
+      try {
+        await p.stop()
+      } catch (err) {
+        this.logger.error({ err, part: p.name }, 'stop failed')
+      }
+    }
+    this.#endpoints = undefined
+    this.#app = undefined
+    this.#reconciler = undefined
+    this.#db = undefined
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Ingest's ports on the bridge's tables: the devices table (secret sealed at rest, fleet columns) and the
+ * issuer_keys table. The composition root passes the function that unseals a device secret (the master key).
+ */
+import type { IssuerKeyring } from '@opg/protocol'
+import type { Queryable } from '../reconcile/ports.js'
+import type { DeviceDirectory, DeviceRecord, DeviceStatusUpdate, KeyringSource } from './ports.js'
+
+/** Opens a sealed device secret of (tenant, device). */
+export type UnsealDeviceSecret = (sealed: Uint8Array, tenantId: string, deviceId: string) => Uint8Array
+
+/** DeviceDirectory on the devices table. */
+export function sqlDeviceDirectory(db: Queryable, unseal: UnsealDeviceSecret): DeviceDirectory {
+  return {
+    async lookup(tenantId, deviceId): Promise<DeviceRecord | null> {
+      const { rows } = await db.query<{
+        merchant_id: string
+        sealed_secret: Uint8Array
+        revoked_at: Date | null
+      }>('SELECT merchant_id, sealed_secret, revoked_at FROM devices WHERE tenant_id = $1 AND id = $2', [
+        tenantId,
+        deviceId,
+      ])
+      const r = rows[0]
+      if (!r) return null
+      return {
+        tenantId,
+        deviceId,
+        merchantId: r.merchant_id,
+        secret: unseal(new Uint8Array(r.sealed_secret), tenantId, deviceId),
+        revoked: r.revoked_at !== null,
+      }
+    },
+    async recordStatus(tenantId, deviceId, s: DeviceStatusUpdate) {
+      // A late "offline" will must not roll last_seen_at back: only an online report moves it.
+      await db.query(
+        `UPDATE devices SET online = $3, pending_count = $4, status = $5,
+           last_seen_at = CASE WHEN $3 THEN greatest(coalesce(last_seen_at, $6), $6) ELSE last_seen_at END
+         WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, deviceId, s.online, s.pendingCount, JSON.stringify(s.detail), s.receivedAt],
+      )
+    },
+  }
+}
+
+/** KeyringSource on issuer_keys: every key not retired, by key id. */
+export function sqlKeyrings(db: Queryable): KeyringSource {
+  return {
+    async keyring(tenantId): Promise<IssuerKeyring> {
+      const { rows } = await db.query<{ key_id: string; public_key: Uint8Array }>(
+        "SELECT key_id, public_key FROM issuer_keys WHERE tenant_id = $1 AND status <> 'retired'",
+        [tenantId],
+      )
+      return new Map(rows.map((r) => [r.key_id, new Uint8Array(r.public_key)]))
+    },
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * One MQTT message in, at most one ack out: the transport-free core of ingest. For `up/tx` it finds the box by
+ * (tenant, device) from the topic, opens the payload with the box's MQTT key (the AAD binds the topic, so a
+ * payload moved to another box's topic fails), verifies every token on the worker pool, and in ONE database
+ * transaction records the verified tokens (reconciliation), the refused ones (for the operator) and the batch.
+ * Only then does it seal the ack; the consumer publishes it after this returns, i.e. after the commit.
+ * For `up/status` it updates the fleet view. Anything it cannot attribute to a registered box is dropped and
+ * logged, never thrown.
+ */
+import {
+  type Ack,
+  AckSchema,
+  type CryptoBackend,
+  deriveKey,
+  type IssuerKeyring,
+  id8ToBytes,
+  isOfflineStatus,
+  isProtocolError,
+  openMqtt,
+  parseTopic,
+  StatusSchema,
+  sealMqtt,
+  TxBatchSchema,
+  topic,
+} from '@opg/protocol'
+import { nodeBackend } from '@opg/protocol/node'
+import type { Clock, Queryable, TransactionRunner } from '../reconcile/ports.js'
+import { type Logger, type Reconciler, silentLogger } from '../reconcile/reconciler.js'
+import type { ArrivalOutcome, TokenFacts } from '../reconcile/types.js'
+import type { TokenVerifier } from '../verify/pool.js'
+import type { VerifyResult } from '../verify/verify-token.js'
+import type { DeviceDirectory, DeviceRecord, KeyringSource } from './ports.js'
+
+export interface ProcessorOptions {
+  db: TransactionRunner
+  reconciler: Reconciler
+  verifier: TokenVerifier
+  devices: DeviceDirectory
+  keyrings: KeyringSource
+  crypto?: CryptoBackend
+  clock?: Clock
+  log?: Logger
+  /** How long a device's record and derived key are reused (default 30 s). */
+  cacheTtlMs?: number
+}
+
+/** What became of one message. */
+export type ProcessResult =
+  | { kind: 'dropped'; reason: DropReason }
+  | { kind: 'status' }
+  | { kind: 'batch'; ackTopic: string; ackPayload: Uint8Array; ack: Ack }
+
+export type DropReason = 'bad_topic' | 'not_inbound' | 'unknown_device' | 'revoked_device' | 'bad_payload'
+
+/** Counters for the fleet view and the bench. */
+export interface IngestStats {
+  batches: number
+  accepted: number
+  duplicates: number
+  rejected: number
+  statuses: number
+  dropped: Record<DropReason, number>
+}
+
+interface CachedDevice {
+  device: DeviceRecord
+  key: Uint8Array
+  at: number
+}
+
+export class BatchProcessor {
+  private readonly c: CryptoBackend
+  private readonly clock: Clock
+  private readonly log: Logger
+  private readonly devices = new Map<string, CachedDevice>()
+  private readonly keyrings = new Map<string, { ring: IssuerKeyring; at: number }>()
+  readonly stats: IngestStats = {
+    batches: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    statuses: 0,
+    dropped: { bad_topic: 0, not_inbound: 0, unknown_device: 0, revoked_device: 0, bad_payload: 0 },
+  }
+
+  constructor(private readonly opts: ProcessorOptions) {
+    this.c = opts.crypto ?? nodeBackend
+    this.clock = opts.clock ?? Date.now
+    this.log = opts.log ?? silentLogger
+  }
+
+  private drop(reason: DropReason, detail: object): ProcessResult {
+    this.stats.dropped[reason]++
+    this.log.warn({ ...detail, reason }, 'mqtt message dropped')
+    return { kind: 'dropped', reason }
+  }
+
+  private async device(tenantId: string, deviceId: string): Promise<CachedDevice | null> {
+    const k = `${tenantId}/${deviceId}`
+    const hit = this.devices.get(k)
+    const ttl = this.opts.cacheTtlMs ?? 30_000
+    if (hit && this.clock() - hit.at < ttl) return hit
+    const device = await this.opts.devices.lookup(tenantId, deviceId)
+    if (!device || device.tenantId !== tenantId || device.deviceId !== deviceId) {
+      this.devices.delete(k)
+      return null
+    }
+    const entry = {
+      device,
+      key: deriveKey(this.c, device.secret, 'mqtt', id8ToBytes(deviceId)),
+      at: this.clock(),
+    }
+    this.devices.set(k, entry)
+    return entry
+  }
+
+  private async keyring(tenantId: string, fresh = false): Promise<IssuerKeyring> {
+    const hit = this.keyrings.get(tenantId)
+    if (!fresh && hit && this.clock() - hit.at < (this.opts.cacheTtlMs ?? 30_000)) return hit.ring
+    const ring = await this.opts.keyrings.keyring(tenantId)
+    this.keyrings.set(tenantId, { ring, at: this.clock() })
+    return ring
+  }
+
+  /** Handle one message. Throws only for infrastructure failures (database, worker pool): then do not ack. */
+  async process(topicName: string, payload: Uint8Array): Promise<ProcessResult> {
+    let t: ReturnType<typeof parseTopic>
+    try {
+      t = parseTopic(topicName)
+    } catch {
+      return this.drop('bad_topic', { topic: topicName })
+    }
+    if (t.kind !== 'up/tx' && t.kind !== 'up/status') return this.drop('not_inbound', { topic: topicName })
+    const dev = await this.device(t.tenantId, t.deviceId)
+    if (!dev) return this.drop('unknown_device', { tenantId: t.tenantId, deviceId: t.deviceId })
+    if (dev.device.revoked) return this.drop('revoked_device', { tenantId: t.tenantId, deviceId: t.deviceId })
+    if (t.kind === 'up/status') return this.status(t.tenantId, t.deviceId, topicName, payload, dev)
+    return this.batch(t.tenantId, t.deviceId, topicName, payload, dev)
+  }
+
+  private async status(
+    tenantId: string,
+    deviceId: string,
+    topicName: string,
+    payload: Uint8Array,
+    dev: CachedDevice,
+  ): Promise<ProcessResult> {
+    const receivedAt = new Date(this.clock())
+    if (isOfflineStatus(payload)) {
+      await this.opts.devices.recordStatus(tenantId, deviceId, {
+        online: false,
+        pendingCount: 0,
+        receivedAt,
+        detail: {},
+      })
+    } else {
+      let s: ReturnType<typeof StatusSchema.parse>
+      try {
+        s = openMqtt(this.c, dev.key, topicName, StatusSchema, payload)
+      } catch (err) {
+        return this.drop('bad_payload', {
+          tenantId,
+          deviceId,
+          code: isProtocolError(err) ? err.code : 'unknown',
+        })
+      }
+      await this.opts.devices.recordStatus(tenantId, deviceId, {
+        online: true,
+        pendingCount: s.pending,
+        receivedAt,
+        detail: {
+          pendingAmount: s.pendingAmount,
+          storageBytes: s.storageBytes,
+          version: s.version,
+          ...(s.signal !== undefined ? { signal: s.signal } : {}),
+          deviceTime: s.at,
+        },
+      })
+    }
+    this.stats.statuses++
+    return { kind: 'status' }
+  }
+
+  private async batch(
+    tenantId: string,
+    deviceId: string,
+    topicName: string,
+    payload: Uint8Array,
+    dev: CachedDevice,
+  ): Promise<ProcessResult> {
+    let batch: ReturnType<typeof TxBatchSchema.parse>
+    try {
+      batch = openMqtt(this.c, dev.key, topicName, TxBatchSchema, payload)
+    } catch (err) {
+      return this.drop('bad_payload', {
+        tenantId,
+        deviceId,
+        code: isProtocolError(err) ? err.code : 'unknown',
+      })
+    }
+    const tokens = batch.records.map((r) => r.token)
+    const results = await this.verify(tenantId, dev.device, tokens)
+    const now = this.clock()
+    const valid: TokenFacts[] = []
+    const refused: { index: number; r: Extract<VerifyResult, { ok: false }> }[] = []
+    results.forEach((r, i) => {
+      if (r.ok) valid.push({ ...r.facts, token: tokens[i]! })
+      else refused.push({ index: i, r })
+    })
+
+    const outcomes = await this.opts.db.transaction(async (tx) => {
+      const out = await this.opts.reconciler.recordTokens(tx, tenantId, 'merchant', valid)
+      for (const { index, r } of refused)
+        await this.recordRefused(tx, tenantId, deviceId, tokens[index]!, r, now)
+      await tx.query(
+        `INSERT INTO device_batches (tenant_id, device_id, batch_id, received_at, items, accepted, rejected)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (tenant_id, device_id, batch_id) DO UPDATE SET deliveries = device_batches.deliveries + 1`,
+        [tenantId, deviceId, batch.batch, new Date(now), tokens.length, valid.length, refused.length],
+      )
+      return out
+    })
+
+    const ack = this.ackFor(batch.batch, outcomes, refused)
+    this.stats.batches++
+    this.stats.accepted += outcomes.filter((o) => o.status === 'stored').length
+    this.stats.duplicates += outcomes.filter((o) => o.status === 'duplicate').length
+    this.stats.rejected += ack.rejected.length
+    const ackTopic = topic(tenantId, deviceId, 'down/ack')
+    return { kind: 'batch', ackTopic, ackPayload: sealMqtt(this.c, dev.key, ackTopic, AckSchema, ack), ack }
+  }
+
+  /** Verify on the pool; tokens under an issuer key this replica has not seen yet get one fresh keyring. */
+  private async verify(
+    tenantId: string,
+    device: DeviceRecord,
+    tokens: Uint8Array[],
+  ): Promise<VerifyResult[]> {
+    const ctx = (issuerKeys: IssuerKeyring) => ({
+      tenantId,
+      issuerKeys,
+      nowS: Math.floor(this.clock() / 1000),
+      graceS: this.opts.reconciler.config.purseGraceSeconds,
+      merchantId: device.merchantId,
+      deviceId: device.deviceId,
+    })
+    const results = await this.opts.verifier.verify(tokens, ctx(await this.keyring(tenantId)))
+    const unknown = results.flatMap((r, i) => (!r.ok && r.code === 'unknown_key' ? [i] : []))
+    if (unknown.length === 0) return results
+    const again = await this.opts.verifier.verify(
+      unknown.map((i) => tokens[i]!),
+      ctx(await this.keyring(tenantId, true)),
+    )
+    unknown.forEach((i, j) => {
+      results[i] = again[j]!
+    })
+    return results
+  }
+
+  private async recordRefused(
+    tx: Queryable,
+    tenantId: string,
+    deviceId: string,
+    token: Uint8Array,
+    r: Extract<VerifyResult, { ok: false }>,
+    now: number,
+  ): Promise<void> {
+    const { rows } = await tx.query(
+      `INSERT INTO rejected_tokens (tenant_id, device_id, tx_id, code, token, token_hash, received_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, device_id, token_hash) DO NOTHING RETURNING id`,
+      [tenantId, deviceId, r.txId, r.code, token, r.tokenHash, new Date(now)],
+    )
+    if (rows.length === 0) return
+    await tx.query(
+      `INSERT INTO operator_alerts (kind, tenant_id, device_id, tx_id, detail, created_at)
+       VALUES ('invalid_token', $1, $2, $3, $4, $5)`,
+      [tenantId, deviceId, r.txId, JSON.stringify({ code: r.code, tokenHash: r.tokenHash }), new Date(now)],
+    )
+  }
+
+  /**
+   * The box's ack: every token the bridge now holds (stored, duplicate, kept as double-spend proof) is
+   * accepted — the box may forget it; refused tokens carry their code so the box stops resending them. A
+   * token whose tx id could not be read is named by its SHA-256 (hex) instead.
+   */
+  private ackFor(
+    batchId: string,
+    outcomes: ArrivalOutcome[],
+    refused: { r: Extract<VerifyResult, { ok: false }> }[],
+  ): Ack {
+    const accepted = [...new Set(outcomes.filter((o) => o.status !== 'rejected').map((o) => o.txId))]
+    const rejected: Ack['rejected'] = []
+    for (const o of outcomes) if (o.status === 'rejected') rejected.push({ tx: o.txId, code: 'replay' })
+    for (const { r } of refused) rejected.push({ tx: r.txId ?? r.tokenHash, code: r.code })
+    return { v: 1, batch: batchId, accepted, rejected }
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * HTTP routes of the online payments (seed cases 1 and 3): invoices and their QR, paying an invoice by card
+ * or from the wallet, wallet top-ups by card, wallet → merchant QR transfers, payouts, and the provider's
+ * webhook (signature-checked, no API key). Card numbers never reach these routes: only provider tokens.
+ */
+import { createRoute, z } from '@hono/zod-openapi'
+import type { ApiApp } from '../api/app.js'
+import { BridgeError } from '../api/errors.js'
+import { body, errors, json, secured } from '../api/routes/helpers.js'
+import { Amount, Currency, Id } from '../api/schemas.js'
+import { requireRole, requireSubject } from '../auth/middleware.js'
+import type { Db } from '../db/types.js'
+import { OnlineError } from './errors.js'
+import { buildPayout, getPayout, listPayouts, markPayoutPaid, type Payout } from './payouts.js'
+import { ProviderError } from './provider.js'
+import { failureError, type Invoice, type OnlinePayment, type OnlinePayments } from './service.js'
+
+const Reference = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{1,32}$/)
+  .openapi({ example: 'INV-1001' })
+const IdempotencyKey = z.string().min(8).max(128).openapi({ example: '5c1b8f0e-pay-1' })
+const CardToken = z.string().min(3).max(100).openapi({ example: 'tok_visa' })
+
+const InvoiceSchema = z.object({
+  id: Id,
+  merchantId: Id,
+  deviceId: Id.nullable(),
+  reference: Reference,
+  amount: Amount,
+  currency: Currency,
+  status: z.enum(['open', 'paid']),
+  expiresAt: z.string(),
+  paidAt: z.string().nullable(),
+  paymentId: Id.nullable(),
+  qr: z.string().openapi({ description: 'Invoice QR text: OPGI:<tenant id><invoice id>' }),
+})
+const OnlinePaymentSchema = z.object({
+  id: Id,
+  kind: z.enum(['invoice', 'topup', 'transfer']),
+  method: z.enum(['card', 'debit', 'wallet']),
+  status: z.enum(['pending', 'succeeded', 'failed']),
+  failureCode: z.string().nullable(),
+  amount: Amount,
+  currency: Currency,
+  invoiceId: Id.nullable(),
+  walletId: Id.nullable(),
+  merchantId: Id.nullable(),
+  deviceId: Id.nullable(),
+})
+const PayoutSchema = z.object({
+  id: Id,
+  currency: Currency,
+  status: z.enum(['built', 'paid']),
+  createdAt: z.string(),
+  paidAt: z.string().nullable(),
+  lines: z.array(
+    z.object({
+      merchantId: Id,
+      amount: z.number().int(),
+      bankAccountRef: z.string().nullable(),
+      paymentIds: z.array(Id),
+    }),
+  ),
+})
+
+/** The QR a merchant shows for an invoice: the wallet reads the tenant and invoice ids from it. */
+export const invoiceQr = (tenantId: string, invoiceId: string) => `OPGI:${tenantId}${invoiceId}`
+
+const invoiceView = (tenantId: string, i: Invoice) => ({
+  id: i.id,
+  merchantId: i.merchantId,
+  deviceId: i.deviceId,
+  reference: i.reference,
+  amount: Number(i.amount),
+  currency: i.currency,
+  status: i.status,
+  expiresAt: i.expiresAt.toISOString(),
+  paidAt: i.paidAt?.toISOString() ?? null,
+  paymentId: i.paymentId,
+  qr: invoiceQr(tenantId, i.id),
+})
+const paymentView = (p: OnlinePayment) => ({ ...p, amount: Number(p.amount) })
+const payoutView = (p: Payout) => ({
+  ...p,
+  createdAt: p.createdAt.toISOString(),
+  paidAt: p.paidAt?.toISOString() ?? null,
+  lines: p.lines.map((l) => ({ ...l, amount: Number(l.amount) })),
+})
+
+const tags = ['online payments']
+const created = (schema: z.ZodType, d: string) => ({ 201: json(schema, d), ...errors })
+
+const routes = {
+  createInvoice: createRoute({
+    method: 'post',
+    path: '/v1/invoices',
+    tags,
+    security: secured,
+    summary: 'Create an invoice (the merchant, its box, or an operator); returns it with its QR text',
+    request: {
+      body: body(
+        z.object({
+          merchantId: Id.optional(),
+          deviceId: Id.optional(),
+          reference: Reference,
+          amount: Amount,
+          currency: Currency,
+          expiresInSeconds: z
+            .number()
+            .int()
+            .min(60)
+            .max(30 * 86400)
+            .default(3600),
+        }),
+      ),
+    },
+    responses: created(InvoiceSchema, 'the invoice'),
+  }),
+  getInvoice: createRoute({
+    method: 'get',
+    path: '/v1/invoices/{invoiceId}',
+    tags,
+    security: secured,
+    summary: 'One invoice (any key of the tenant: a wallet reads it before paying)',
+    request: { params: z.object({ invoiceId: Id }) },
+    responses: { 200: json(InvoiceSchema, 'the invoice'), ...errors },
+  }),
+  payInvoice: createRoute({
+    method: 'post',
+    path: '/v1/invoices/{invoiceId}/payments',
+    tags,
+    security: secured,
+    summary: 'Pay an invoice by card or debit card (provider token) or from the wallet balance (the wallet)',
+    request: {
+      params: z.object({ invoiceId: Id }),
+      body: body(
+        z.discriminatedUnion('method', [
+          z.object({ method: z.literal('card'), cardToken: CardToken, idempotencyKey: IdempotencyKey }),
+          z.object({ method: z.literal('wallet'), idempotencyKey: IdempotencyKey }),
+        ]),
+      ),
+    },
+    responses: created(
+      OnlinePaymentSchema,
+      'the payment (card payments may be pending until the provider confirms)',
+    ),
+  }),
+  topUp: createRoute({
+    method: 'post',
+    path: '/v1/wallets/{walletId}/topups',
+    tags,
+    security: secured,
+    summary: 'Top up the wallet by card (the wallet itself)',
+    request: {
+      params: z.object({ walletId: Id }),
+      body: body(
+        z.object({
+          amount: Amount,
+          currency: Currency,
+          cardToken: CardToken,
+          idempotencyKey: IdempotencyKey,
+        }),
+      ),
+    },
+    responses: created(OnlinePaymentSchema, 'the top-up'),
+  }),
+  transfer: createRoute({
+    method: 'post',
+    path: '/v1/wallets/{walletId}/transfers',
+    tags,
+    security: secured,
+    summary:
+      'Pay a merchant from the wallet, from its sticker QR: lands in the merchant wallet (the wallet itself)',
+    request: {
+      params: z.object({ walletId: Id }),
+      body: body(
+        z.object({
+          merchantId: Id,
+          deviceId: Id.optional(),
+          amount: Amount,
+          currency: Currency,
+          reference: Reference.optional(),
+          idempotencyKey: IdempotencyKey,
+        }),
+      ),
+    },
+    responses: created(OnlinePaymentSchema, 'the transfer'),
+  }),
+  getPayment: createRoute({
+    method: 'get',
+    path: '/v1/online-payments/{paymentId}',
+    tags,
+    security: secured,
+    summary: 'One online payment',
+    request: { params: z.object({ paymentId: Id }) },
+    responses: { 200: json(OnlinePaymentSchema, 'the payment'), ...errors },
+  }),
+  buildPayout: createRoute({
+    method: 'post',
+    path: '/v1/payouts',
+    tags: ['operator'],
+    security: secured,
+    summary: 'Build a payout batch of everything due to merchant banks in a currency (operator)',
+    request: { body: body(z.object({ currency: Currency })) },
+    responses: {
+      201: json(PayoutSchema, 'the batch'),
+      204: { description: 'nothing to pay out' },
+      ...errors,
+    },
+  }),
+  listPayouts: createRoute({
+    method: 'get',
+    path: '/v1/payouts',
+    tags: ['operator'],
+    security: secured,
+    summary: 'Payout batches (operator)',
+    responses: { 200: json(z.object({ payouts: z.array(PayoutSchema) }), 'the batches'), ...errors },
+  }),
+  markPaid: createRoute({
+    method: 'post',
+    path: '/v1/payouts/{payoutId}/paid',
+    tags: ['operator'],
+    security: secured,
+    summary: 'The bank confirmed a batch: settle it (operator; idempotent)',
+    request: { params: z.object({ payoutId: Id }) },
+    responses: { 200: json(PayoutSchema, 'the batch'), ...errors },
+  }),
+}
+
+/** Register the online payment routes on the API app. */
+export function registerOnlineRoutes(
+  app: ApiApp,
+  deps: { db: Db; online: OnlinePayments; now: () => Date },
+): void {
+  const { online, db } = deps
+
+  app.openapi(routes.createInvoice, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'operator', 'merchant', 'device')
+    const i = c.req.valid('json')
+    let merchantId = i.merchantId
+    let deviceId = i.deviceId ?? null
+    if (p.role === 'merchant') merchantId = p.subjectId!
+    if (p.role === 'device') {
+      deviceId = p.subjectId!
+      const r = await db.query<{ merchant_id: string }>(
+        'SELECT merchant_id FROM devices WHERE tenant_id = $1 AND id = $2',
+        [p.tenantId, deviceId],
+      )
+      merchantId = r.rows[0]?.merchant_id
+    }
+    if (!merchantId) throw new BridgeError('invalid_request', 'merchantId is required')
+    const inv = await online.createInvoice(p.tenantId, {
+      ...i,
+      merchantId,
+      deviceId,
+      amount: BigInt(i.amount),
+    })
+    return c.json(invoiceView(p.tenantId, inv), 201)
+  })
+
+  app.openapi(routes.getInvoice, async (c) => {
+    const p = c.get('principal')
+    const inv = await online.getInvoice(p.tenantId, c.req.valid('param').invoiceId)
+    if (p.role === 'merchant' && inv.merchantId !== p.subjectId)
+      throw new OnlineError('invoice_not_found', 'no such invoice')
+    return c.json(invoiceView(p.tenantId, inv), 200)
+  })
+
+  app.openapi(routes.payInvoice, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'wallet')
+    const b = c.req.valid('json')
+    const { invoiceId } = c.req.valid('param')
+    const pay =
+      b.method === 'wallet'
+        ? await online.payInvoice(p.tenantId, invoiceId, {
+            method: 'wallet',
+            walletId: p.subjectId!,
+            idempotencyKey: b.idempotencyKey,
+          })
+        : await online.payInvoice(p.tenantId, invoiceId, b)
+    const settled = pay.status === 'pending' ? await online.waitSettled(p.tenantId, pay.id, 2000) : pay
+    const failed = failureError(settled)
+    if (failed) throw failed
+    return c.json(paymentView(settled), 201)
+  })
+
+  app.openapi(routes.topUp, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'wallet')
+    const { walletId } = c.req.valid('param')
+    requireSubject(p, 'wallet', walletId)
+    const b = c.req.valid('json')
+    const pay = await online.topUp(p.tenantId, walletId, { ...b, amount: BigInt(b.amount) })
+    const settled = pay.status === 'pending' ? await online.waitSettled(p.tenantId, pay.id, 2000) : pay
+    const failed = failureError(settled)
+    if (failed) throw failed
+    return c.json(paymentView(settled), 201)
+  })
+
+  app.openapi(routes.transfer, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'wallet')
+    const { walletId } = c.req.valid('param')
+    requireSubject(p, 'wallet', walletId)
+    const b = c.req.valid('json')
+    const pay = await online.transfer(p.tenantId, walletId, { ...b, amount: BigInt(b.amount) })
+    return c.json(paymentView(pay), 201)
+  })
+
+  app.openapi(routes.getPayment, async (c) => {
+    const p = c.get('principal')
+    const pay = await online.getPayment(p.tenantId, c.req.valid('param').paymentId)
+    if (p.role === 'wallet' && pay.walletId !== p.subjectId)
+      throw new OnlineError('payment_not_found', 'no such payment')
+    if (p.role === 'merchant' && pay.merchantId !== p.subjectId)
+      throw new OnlineError('payment_not_found', 'no such payment')
+    if (p.role === 'device') throw new OnlineError('payment_not_found', 'no such payment')
+    return c.json(paymentView(pay), 200)
+  })
+
+  app.openapi(routes.buildPayout, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'operator')
+    const out = await buildPayout(db, p.tenantId, c.req.valid('json').currency)
+    if (!out) return c.body(null, 204)
+    return c.json(payoutView(out), 201)
+  })
+
+  app.openapi(routes.listPayouts, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'operator')
+    return c.json({ payouts: (await listPayouts(db, p.tenantId)).map(payoutView) }, 200)
+  })
+
+  app.openapi(routes.markPaid, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'operator')
+    const { payoutId } = c.req.valid('param')
+    await getPayout(db, p.tenantId, payoutId)
+    return c.json(payoutView(await markPayoutPaid(db, p.tenantId, payoutId, deps.now())), 200)
+  })
+
+  // The provider's webhook: authenticated by its signature, not by an API key.
+  app.post('/webhooks/provider', async (c) => {
+    try {
+      await online.handleWebhook(await c.req.text(), c.req.header('opg-signature'))
+    } catch (err) {
+      if (err instanceof ProviderError)
+        return c.json({ error: { code: err.code, message: 'webhook refused' } }, 400)
+      throw err
+    }
+    return c.json({ ok: true }, 200)
+  })
+}

@@ -1,0 +1,310 @@
+/**
+ * The reconciliation rules as pure functions: records + clock → typed steps. No I/O, no clock of its own, so
+ * every rule is tested as a table without a database. The executor (executor.ts) applies the steps.
+ *
+ * Money flow of an offline payment (purse loading already moved the purse from wallet_available to purse_escrow):
+ * - merchant side first → held:   purse_escrow → merchant_held; later payer sync or hold end: merchant_held →
+ *   merchant_wallet.
+ * - payer side first → confirmed: purse_escrow → merchant_wallet at once (the payer's own log vouches for it).
+ * - claim: held stays in merchant_held; confirmed/approved move merchant_wallet → merchant_held. Operator: reverse →
+ *   merchant_held → wallet_available; uphold → merchant_held → merchant_wallet.
+ * - double spend (second token at a counter, or beyond the purse): the token arriving later at the bridge is
+ *   refused and kept as proof; whatever the bridge received first was already honoured from escrow and stays so.
+ * - purse expired + grace, no payment held or disputed: purse_escrow leftover → wallet_available.
+ */
+
+import { acct, move, seconds } from './plan-helpers.js'
+import type {
+  ArrivalOutcome,
+  PaymentRecord,
+  PurseRecord,
+  ReconcileConfig,
+  Side,
+  Step,
+  TokenFacts,
+  WalletRecord,
+} from './types.js'
+
+export { planClaim, planPurseRelease, planResolve, type Resolution } from './plan-settle.js'
+
+/** Everything the planner may know when tokens arrive: the stored records that can matter to them. */
+export interface ArrivalInput {
+  now: number
+  config: ReconcileConfig
+  side: Side
+  /** Verified tokens in arrival order (a box's batch order, or a wallet log's order). */
+  tokens: TokenFacts[]
+  /** Stored payments with one of the tokens' tx ids, or at one of their (wallet, counter) pairs. */
+  payments: PaymentRecord[]
+  purses: PurseRecord[]
+  wallets: WalletRecord[]
+  /**
+   * wallet_available balance per wallet id, needed only when a token arrives after its purse was released
+   * (then the payment is funded from there). Missing → treated as 0.
+   */
+  walletAvailable?: Record<string, number>
+}
+
+export interface Plan {
+  steps: Step[]
+  outcomes: ArrivalOutcome[]
+}
+
+/** Plan the arrival of a batch of verified tokens from one side. */
+export function planArrivals(input: ArrivalInput): Plan {
+  const { now, config, side } = input
+  const steps: Step[] = []
+  const outcomes: ArrivalOutcome[] = []
+  // Working copies, updated as each token is planned so later tokens of the batch see earlier ones.
+  const byTx = new Map(input.payments.map((p) => [p.txId, { ...p }]))
+  const purses = new Map(input.purses.map((p) => [p.purseId, { ...p }]))
+  const wallets = new Map(input.wallets.map((w) => [w.walletId, { ...w }]))
+  const available = { ...input.walletAvailable }
+  const atCounter = (walletId: string, counter: number, txId: string): PaymentRecord[] =>
+    [...byTx.values()].filter((p) => p.walletId === walletId && p.counter === counter && p.txId !== txId)
+
+  for (const t of input.tokens) {
+    const existing = byTx.get(t.txId)
+    if (existing) {
+      outcomes.push(planRepeat(existing, t, side, now, config, steps))
+      continue
+    }
+    let wallet = wallets.get(t.walletId)
+    if (!wallet) {
+      wallet = { walletId: t.walletId, tenantId: t.tenantId, frozenAt: null }
+      wallets.set(t.walletId, wallet)
+      steps.push({ type: 'ensure_wallet', walletId: t.walletId, tenantId: t.tenantId })
+    }
+    let purse = purses.get(t.purseId)
+    if (!purse) {
+      purse = {
+        purseId: t.purseId,
+        walletId: t.walletId,
+        tenantId: t.tenantId,
+        currency: t.currency,
+        purseAmount: t.purseAmount,
+        spent: 0,
+        expiresAt: t.purseExpiresAt,
+        releasedAt: null,
+      }
+      purses.set(t.purseId, purse)
+      steps.push({ type: 'ensure_purse', purse: { ...purse } })
+    }
+    const record: PaymentRecord = {
+      txId: t.txId,
+      tenantId: t.tenantId,
+      walletId: t.walletId,
+      merchantId: t.merchantId,
+      deviceId: t.deviceId,
+      purseId: t.purseId,
+      amount: t.amount,
+      currency: t.currency,
+      counter: t.counter,
+      token: t.token,
+      tokenHash: t.tokenHash,
+      state: 'held',
+      fundedFrom: 'escrow',
+      firstReceivedAt: now,
+      merchantSeenAt: side === 'merchant' ? now : null,
+      payerSeenAt: side === 'payer' ? now : null,
+      holdUntil: null,
+      settledAt: null,
+      claimUntil: null,
+    }
+    const rivals = atCounter(t.walletId, t.counter, t.txId)
+    const overPurse = purse.spent + t.amount > purse.purseAmount
+    if (rivals.length > 0 || overPurse) {
+      const honoured = rivals.find((r) => r.state !== 'double_spend') ?? null
+      record.state = 'double_spend'
+      record.fundedFrom = 'none'
+      steps.push({ type: 'insert_payment', payment: record })
+      steps.push({
+        type: 'record_proof',
+        tenantId: t.tenantId,
+        walletId: t.walletId,
+        kind: rivals.length > 0 ? 'same_counter' : 'over_purse',
+        honouredTxId: honoured?.txId ?? null,
+        honouredToken: honoured?.token ?? null,
+        refusedTxId: t.txId,
+        refusedToken: t.token,
+        at: now,
+      })
+      if (wallet.frozenAt === null) {
+        wallet.frozenAt = now
+        steps.push({
+          type: 'freeze_wallet',
+          tenantId: t.tenantId,
+          walletId: t.walletId,
+          reason: 'double_spend',
+          at: now,
+        })
+      }
+      steps.push({
+        type: 'alert',
+        kind: 'double_spend',
+        tenantId: t.tenantId,
+        walletId: t.walletId,
+        deviceId: t.deviceId,
+        txId: t.txId,
+        detail: {
+          kind: rivals.length > 0 ? 'same_counter' : 'over_purse',
+          honouredTxId: honoured?.txId ?? null,
+          counter: t.counter,
+          amount: t.amount,
+          purseAmount: purse.purseAmount,
+          purseSpent: purse.spent,
+        },
+        at: now,
+      })
+      byTx.set(t.txId, record)
+      outcomes.push({ txId: t.txId, status: 'stored', state: 'double_spend' })
+      continue
+    }
+    // After the leftover went back to the wallet, a late token is paid from there instead of escrow, if the
+    // wallet still holds it; otherwise it is stored unpaid for the operator (the box still gets its ack).
+    const late = purse.releasedAt !== null
+    if (late && (available[t.walletId] ?? 0) < t.amount) {
+      record.state = 'unfunded'
+      record.fundedFrom = 'none'
+      steps.push({ type: 'insert_payment', payment: record })
+      steps.push({
+        type: 'alert',
+        kind: 'unfunded',
+        tenantId: t.tenantId,
+        walletId: t.walletId,
+        deviceId: t.deviceId,
+        txId: t.txId,
+        detail: { amount: t.amount, available: available[t.walletId] ?? 0, purseId: t.purseId },
+        at: now,
+      })
+      byTx.set(t.txId, record)
+      outcomes.push({ txId: t.txId, status: 'stored', state: 'unfunded' })
+      continue
+    }
+    if (late) available[t.walletId] = (available[t.walletId] ?? 0) - t.amount
+    const source = late ? acct('wallet_available', t.walletId) : acct('purse_escrow', t.walletId)
+    record.fundedFrom = late ? 'wallet' : 'escrow'
+    purse.spent += t.amount
+    if (side === 'payer') {
+      record.state = 'confirmed'
+      record.settledAt = now
+      record.claimUntil = now + seconds(config.claimWindowSeconds)
+    } else {
+      record.state = 'held'
+      record.holdUntil = now + seconds(config.holdSeconds)
+    }
+    steps.push({ type: 'insert_payment', payment: record })
+    steps.push({ type: 'purse_spent', tenantId: t.tenantId, purseId: t.purseId, delta: t.amount })
+    steps.push(
+      side === 'payer'
+        ? move(
+            t,
+            source,
+            acct('merchant_wallet', t.merchantId),
+            'confirm',
+            'offline payment confirmed by payer',
+          )
+        : move(t, source, acct('merchant_held', t.merchantId), 'hold', 'offline payment held'),
+    )
+    byTx.set(t.txId, record)
+    outcomes.push({ txId: t.txId, status: 'stored', state: record.state })
+  }
+  return { steps, outcomes }
+}
+
+/** A token whose tx id is already stored: a re-delivery, or the other side of the same payment. */
+function planRepeat(
+  p: PaymentRecord,
+  t: TokenFacts,
+  side: Side,
+  now: number,
+  config: ReconcileConfig,
+  steps: Step[],
+): ArrivalOutcome {
+  if (p.tokenHash !== t.tokenHash) {
+    steps.push({
+      type: 'alert',
+      kind: 'tx_id_reuse',
+      tenantId: t.tenantId,
+      walletId: t.walletId,
+      deviceId: t.deviceId,
+      txId: t.txId,
+      detail: { storedHash: p.tokenHash, receivedHash: t.tokenHash, side },
+      at: now,
+    })
+    return { txId: t.txId, status: 'rejected', code: 'replay' }
+  }
+  const seen = side === 'merchant' ? p.merchantSeenAt : p.payerSeenAt
+  if (seen !== null) return { txId: t.txId, status: 'duplicate', state: p.state }
+  steps.push({ type: 'mark_seen', tenantId: p.tenantId, txId: p.txId, side, at: now })
+  if (side === 'merchant') p.merchantSeenAt = now
+  else p.payerSeenAt = now
+  if (side === 'payer' && p.state === 'held') {
+    const claimUntil = now + seconds(config.claimWindowSeconds)
+    steps.push({
+      type: 'transition',
+      tenantId: p.tenantId,
+      txId: p.txId,
+      from: 'held',
+      to: 'confirmed',
+      at: now,
+      holdUntil: null,
+      settledAt: now,
+      claimUntil,
+    })
+    steps.push(
+      move(
+        p,
+        acct('merchant_held', p.merchantId),
+        acct('merchant_wallet', p.merchantId),
+        'confirm',
+        'offline payment confirmed by payer',
+      ),
+    )
+    p.state = 'confirmed'
+    p.holdUntil = null
+    p.settledAt = now
+    p.claimUntil = claimUntil
+  }
+  return { txId: t.txId, status: 'stored', state: p.state }
+}
+
+/** Auto-approve held payments whose hold has ended (hold_until ≤ now, to the millisecond). */
+export function planApprovals(payments: PaymentRecord[], now: number, config: ReconcileConfig): Step[] {
+  const steps: Step[] = []
+  for (const p of payments) {
+    if (p.state !== 'held' || p.holdUntil === null || p.holdUntil > now) continue
+    const claimUntil = now + seconds(config.claimWindowSeconds)
+    steps.push({
+      type: 'transition',
+      tenantId: p.tenantId,
+      txId: p.txId,
+      from: 'held',
+      to: 'approved',
+      at: now,
+      settledAt: now,
+      claimUntil,
+    })
+    steps.push(
+      move(
+        p,
+        acct('merchant_held', p.merchantId),
+        acct('merchant_wallet', p.merchantId),
+        'approve',
+        'offline payment auto-approved',
+      ),
+    )
+    steps.push({
+      type: 'notify_payer',
+      kind: 'auto_approved',
+      tenantId: p.tenantId,
+      walletId: p.walletId,
+      txId: p.txId,
+      merchantId: p.merchantId,
+      amount: p.amount,
+      currency: p.currency,
+      claimUntil,
+    })
+  }
+  return steps
+}

@@ -1,0 +1,62 @@
+/**
+ * The small interfaces reconciliation needs from the rest of the bridge: SQL, the ledger, payer notification.
+ * The data layer's Db, Ledger and SMS outbox are adapted to these in the composition root (see adapters.ts).
+ */
+import type { AccountRef } from './types.js'
+
+/** Anything that runs one SQL statement: a pool, a client inside a transaction, PGlite. */
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: R[] }>
+}
+
+/** A database that can run a function inside one transaction (commit on return, roll back on throw). */
+export interface TransactionRunner {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
+}
+
+/** One double-entry movement between two accounts, posted inside the caller's transaction. */
+export interface Transfer {
+  tenantId: string
+  from: AccountRef
+  to: AccountRef
+  amount: number
+  currency: string
+  ref: string
+  memo: string
+}
+
+/** The ledger as reconciliation sees it. */
+export interface LedgerPort {
+  /** One movement as one journal entry, idempotent by `t.ref`. */
+  transfer(tx: Queryable, t: Transfer): Promise<void>
+  /**
+   * Several movements of one tenant as ONE balanced journal entry (a posting pair per movement, in order),
+   * idempotent by `ref`. Used for a whole batch: one entry instead of one per payment.
+   */
+  transferAll(tx: Queryable, tenantId: string, ref: string, memo: string, moves: Transfer[]): Promise<void>
+}
+
+/** What the payer is told when a held payment is auto-approved. */
+export interface ApprovalNotice {
+  tenantId: string
+  walletId: string
+  txId: string
+  merchantId: string
+  amount: number
+  currency: string
+  /** Until when (ms) the payer may claim fraud. */
+  claimUntil: number
+}
+
+/** Queues the payer's SMS inside the caller's transaction (an outbox: sent after commit by the SMS worker). */
+export interface PayerNotifier {
+  approved(tx: Queryable, n: ApprovalNotice): Promise<void>
+}
+
+/** Marks a wallet frozen in the wallets table (online spending, purse loading) inside the caller's transaction. */
+export interface WalletFreezer {
+  freeze(tx: Queryable, tenantId: string, walletId: string, reason: string): Promise<void>
+}
+
+/** The bridge clock, in ms. Injected so tests can step time to the second. */
+export type Clock = () => number

@@ -1,0 +1,227 @@
+/**
+ * Reconciliation service: loads records under the right locks, asks the planner, has the executor apply the
+ * plan in the same transaction. Also runs the periodic sweep (auto-approval, purse leftovers), which several
+ * replicas may run at once: rows are taken with FOR UPDATE SKIP LOCKED.
+ */
+import { applySteps } from './executor.js'
+import {
+  planApprovals,
+  planArrivals,
+  planClaim,
+  planPurseRelease,
+  planResolve,
+  type Resolution,
+} from './planner.js'
+import type {
+  Clock,
+  LedgerPort,
+  PayerNotifier,
+  Queryable,
+  TransactionRunner,
+  WalletFreezer,
+} from './ports.js'
+import {
+  claimDuePayments,
+  duePurseCandidates,
+  loadPaymentForUpdate,
+  loadPaymentsFor,
+  loadPurses,
+  lockPurseForRelease,
+  lockWallets,
+  rowToPayment,
+  walletAvailable,
+} from './store.js'
+import {
+  type ArrivalOutcome,
+  DEFAULT_RECONCILE_CONFIG,
+  type PaymentRecord,
+  type ReconcileConfig,
+  ReconcileError,
+  type Side,
+  type TokenFacts,
+} from './types.js'
+
+/** The subset of a pino logger used here. */
+export interface Logger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} }
+
+export interface ReconcilerOptions {
+  db: TransactionRunner
+  ledger: LedgerPort
+  notifier: PayerNotifier
+  wallets?: WalletFreezer
+  clock?: Clock
+  config?: Partial<ReconcileConfig>
+  /** How often the sweep runs after start() (default 60 s). */
+  sweepIntervalMs?: number
+  /** Rows taken per sweep transaction (default 200). */
+  sweepBatch?: number
+  log?: Logger
+}
+
+// The Db reruns a transaction after a deadlock or serialization failure, so every function passed to
+// db.transaction here has database effects only.
+
+export class Reconciler {
+  readonly config: ReconcileConfig
+  private readonly clock: Clock
+  private readonly log: Logger
+  private timer: NodeJS.Timeout | undefined
+  private sweeping: Promise<unknown> | undefined
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.config = { ...DEFAULT_RECONCILE_CONFIG, ...opts.config }
+    this.clock = opts.clock ?? Date.now
+    this.log = opts.log ?? silentLogger
+  }
+
+  /** Start the periodic sweep. */
+  start(): void {
+    if (this.timer) return
+    this.timer = setInterval(() => {
+      if (this.sweeping) return
+      this.sweeping = this.sweepOnce()
+        .catch((err) => this.log.error({ err }, 'reconcile sweep failed'))
+        .finally(() => {
+          this.sweeping = undefined
+        })
+    }, this.opts.sweepIntervalMs ?? 60_000)
+  }
+
+  /** Stop the sweep and wait for a running one to finish. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+    await this.sweeping
+  }
+
+  /**
+   * Record verified tokens from one side inside the caller's transaction (the ingest batch transaction, or
+   * recordPayerTokens' own). Returns one outcome per token, in order.
+   */
+  async recordTokens(
+    tx: Queryable,
+    tenantId: string,
+    side: Side,
+    tokens: TokenFacts[],
+  ): Promise<ArrivalOutcome[]> {
+    if (tokens.length === 0) return []
+    if (tokens.some((t) => t.tenantId !== tenantId)) throw new Error('tokens of another tenant in one batch')
+    const wallets = await lockWallets(
+      tx,
+      tenantId,
+      tokens.map((t) => t.walletId),
+    )
+    const payments = await loadPaymentsFor(
+      tx,
+      tenantId,
+      tokens.map((t) => t.txId),
+      tokens.map((t) => ({ walletId: t.walletId, counter: t.counter })),
+    )
+    const purses = await loadPurses(tx, tenantId, [...new Set(tokens.map((t) => t.purseId))])
+    const released = purses.filter((p) => p.releasedAt !== null)
+    const available = await walletAvailable(tx, tenantId, released)
+    const plan = planArrivals({
+      now: this.clock(),
+      config: this.config,
+      side,
+      tokens,
+      payments,
+      purses,
+      wallets,
+      walletAvailable: available,
+    })
+    await applySteps(tx, plan.steps, this.opts)
+    return plan.outcomes
+  }
+
+  /**
+   * The payer side: a wallet's uploaded log, already verified. Tokens of another wallet are rejected
+   * ('wrong_wallet'); the rest are reconciled in one transaction.
+   */
+  async recordPayerTokens(
+    tenantId: string,
+    walletId: string,
+    tokens: TokenFacts[],
+  ): Promise<ArrivalOutcome[]> {
+    const own = tokens.filter((t) => t.walletId === walletId && t.tenantId === tenantId)
+    const recorded = await this.opts.db.transaction((tx) => this.recordTokens(tx, tenantId, 'payer', own))
+    const byTx = new Map(recorded.map((o) => [o.txId, o]))
+    return tokens.map(
+      (t): ArrivalOutcome => byTx.get(t.txId) ?? { txId: t.txId, status: 'rejected', code: 'wrong_wallet' },
+    )
+  }
+
+  /** One payment by tx id, or null. */
+  async getPayment(tenantId: string, txId: string): Promise<PaymentRecord | null> {
+    const { rows } = await this.opts.db.transaction((tx) =>
+      tx.query('SELECT * FROM offline_payments WHERE tenant_id = $1 AND tx_id = $2', [tenantId, txId]),
+    )
+    return rows[0] ? rowToPayment(rows[0]) : null
+  }
+
+  /** The payer claims fraud on one of its payments. Throws ReconcileError with a stable code when refused. */
+  async claimFraud(input: {
+    tenantId: string
+    walletId: string
+    txId: string
+    reason: string
+  }): Promise<PaymentRecord> {
+    return this.opts.db.transaction(async (tx) => {
+      const p = await loadPaymentForUpdate(tx, input.tenantId, input.txId)
+      if (!p) throw new ReconcileError('not_found', 'no such payment')
+      await applySteps(tx, planClaim(p, input.walletId, input.reason, this.clock()), this.opts)
+      return (await loadPaymentForUpdate(tx, input.tenantId, input.txId))!
+    })
+  }
+
+  /** The operator decides a disputed payment. */
+  async resolveClaim(input: {
+    tenantId: string
+    txId: string
+    decision: Resolution
+    operator: string
+  }): Promise<PaymentRecord> {
+    return this.opts.db.transaction(async (tx) => {
+      const p = await loadPaymentForUpdate(tx, input.tenantId, input.txId)
+      if (!p) throw new ReconcileError('not_found', 'no such payment')
+      await applySteps(tx, planResolve(p, input.decision, input.operator, this.clock()), this.opts)
+      return (await loadPaymentForUpdate(tx, input.tenantId, input.txId))!
+    })
+  }
+
+  /** One sweep: approve due held payments and return leftovers of finished purses. Returns the counts. */
+  async sweepOnce(): Promise<{ approved: number; released: number }> {
+    const batch = this.opts.sweepBatch ?? 200
+    let approved = 0
+    for (;;) {
+      const n = await this.opts.db.transaction(async (tx) => {
+        const now = this.clock()
+        const due = await claimDuePayments(tx, now, batch)
+        await applySteps(tx, planApprovals(due, now, this.config), this.opts)
+        return due.length
+      })
+      approved += n
+      if (n < batch) break
+    }
+    let released = 0
+    const cutoff = this.clock() - this.config.purseGraceSeconds * 1000
+    const candidates = await this.opts.db.transaction((tx) => duePurseCandidates(tx, cutoff, batch))
+    for (const c of candidates) {
+      released += await this.opts.db.transaction(async (tx) => {
+        const locked = await lockPurseForRelease(tx, c)
+        if (!locked) return 0
+        const steps = planPurseRelease(locked.purse, locked.payments, this.clock(), this.config)
+        await applySteps(tx, steps, this.opts)
+        return steps.length > 0 ? 1 : 0
+      })
+    }
+    if (approved || released) this.log.info({ approved, released }, 'reconcile sweep')
+    return { approved, released }
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Reading reconciliation records from SQL, with the row locks that make concurrent replicas safe: every decision
+ * about a wallet happens while its offline_wallets row is locked, and wallets are locked in id order so two
+ * transactions never wait on each other in a cycle.
+ */
+import type { Queryable } from './ports.js'
+import type { PaymentRecord, PaymentState, PurseRecord, WalletRecord } from './types.js'
+
+const ms = (v: unknown): number | null =>
+  v === null || v === undefined ? null : new Date(v as string).getTime()
+const bytes = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : new Uint8Array(v as ArrayBuffer))
+
+/** Map an offline_payments row to a record. */
+export function rowToPayment(r: Record<string, unknown>): PaymentRecord {
+  return {
+    txId: String(r.tx_id),
+    tenantId: String(r.tenant_id),
+    walletId: String(r.wallet_id),
+    merchantId: String(r.merchant_id),
+    deviceId: String(r.device_id),
+    purseId: String(r.purse_id),
+    amount: Number(r.amount),
+    currency: String(r.currency),
+    counter: Number(r.counter),
+    token: bytes(r.token),
+    tokenHash: String(r.token_hash),
+    state: String(r.state) as PaymentState,
+    fundedFrom: String(r.funded_from) as PaymentRecord['fundedFrom'],
+    firstReceivedAt: ms(r.first_received_at)!,
+    merchantSeenAt: ms(r.merchant_seen_at),
+    payerSeenAt: ms(r.payer_seen_at),
+    holdUntil: ms(r.hold_until),
+    settledAt: ms(r.settled_at),
+    claimUntil: ms(r.claim_until),
+  }
+}
+
+function rowToPurse(r: Record<string, unknown>): PurseRecord {
+  return {
+    purseId: String(r.purse_id),
+    walletId: String(r.wallet_id),
+    tenantId: String(r.tenant_id),
+    currency: String(r.currency),
+    purseAmount: Number(r.purse_amount),
+    spent: Number(r.spent),
+    expiresAt: ms(r.expires_at)!,
+    releasedAt: ms(r.released_at),
+  }
+}
+
+/** Create (if new) and lock the offline_wallets rows of one tenant's wallets, in id order. */
+export async function lockWallets(
+  tx: Queryable,
+  tenantId: string,
+  walletIds: string[],
+): Promise<WalletRecord[]> {
+  const ids = [...new Set(walletIds)].sort()
+  if (ids.length === 0) return []
+  await tx.query(
+    `INSERT INTO offline_wallets (tenant_id, wallet_id)
+     SELECT $1, w FROM unnest($2::text[]) AS w ORDER BY w ON CONFLICT (tenant_id, wallet_id) DO NOTHING`,
+    [tenantId, ids],
+  )
+  const { rows } = await tx.query(
+    `SELECT wallet_id, tenant_id, frozen_at FROM offline_wallets
+     WHERE tenant_id = $1 AND wallet_id = ANY($2::text[]) ORDER BY wallet_id FOR UPDATE`,
+    [tenantId, ids],
+  )
+  return rows.map((r) => ({
+    walletId: String(r.wallet_id),
+    tenantId: String(r.tenant_id),
+    frozenAt: ms(r.frozen_at),
+  }))
+}
+
+/** Payments with one of these tx ids, or at one of these (wallet, counter) pairs. */
+export async function loadPaymentsFor(
+  tx: Queryable,
+  tenantId: string,
+  txIds: string[],
+  walletCounters: { walletId: string; counter: number }[],
+): Promise<PaymentRecord[]> {
+  const { rows } = await tx.query(
+    `SELECT * FROM offline_payments WHERE tenant_id = $1 AND (tx_id = ANY($2::text[])
+       OR (wallet_id, counter) IN (SELECT * FROM unnest($3::text[], $4::bigint[])))
+     ORDER BY tx_id FOR UPDATE`,
+    [tenantId, txIds, walletCounters.map((w) => w.walletId), walletCounters.map((w) => w.counter)],
+  )
+  return rows.map(rowToPayment)
+}
+
+/** Purses by id (callers hold the owning wallets' locks). */
+export async function loadPurses(
+  tx: Queryable,
+  tenantId: string,
+  purseIds: string[],
+): Promise<PurseRecord[]> {
+  if (purseIds.length === 0) return []
+  const { rows } = await tx.query(
+    'SELECT * FROM offline_purses WHERE tenant_id = $1 AND purse_id = ANY($2::text[])',
+    [tenantId, purseIds],
+  )
+  return rows.map(rowToPurse)
+}
+
+/** One payment, locked. */
+export async function loadPaymentForUpdate(
+  tx: Queryable,
+  tenantId: string,
+  txId: string,
+): Promise<PaymentRecord | null> {
+  const { rows } = await tx.query(
+    'SELECT * FROM offline_payments WHERE tenant_id = $1 AND tx_id = $2 FOR UPDATE',
+    [tenantId, txId],
+  )
+  return rows[0] ? rowToPayment(rows[0]) : null
+}
+
+/**
+ * Held payments due for approval, locked with SKIP LOCKED so several replicas sweeping at once each take
+ * different rows and none waits.
+ */
+export async function claimDuePayments(tx: Queryable, now: number, limit: number): Promise<PaymentRecord[]> {
+  const { rows } = await tx.query(
+    `SELECT * FROM offline_payments WHERE state = 'held' AND hold_until <= $1
+     ORDER BY hold_until LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    [new Date(now), limit],
+  )
+  return rows.map(rowToPayment)
+}
+
+/**
+ * Unreleased purses that expired at or before `cutoff` (candidates; each is re-checked under lock): those
+ * offline payments touched, and those loaded (wallet_purses) but never spent from offline.
+ */
+export async function duePurseCandidates(
+  tx: Queryable,
+  cutoff: number,
+  limit: number,
+): Promise<PurseRecord[]> {
+  const { rows } = await tx.query(
+    `SELECT tenant_id, purse_id, wallet_id, currency, purse_amount, spent, expires_at, released_at
+       FROM offline_purses WHERE released_at IS NULL AND expires_at <= $1
+     UNION ALL
+     SELECT wp.tenant_id, wp.wallet_id || ':' || wp.counter_base, wp.wallet_id, wp.currency, wp.amount, 0,
+            wp.expires_at, NULL
+       FROM wallet_purses wp
+      WHERE wp.expires_at <= $1 AND NOT EXISTS (SELECT 1 FROM offline_purses op
+              WHERE op.tenant_id = wp.tenant_id AND op.purse_id = wp.wallet_id || ':' || wp.counter_base)
+     ORDER BY expires_at LIMIT $2`,
+    [new Date(cutoff), limit],
+  )
+  return rows.map(rowToPurse)
+}
+
+/**
+ * Lock one wallet without waiting (another replica or an arrival holds it → null), then load one of its purses
+ * (recording a loaded-but-unused purse on first sight) and that purse's open payments.
+ */
+export async function lockPurseForRelease(
+  tx: Queryable,
+  c: PurseRecord,
+): Promise<{ purse: PurseRecord; payments: PaymentRecord[] } | null> {
+  await tx.query(
+    'INSERT INTO offline_wallets (tenant_id, wallet_id) VALUES ($1, $2) ON CONFLICT (tenant_id, wallet_id) DO NOTHING',
+    [c.tenantId, c.walletId],
+  )
+  const w = await tx.query(
+    'SELECT wallet_id FROM offline_wallets WHERE tenant_id = $1 AND wallet_id = $2 FOR UPDATE SKIP LOCKED',
+    [c.tenantId, c.walletId],
+  )
+  if (w.rows.length === 0) return null
+  await tx.query(
+    `INSERT INTO offline_purses (tenant_id, purse_id, wallet_id, currency, purse_amount, spent, expires_at)
+     VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (tenant_id, purse_id) DO NOTHING`,
+    [c.tenantId, c.purseId, c.walletId, c.currency, c.purseAmount, new Date(c.expiresAt)],
+  )
+  const [purse] = await loadPurses(tx, c.tenantId, [c.purseId])
+  if (!purse) return null
+  const p = await tx.query(
+    `SELECT * FROM offline_payments WHERE tenant_id = $1 AND purse_id = $2 AND state IN ('held', 'disputed')`,
+    [c.tenantId, c.purseId],
+  )
+  return { purse, payments: p.rows.map(rowToPayment) }
+}
+
+/** wallet_available balances (minor units) of wallets, each in the given currency. */
+export async function walletAvailable(
+  tx: Queryable,
+  tenantId: string,
+  wallets: { walletId: string; currency: string }[],
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  if (wallets.length === 0) return out
+  const { rows } = await tx.query(
+    `SELECT owner, balance FROM ledger_balances WHERE tenant_id = $1 AND kind = 'wallet_available'
+     AND (owner, currency) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+    [tenantId, wallets.map((w) => w.walletId), wallets.map((w) => w.currency)],
+  )
+  for (const r of rows) out[String(r.owner)] = Number(r.balance)
+  return out
+}

@@ -1,0 +1,131 @@
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { authenticate } from '../../src/auth/api-keys.js'
+import { runCli } from '../../src/cli.js'
+import { openDb } from '../../src/db/open.js'
+import { issuerKeyring } from '../../src/issuer/index.js'
+import { createTestDb, postgresAvailable } from '../support/databases.js'
+
+function io(env: NodeJS.ProcessEnv, signal?: AbortSignal) {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  const out: string[] = []
+  const err: string[] = []
+  stdout.on('data', (c) => out.push(String(c)))
+  stderr.on('data', (c) => err.push(String(c)))
+  return {
+    io: { env, stdout, stderr, ...(signal ? { signal } : {}) },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  }
+}
+
+t.test('opg-bridge commands', async (t) => {
+  // PostgreSQL when available (each command opens the store anew, which PostgreSQL does fast).
+  const pg = await postgresAvailable()
+  const dir = mkdtempSync(join(tmpdir(), 'opg-cli-'))
+  let url = join(dir, 'pglite')
+  if (pg) {
+    const scratch = await createTestDb('postgres')
+    await scratch.db.close()
+    url = scratch.url
+    t.teardown(() => scratch.drop())
+  }
+  const keyFile = join(dir, 'master.key')
+  const env = { DATABASE_URL: url, OPG_MASTER_KEY_FILE: keyFile, OPG_LOG_LEVEL: 'silent' }
+  const run = async (...argv: string[]) => {
+    const c = io(env)
+    const code = await runCli(argv, c.io)
+    return { code, out: c.out(), err: c.err() }
+  }
+
+  await t.test('usage errors exit 2', async (t) => {
+    t.equal((await run()).code, 2)
+    const r = await run('tenant', 'frobnicate')
+    t.equal(r.code, 2)
+    t.match(r.err, /usage:/)
+  })
+
+  await t.test('tenant create refuses without a master key', async (t) => {
+    const r = await run('tenant', 'create', 'Acme')
+    t.equal(r.code, 1)
+    t.match(r.err, /master key/)
+  })
+
+  await t.test('issuer init creates a private master key file', async (t) => {
+    const r = await run('issuer', 'init')
+    t.equal(r.code, 0, r.err)
+    t.ok(existsSync(keyFile))
+    t.equal(statSync(keyFile).mode & 0o777, 0o600)
+  })
+
+  let operatorKey = ''
+  await t.test('tenant create prints the first operator key, which works', async (t) => {
+    const r = await run('tenant', 'create', 'Acme', '--currency', 'INR')
+    t.equal(r.code, 0, r.err)
+    const m = /operator key \(shown once\): (opg_\S+)/.exec(r.out)
+    t.ok(m)
+    operatorKey = m![1]!
+    const db = await openDb(url)
+    try {
+      const p = await authenticate(db, operatorKey)
+      t.match(p, { role: 'operator', subjectId: null })
+      t.equal((await issuerKeyring(db, p!.tenantId)).size, 1, 'the tenant has an issuer key')
+    } finally {
+      await db.close()
+    }
+    const again = await run('tenant', 'create', 'Acme')
+    t.equal(again.code, 1)
+    t.match(again.err, /conflict/)
+  })
+
+  await t.test('issuer rotate makes a new active key; the old one still verifies', async (t) => {
+    const r = await run('issuer', 'rotate', 'Acme')
+    t.equal(r.code, 0, r.err)
+    const m = /active issuer key ([0-9a-f]+); still verifying: ([0-9a-f]+)/.exec(r.out)
+    t.ok(m)
+    t.not(m![1], m![2])
+    t.equal((await run('issuer', 'rotate', 'Nobody')).code, 1)
+  })
+
+  await t.test('migrate reports an up-to-date database', async (t) => {
+    const r = await run('migrate')
+    t.equal(r.code, 0)
+    t.match(r.out, /up to date/)
+  })
+
+  await t.test('a bad configuration lists every problem and exits 1', async (t) => {
+    const c = io({ ...env, OPG_HTTP_PORT: 'x', OPG_HOLD_PERIOD: 'later' })
+    t.equal(await runCli(['migrate'], c.io), 1)
+    t.match(c.err(), /http\.port/)
+    t.match(c.err(), /holdPeriodSeconds/)
+  })
+
+  await t.test('start runs the bridge until told to stop', async (t) => {
+    const ac = new AbortController()
+    const c = io(
+      { ...env, OPG_HTTP_PORT: '0', OPG_MQTT_EMBEDDED_PORT: '0', OPG_VERIFY_WORKERS: '0' },
+      ac.signal,
+    )
+    const done = runCli(['start'], c.io)
+    for (let i = 0; i < 600 && !c.out().includes('listening'); i++)
+      await new Promise((r) => setTimeout(r, 50))
+    const m = /api (http:\/\/\S+),/.exec(c.out())
+    t.ok(m, c.err())
+    const res = await fetch(`${m![1]}/v1/tenant`, { headers: { authorization: `Bearer ${operatorKey}` } })
+    t.match(await res.json(), { name: 'Acme', currency: 'INR' })
+    ac.abort()
+    t.equal(await done, 0)
+  })
+})
+
+t.test('the bin launcher runs the CLI through tsx', async (t) => {
+  const bin = new URL('../../bin/opg-bridge.js', import.meta.url).pathname
+  const r = await promisify(execFile)(process.execPath, [bin, '--help'], { env: { PATH: process.env.PATH } })
+  t.match(r.stdout, /opg-bridge tenant create NAME/)
+})

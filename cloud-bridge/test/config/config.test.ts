@@ -1,0 +1,125 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import {
+  ConfigError,
+  DEFAULT_EMBEDDED_MQTT_PORT,
+  isLoopback,
+  loadConfig,
+  redactConfig,
+} from '../../src/config.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'opg-config-'))
+
+t.test('defaults are safe: loopback HTTP, embedded broker off 1883, memory store, 72 h hold', async (t) => {
+  const c = loadConfig({ env: {} })
+  t.equal(c.database.url, 'memory:')
+  t.equal(c.mqtt.url, null)
+  t.equal(c.mqtt.embeddedPort, DEFAULT_EMBEDDED_MQTT_PORT)
+  t.not(c.mqtt.embeddedPort, 1883)
+  t.equal(c.http.host, '127.0.0.1')
+  t.equal(c.holdPeriodSeconds, 72 * 3600)
+  t.equal(c.purseTtlSeconds, 72 * 3600)
+  t.equal(c.masterKeyFile, null)
+  t.equal(c.sms.provider, 'sandbox')
+})
+
+t.test('the environment sets every field, with durations in units', async (t) => {
+  const c = loadConfig({
+    env: {
+      DATABASE_URL: 'postgres://opg:s3cret@db:5432/opg',
+      MQTT_URL: 'mqtts://broker:8883',
+      OPG_HTTP_PORT: '9443',
+      OPG_HOLD_PERIOD: '2m',
+      OPG_PURSE_TTL: '24h',
+      OPG_SWEEP_INTERVAL: '5',
+      OPG_LOG_LEVEL: 'debug',
+    },
+  })
+  t.equal(c.database.url, 'postgres://opg:s3cret@db:5432/opg')
+  t.equal(c.mqtt.url, 'mqtts://broker:8883')
+  t.equal(c.http.port, 9443)
+  t.equal(c.holdPeriodSeconds, 120)
+  t.equal(c.purseTtlSeconds, 86400)
+  t.equal(c.sweepIntervalSeconds, 5)
+  t.equal(c.log.level, 'debug')
+  t.equal(loadConfig({ env: { DATABASE_URL: 'memory' } }).database.url, 'memory:', '"memory" means memory:')
+})
+
+t.test('every problem is reported at once', async (t) => {
+  const err = t.throws(() =>
+    loadConfig({
+      env: {
+        MQTT_URL: 'http://broker',
+        OPG_HTTP_PORT: '70000',
+        OPG_HOLD_PERIOD: 'soon',
+        OPG_PURSE_TTL: '96h',
+        OPG_LOG_LEVEL: 'loud',
+      },
+    }),
+  ) as ConfigError
+  t.ok(err instanceof ConfigError)
+  t.equal(err.code, 'bad_config')
+  const paths = err.issues.map((i) => i.split(':')[0])
+  t.same(paths.sort(), ['holdPeriodSeconds', 'http.port', 'log.level', 'mqtt.url', 'purseTtlSeconds'].sort())
+})
+
+t.test('plain HTTP on a public address is refused unless explicitly allowed', async (t) => {
+  const err = t.throws(() => loadConfig({ env: { OPG_HTTP_HOST: '0.0.0.0' } })) as ConfigError
+  t.match(err.issues.join('\n'), /http.host: refusing to serve plain HTTP on non-loopback 0.0.0.0/)
+  t.equal(
+    loadConfig({ env: { OPG_HTTP_HOST: '0.0.0.0', OPG_ALLOW_INSECURE_BIND: '1' } }).http.host,
+    '0.0.0.0',
+  )
+  const cert = join(dir, 'cert.pem')
+  const key = join(dir, 'key.pem')
+  writeFileSync(cert, 'x')
+  writeFileSync(key, 'x')
+  t.equal(
+    loadConfig({ env: { OPG_HTTP_HOST: '0.0.0.0', OPG_TLS_CERT_FILE: cert, OPG_TLS_KEY_FILE: key } }).http
+      .tlsKeyFile,
+    key,
+  )
+  const half = t.throws(() => loadConfig({ env: { OPG_TLS_CERT_FILE: cert } })) as ConfigError
+  t.match(half.issues.join('\n'), /both a certificate and a key/)
+  const missing = t.throws(() =>
+    loadConfig({ env: { OPG_TLS_CERT_FILE: join(dir, 'nope.pem'), OPG_TLS_KEY_FILE: key } }),
+  ) as ConfigError
+  t.match(missing.issues.join('\n'), /tlsCertFile: file .*nope.pem does not exist/)
+  t.ok(isLoopback('127.0.0.53') && isLoopback('::1') && isLoopback('localhost'))
+  t.notOk(isLoopback('10.0.0.1') || isLoopback('127.example.com'))
+})
+
+t.test('a config file is read, migrated from version-less, and the environment wins', async (t) => {
+  const file = join(dir, 'bridge.json')
+  writeFileSync(
+    file,
+    JSON.stringify({ http: { port: 8443 }, holdPeriodSeconds: '1h', database: { url: '/var/lib/opg' } }),
+  )
+  const c = loadConfig({ env: { OPG_CONFIG_FILE: file, OPG_HTTP_PORT: '8444' } })
+  t.equal(c.version, 1)
+  t.equal(c.http.port, 8444)
+  t.equal(c.holdPeriodSeconds, 3600)
+  t.equal(c.database.url, '/var/lib/opg')
+  writeFileSync(file, '{ not json')
+  const err = t.throws(() =>
+    loadConfig({ env: { OPG_CONFIG_FILE: file, OPG_HTTP_PORT: 'x' } }),
+  ) as ConfigError
+  t.equal(err.issues.length, 2, 'the broken file and the bad port, together')
+})
+
+t.test('twilio needs its account and token file', async (t) => {
+  const err = t.throws(() => loadConfig({ env: { OPG_SMS_PROVIDER: 'twilio' } })) as ConfigError
+  t.match(err.issues.join('\n'), /twilio provider needs/)
+})
+
+t.test('redaction hides the database and broker passwords', async (t) => {
+  const c = loadConfig({
+    env: { DATABASE_URL: 'postgres://opg:s3cret@db/opg', MQTT_URL: 'mqtts://u:p4ss@broker' },
+  })
+  const r = JSON.stringify(redactConfig(c))
+  t.notMatch(r, /s3cret|p4ss/)
+  t.match(r, /postgres:\/\/opg:\*\*\*@db\/opg/)
+  t.equal(c.database.url, 'postgres://opg:s3cret@db/opg', 'the original is untouched')
+})
