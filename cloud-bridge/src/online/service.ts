@@ -301,7 +301,7 @@ export class OnlinePayments {
         [tenantId, paymentId],
       )
       const r = rows[0]
-      if (!r || r.status !== 'pending') return
+      if (r?.status !== 'pending') return
       if (r.provider_ref && r.provider_ref !== ev.providerRef) return
       if (ev.type === 'charge.failed') {
         await tx.query(
