@@ -1,0 +1,2 @@
+/** Trusted time for a box without a real-time clock. */
+export * from './trusted-clock.js'

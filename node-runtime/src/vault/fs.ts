@@ -1,0 +1,133 @@
+/**
+ * The file layer the vault and the state store write through: just the calls durability needs (append,
+ * fdatasync, rename, directory fsync). `nodeFs` is the real one; `SimFs` (sim-fs.ts) simulates power cuts.
+ */
+import { constants } from 'node:fs'
+import { type FileHandle, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+
+/** An open file. Handles opened with 'append' always write at the end. */
+export interface FileHandleLike {
+  /** Write all of `data` (at the end for 'append' handles, from the current position for 'write'). */
+  write(data: Uint8Array): Promise<void>
+  /** Read up to `length` bytes at `position`; shorter at end of file. */
+  read(length: number, position: number): Promise<Uint8Array>
+  /** fdatasync(2): the data (and the size) are durable. */
+  datasync(): Promise<void>
+  /** fsync(2). */
+  sync(): Promise<void>
+  truncate(length: number): Promise<void>
+  size(): Promise<number>
+  close(): Promise<void>
+}
+
+/**
+ * 'append-sync' opens with O_APPEND|O_DSYNC: each write returns only once its data (and the file size) are
+ * durable, like write + fdatasync but in one system call.
+ */
+export type OpenMode = 'append' | 'append-sync' | 'read' | 'write'
+
+/** The file system as the vault uses it. Errors carry node's `code` (ENOENT...). */
+export interface FsLike {
+  /** mkdir -p */
+  mkdir(path: string): Promise<void>
+  readdir(path: string): Promise<string[]>
+  readFile(path: string): Promise<Uint8Array>
+  /** 'append' and 'append-sync' create if absent; 'write' creates or truncates; 'read' must exist. */
+  open(path: string, mode: OpenMode): Promise<FileHandleLike>
+  rename(from: string, to: string): Promise<void>
+  unlink(path: string): Promise<void>
+  /** fsync the directory so created, renamed and removed names are durable. */
+  syncDir(path: string): Promise<void>
+}
+
+class NodeHandle implements FileHandleLike {
+  readonly #h: FileHandle
+  constructor(h: FileHandle) {
+    this.#h = h
+  }
+  async write(data: Uint8Array): Promise<void> {
+    let off = 0
+    while (off < data.length) {
+      const { bytesWritten } = await this.#h.write(data, off, data.length - off)
+      off += bytesWritten
+    }
+  }
+  async read(length: number, position: number): Promise<Uint8Array> {
+    const buf = Buffer.allocUnsafe(length)
+    let got = 0
+    while (got < length) {
+      const { bytesRead } = await this.#h.read(buf, got, length - got, position + got)
+      if (bytesRead === 0) break
+      got += bytesRead
+    }
+    return buf.subarray(0, got)
+  }
+  datasync(): Promise<void> {
+    return this.#h.datasync()
+  }
+  sync(): Promise<void> {
+    return this.#h.sync()
+  }
+  truncate(length: number): Promise<void> {
+    return this.#h.truncate(length)
+  }
+  async size(): Promise<number> {
+    return (await this.#h.stat()).size
+  }
+  close(): Promise<void> {
+    return this.#h.close()
+  }
+}
+
+const FLAGS: Record<OpenMode, string | number> = {
+  append: 'a',
+  'append-sync': constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC,
+  read: 'r',
+  write: 'w',
+}
+
+/** The real file system (node:fs/promises). */
+export const nodeFs: FsLike = {
+  async mkdir(path) {
+    await mkdir(path, { recursive: true })
+  },
+  readdir: (path) => readdir(path),
+  readFile: (path) => readFile(path),
+  async open(path, mode) {
+    return new NodeHandle(await open(path, FLAGS[mode]))
+  },
+  rename: (from, to) => rename(from, to),
+  unlink: (path) => unlink(path),
+  async syncDir(path) {
+    const h = await open(path, constants.O_RDONLY | constants.O_DIRECTORY)
+    try {
+      await h.sync()
+    } finally {
+      await h.close()
+    }
+  },
+}
+
+/** True for an error that says the file does not exist. */
+export function isNotFound(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ENOENT'
+}
+
+/**
+ * Replace `path` atomically and durably: write a temporary file, fsync it, rename it over `path`, fsync the
+ * directory. After a power cut the file holds either the old or the new bytes, never a mix.
+ */
+export async function writeFileDurably(fs: FsLike, path: string, data: Uint8Array): Promise<void> {
+  const dir = dirname(path)
+  const tmp = join(dir, `.${path.slice(dir.length + 1)}.tmp`)
+  const h = await fs.open(tmp, 'write')
+  try {
+    await h.write(data)
+    await h.sync()
+  } finally {
+    await h.close()
+  }
+  await fs.rename(tmp, path)
+  await fs.syncDir(dir)
+}

@@ -1,0 +1,197 @@
+/**
+ * What only the file journal does: group commit, torn-tail repair, tamper detection, segments and
+ * compaction, wrong key.
+ */
+import t from 'tap'
+import { FileVault, isVaultError, SimFs, writeFileDurably } from '../../src/vault/index.js'
+import { KEY, notice, OTHER_KEY, payment, plain, T0 } from './fixtures.js'
+
+const DIR = '/data/vault'
+const seg = (n: number) => `${DIR}/seg-${String(n).padStart(12, '0')}.vlt`
+
+async function filled(n: number, segmentBytes = 1 << 20): Promise<SimFs> {
+  const fs = new SimFs()
+  const v = await FileVault.open({ dir: DIR, key: KEY, fs, segmentBytes })
+  for (let i = 1; i <= n; i++) await v.append(payment(i))
+  await v.close()
+  return fs
+}
+
+t.test('concurrent appends share one write and one fdatasync', async (t) => {
+  const fs = new SimFs()
+  const v = await FileVault.open({ dir: DIR, key: KEY, fs })
+  const before = { ...fs.counters }
+  let resolved = 0
+  const all = [...Array(20).keys()].map((i) => v.append(payment(i + 1)).then(() => resolved++))
+  t.equal(resolved, 0, 'nothing resolves before it is durable')
+  await Promise.all(all)
+  // The first append starts a write at once; the other 19 arrive during its fdatasync and go together.
+  t.equal(fs.counters.datasyncs - before.datasyncs, 2)
+  t.equal(fs.counters.writes - before.writes, 2)
+  t.equal(v.stats().records, 20)
+  await v.close()
+})
+
+t.test('a torn last record is cut away and the journal goes on', async (t) => {
+  for (const cut of [1, 30, 52, 100, 'zeros'] as const) {
+    const fs = await filled(5)
+    const full = fs.peek(seg(1)).length
+    const last = await (async () => {
+      const v = await FileVault.open({ dir: DIR, key: KEY, fs })
+      await v.append(payment(6))
+      await v.close()
+      return fs.peek(seg(1)).length - full
+    })()
+    const keep = cut === 'zeros' ? last : cut
+    // Rebuild the file as a power cut would leave it: the last record partly written (or zero-filled).
+    const bytes = fs.peek(seg(1)).slice(0, full + keep)
+    if (cut === 'zeros') bytes.fill(0, full + 10)
+    const torn = new SimFs()
+    await torn.mkdir(DIR)
+    await writeFileDurably(torn, seg(1), bytes)
+    const v = await FileVault.open({ dir: DIR, key: KEY, fs: torn })
+    t.equal(v.stats().records, 5, `cut ${cut}: the five whole records remain`)
+    t.equal(v.tornBytes, keep, `cut ${cut}: the torn bytes are reported`)
+    t.notOk(v.has(payment(6).txId))
+    await v.append(payment(7))
+    await v.close()
+    const again = await FileVault.open({ dir: DIR, key: KEY, fs: torn })
+    t.same(
+      [...again.payments()].map((p) => p.counter),
+      [1, 2, 3, 4, 5, 7],
+    )
+    t.equal(again.tornBytes, 0)
+    await again.close()
+  }
+})
+
+t.test('a damaged record in the middle is a hard error, never dropped', async (t) => {
+  const fs = await filled(6)
+  const bytes = fs.peek(seg(1))
+  for (const at of [40, 200, Math.floor(bytes.length / 2), bytes.length - 700]) {
+    const copy = new SimFs()
+    await copy.mkdir(DIR)
+    const b = bytes.slice()
+    b[at] = (b[at] ?? 0) ^ 0x01
+    await writeFileDurably(copy, seg(1), b)
+    await t.rejects(FileVault.open({ dir: DIR, key: KEY, fs: copy }), { code: 'corrupt' }, `byte ${at}`)
+  }
+})
+
+t.test('reordered or removed records break the chain', async (t) => {
+  const fs = await filled(4)
+  const b = Buffer.from(fs.peek(seg(1)))
+  // Frames are equal in size here: find them by the 'OV' magic at a fixed stride.
+  const first = 32
+  const size = (b.length - first) / 4
+  const frame = (i: number) => b.subarray(first + i * size, first + (i + 1) * size)
+  const swapped = Buffer.concat([b.subarray(0, first), frame(0), frame(2), frame(1), frame(3)])
+  const removed = Buffer.concat([b.subarray(0, first), frame(0), frame(2), frame(3)])
+  const duplicated = Buffer.concat([b.subarray(0, first), frame(0), frame(1), frame(1), frame(2), frame(3)])
+  for (const [name, bytes] of Object.entries({ swapped, removed, duplicated })) {
+    const copy = new SimFs()
+    await copy.mkdir(DIR)
+    await writeFileDurably(copy, seg(1), bytes)
+    await t.rejects(FileVault.open({ dir: DIR, key: KEY, fs: copy }), { code: 'corrupt' }, name)
+  }
+})
+
+t.test('the wrong key is told apart from damage', async (t) => {
+  const fs = await filled(2)
+  await t.rejects(FileVault.open({ dir: DIR, key: OTHER_KEY, fs }), { code: 'wrong_key' })
+})
+
+t.test('segments roll over, and compaction keeps synced history bounded', async (t) => {
+  const fs = new SimFs()
+  const retention = { maxSynced: 10, protectMs: 0, maxAgeMs: 365 * 86_400_000 }
+  const v = await FileVault.open({ dir: DIR, key: KEY, fs, segmentBytes: 4096, retention })
+  for (let i = 1; i <= 200; i++) {
+    await v.append(payment(i))
+    if (i === 5) await v.append(notice(1, { receivedAt: T0 }))
+  }
+  t.ok(v.stats().segments > 20, `${v.stats().segments} segments`)
+  // Everything synced except three old payments, which must outlive the segments they were written in.
+  const keep = [2, 50, 120].map((i) => payment(i).txId)
+  await v.markSynced([...v.payments()].map((p) => p.txId).filter((id) => !keep.includes(id)))
+  const bytesBefore = v.stats().bytes
+  const r = await v.compact(T0 + 86_400_000)
+  t.ok(r.segmentsRemoved > 0)
+  t.equal(r.carried, 4, 'three unsynced payments and one notice copied forward')
+  const after = v.stats()
+  t.ok(after.records <= 3 + 10 + 8, `${after.records} payments kept`)
+  t.ok(after.bytes < bytesBefore / 4, `${after.bytes} bytes kept of ${bytesBefore}`)
+  for (const id of keep) t.ok(v.has(id))
+  await v.close()
+  const w = await FileVault.open({ dir: DIR, key: KEY, fs, segmentBytes: 4096, retention })
+  t.same(
+    (await w.unsynced()).map((p) => p.counter),
+    [2, 50, 120],
+  )
+  t.same(plain(await w.get(payment(120).txId)), plain(payment(120)))
+  t.ok(w.hasNotice('INV-1'))
+  t.equal(w.stats().records, after.records)
+  await w.close()
+})
+
+t.test('a removed segment or a replayed old anchor is detected', async (t) => {
+  const fs = new SimFs()
+  const retention = { maxSynced: 0, protectMs: 0, maxAgeMs: 365 * 86_400_000 }
+  const opts = { dir: DIR, key: KEY, fs, segmentBytes: 2048, retention }
+  const v = await FileVault.open(opts)
+  for (let i = 1; i <= 30; i++) await v.append(payment(i))
+  await v.markSynced([...Array(10).keys()].map((i) => payment(i + 1).txId))
+  await v.compact(T0 + 86_400_000)
+  const oldAnchor = fs.peek(`${DIR}/anchor`).slice()
+  await v.markSynced([...Array(10).keys()].map((i) => payment(i + 11).txId))
+  await v.compact(T0 + 86_400_000)
+  await v.close()
+  const segs = fs.paths().filter((p) => p.endsWith('.vlt'))
+  t.ok(segs.length >= 3)
+
+  const replayed = fs.crash(() => 0.4)
+  replayed.poke(`${DIR}/anchor`, 0, oldAnchor)
+  await t.rejects(FileVault.open({ ...opts, fs: replayed }), { code: 'corrupt' }, 'old anchor')
+
+  const holed = fs.crash(() => 0.4)
+  await holed.unlink(segs[1]!)
+  await t.rejects(FileVault.open({ ...opts, fs: holed }), { code: 'corrupt' }, 'middle segment removed')
+
+  const headless = fs.crash(() => 0.4)
+  await headless.unlink(segs[0]!)
+  await t.rejects(FileVault.open({ ...opts, fs: headless }), { code: 'corrupt' }, 'first segment removed')
+
+  const anchorless = fs.crash(() => 0.4)
+  await anchorless.unlink(`${DIR}/anchor`)
+  const err = await FileVault.open({ ...opts, fs: anchorless }).catch((e: unknown) => e)
+  t.ok(isVaultError(err, 'corrupt'), 'anchor removed')
+})
+
+t.test('full segments are sealed and checked at open by their seal alone', async (t) => {
+  const fs = new SimFs()
+  const opts = { dir: DIR, key: KEY, fs, segmentBytes: 4096 }
+  const v = await FileVault.open(opts)
+  for (let i = 1; i <= 60; i++) await v.append(payment(i))
+  await v.markSynced([payment(3).txId])
+  await v.append(notice(1))
+  const before = [...v.payments()]
+  const segments = v.stats().segments
+  await v.close()
+  const w = await FileVault.open(opts)
+  t.equal(w.sealedAtOpen, segments - 1, 'every full segment is checked by its seal')
+  t.same([...w.payments()], before)
+  t.same(plain(await w.get(payment(2).txId)), plain(payment(2)))
+  t.ok(w.hasNotice('INV-1'))
+  await w.close()
+
+  // Damage anywhere in a sealed segment: in a record, in the seal, in the trailer.
+  const first = fs.peek(seg(1))
+  for (const at of [100, first.length - 40, first.length - 3]) {
+    const copy = fs.crash(() => 0.4)
+    copy.poke(seg(1), at, new Uint8Array([(first[at] ?? 0) ^ 0x10]))
+    await t.rejects(
+      FileVault.open({ ...opts, fs: copy }),
+      { code: 'corrupt' },
+      `byte ${at} of a sealed segment`,
+    )
+  }
+})
