@@ -9,3 +9,4 @@ export {
 } from './gatt-client.js'
 export { NobleGattClient, type NobleGattClientOptions, type NobleLike } from './noble-gatt-client.js'
 export { type NobleCharacteristic, NobleGattSession, type NoblePeripheral } from './noble-session.js'
+export { type BleRetryResult, retryOverBle } from './retry-pay.js'

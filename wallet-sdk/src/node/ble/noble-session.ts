@@ -105,7 +105,9 @@ export class NobleGattSession implements GattSession {
       this.#startPending = false
       // 0x01 || message must fit one ATT value; otherwise a plain start and the message as chunks.
       const carried = 1 + message.length <= this.mtu - 3
-      const value = carried ? Buffer.concat([Buffer.of(BLE_STATE.start), message]) : Buffer.of(BLE_STATE.start)
+      const value = carried
+        ? Buffer.concat([Buffer.of(BLE_STATE.start), message])
+        : Buffer.of(BLE_STATE.start)
       await this.#writeState(value)
       if (carried) return
     }

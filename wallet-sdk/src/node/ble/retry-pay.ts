@@ -7,7 +7,15 @@
  *     records nothing, and the wallet marks it refused (never uploaded): the customer may then pay afresh.
  * Either way the box records the payment at most once. Portable (no node: imports): it uses only the core.
  */
-import { type Bytes, decodeInner, encodeInner, isProtocolError, type Receipt, walletFinish, walletHello } from '@opg/protocol'
+import {
+  type Bytes,
+  decodeInner,
+  encodeInner,
+  isProtocolError,
+  type Receipt,
+  walletFinish,
+  walletHello,
+} from '@opg/protocol'
 import type { BleMessageChannel } from '../../core/ble-pay.js'
 import { WalletError } from '../../core/errors.js'
 import type { Payment } from '../../core/payment.js'
@@ -25,7 +33,11 @@ export type BleRetryResult =
  * when the box cannot prove it is the box the payment was for, 'ble' when the exchange breaks (retry again
  * later: nothing changed), 'bad_receipt' when the receipt does not prove the payment.
  */
-export async function retryOverBle(wallet: Wallet, channel: BleMessageChannel, txId: string): Promise<BleRetryResult> {
+export async function retryOverBle(
+  wallet: Wallet,
+  channel: BleMessageChannel,
+  txId: string,
+): Promise<BleRetryResult> {
   const entry = wallet.log().find((e) => e.txId === txId)
   if (!entry) throw new WalletError('no_purse', `no payment ${txId} in this wallet`)
   const payment = wallet.payment(txId)
@@ -43,8 +55,12 @@ export async function retryOverBle(wallet: Wallet, channel: BleMessageChannel, t
         nowS: Math.floor(wallet.now() / 1000),
       })
     } catch (cause) {
-      if (['bad_signature', 'unknown_key', 'wrong_device'].some((code) => isProtocolError(cause, code as never))) {
-        throw new WalletError('forged_sticker', 'the box could not prove it is the box on the sticker', { cause })
+      if (
+        ['bad_signature', 'unknown_key', 'wrong_device'].some((code) => isProtocolError(cause, code as never))
+      ) {
+        throw new WalletError('forged_sticker', 'the box could not prove it is the box on the sticker', {
+          cause,
+        })
       }
       throw new WalletError('ble', 'the box sent an invalid session hello', { cause })
     }
@@ -65,7 +81,8 @@ export async function retryOverBle(wallet: Wallet, channel: BleMessageChannel, t
       await wallet.markRefused(txId, reply.code)
       return { status: 'not_received', payment, code: reply.code }
     }
-    if (reply.kind !== 'receipt') throw new WalletError('ble', 'the box answered with something other than a receipt')
+    if (reply.kind !== 'receipt')
+      throw new WalletError('ble', 'the box answered with something other than a receipt')
     const receipt = await wallet.acceptReceipt(payment, reply.receipt as Bytes)
     return { status: 'received', payment, receipt }
   } catch (err) {
