@@ -2,6 +2,7 @@
 import {
   type CryptoBackend,
   chainStart,
+  type ErrorCode,
   generateEncryptionKeyPair,
   generateSigningKeyPair,
   issueNodeCertificate,
@@ -10,6 +11,7 @@ import {
   type NodeCertificate,
   newId8,
   type PaymentTokenFields,
+  ProtocolError,
   signToken,
   uuidv7,
   type WalletCertificate,
@@ -55,4 +57,14 @@ export function world(c: CryptoBackend) {
       ...over,
     })
   return { issuer, wallet, nodeSigning, nodeEnc, ids, walletCert, nodeCert, keyring, pay }
+}
+
+/** The ProtocolError code `fn` throws, or 'no error' / 'other error'. */
+export function code(fn: () => unknown): ErrorCode | 'no error' | 'other error' {
+  try {
+    fn()
+    return 'no error'
+  } catch (e) {
+    return e instanceof ProtocolError ? e.code : 'other error'
+  }
 }

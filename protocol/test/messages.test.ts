@@ -7,14 +7,12 @@ import {
   decodeInner,
   decodeToken,
   deriveKey,
-  type ErrorCode,
   encodeInner,
   formatPaidSms,
   id8ToBytes,
   isOfflineStatus,
   OFFLINE_STATUS,
   openMqtt,
-  ProtocolError,
   parsePaidSms,
   parseTopic,
   sealMqtt,
@@ -27,16 +25,7 @@ import {
   walletHello,
 } from '../src/index.js'
 import { backends } from './backends.js'
-import { NOW_S, world } from './fixtures.js'
-
-function code(fn: () => unknown): ErrorCode | 'no error' | 'other error' {
-  try {
-    fn()
-    return 'no error'
-  } catch (e) {
-    return e instanceof ProtocolError ? e.code : 'other error'
-  }
-}
+import { code, NOW_S, world } from './fixtures.js'
 
 for (const c of backends) {
   t.test(`${c.name}: BLE session — handshake, challenge-bound token, receipt`, async (t) => {

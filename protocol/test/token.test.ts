@@ -6,13 +6,11 @@ import {
   decodeToken,
   deviceTag,
   ENVELOPE_MAX,
-  type ErrorCode,
   encodeQrText,
   encodeSticker,
   generateSigningKeyPair,
   issueWalletCertificate,
   openEnvelope,
-  ProtocolError,
   sealEnvelope,
   signReceipt,
   tokenHash,
@@ -21,16 +19,7 @@ import {
   verifyToken,
 } from '../src/index.js'
 import { backends } from './backends.js'
-import { NOW_S, world } from './fixtures.js'
-
-function code(fn: () => unknown): ErrorCode | 'no error' | 'other error' {
-  try {
-    fn()
-    return 'no error'
-  } catch (e) {
-    return e instanceof ProtocolError ? e.code : 'other error'
-  }
-}
+import { code, NOW_S, world } from './fixtures.js'
 
 for (const c of backends) {
   t.test(`${c.name}: a QR payment survives the trip from wallet to box`, async (t) => {
