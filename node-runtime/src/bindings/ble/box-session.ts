@@ -83,7 +83,10 @@ export class BoxSession implements BleSession {
     if (this.#end) return
     if (message.length > this.#reassembler.maxMessageSize) {
       this.#link.notifyState(BLE_STATE.end)
-      const error = new ProtocolError('oversized', `BLE message exceeds ${this.#reassembler.maxMessageSize} bytes`)
+      const error = new ProtocolError(
+        'oversized',
+        `BLE message exceeds ${this.#reassembler.maxMessageSize} bytes`,
+      )
       this.end({ reason: 'protocol_error', error })
       return
     }

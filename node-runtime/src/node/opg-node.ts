@@ -1,0 +1,332 @@
+/**
+ * The running merchant box: acceptance (camera QR and BLE) over the vault, MQTT sync to the bridge, bridge
+ * commands (trusted time, revocation list, config, invoice-paid notices) and status for the CLI. Everything
+ * is passed in (see open-node.ts for the real wiring); `start()` and `stop()` own every timer and listener.
+ */
+import { type CryptoBackend, deriveKey, id8ToBytes } from '@opg/protocol'
+import { type AcceptInput, type AcceptOutcome, Acceptor } from '../accept/acceptor.js'
+import { blePaymentHandler } from '../accept/ble-payments.js'
+import { VaultView } from '../accept/ledger.js'
+import type { SignalPort } from '../accept/ports.js'
+import { protocolVerifier } from '../accept/protocol-verifier.js'
+import type { BleBinding } from '../bindings/ble/index.js'
+import type { Gpio } from '../bindings/gpio/index.js'
+import type { Modem } from '../bindings/modem/index.js'
+import type { NodeConfig } from '../config/schema.js'
+import { type ConfirmReport, PaidNotices, stateCounterStore } from '../confirm/index.js'
+import { type NodeCommand, type NodeStatus, protocolCodec } from '../sync/codec.js'
+import { SyncEngine, type SyncProgress } from '../sync/sync-engine.js'
+import { nodeTopics } from '../sync/topics.js'
+import type { Vault } from '../vault/types.js'
+import type { ControlHandler } from './control.js'
+import type { NodeIdentity } from './identity.js'
+
+/** The parts of the trusted clock the node uses. */
+export interface NodeClock {
+  now(): number
+  setTrusted(ms: number): Promise<void>
+  readonly source: string
+}
+
+/** The node's sections of the encrypted state store (lowdb). */
+export interface NodeStateDb {
+  data: {
+    revocations?: { version: number; wallets: string[] }
+    configOverrides?: Record<string, unknown>
+    sync?: { lastSyncAt?: number }
+    [section: string]: unknown
+  }
+  write(): Promise<void>
+}
+
+/** Minimal structured logger (pino's shape). */
+export interface Logger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+export interface OpgNodeOptions {
+  config: NodeConfig
+  identity: NodeIdentity
+  c: CryptoBackend
+  vault: Vault
+  clock: NodeClock
+  state: NodeStateDb
+  signal?: SignalPort
+  ble?: BleBinding
+  /** Receives `OPG1 PAID` SMS confirmations; its signal strength goes into the status. */
+  modem?: Modem
+  /** LEDs and buzzer for paid-online confirmations (payments signal through `signal`). */
+  gpio?: Gpio
+  log?: Logger
+  version?: string
+  /** Free storage bytes and modem signal for status reports. */
+  statusExtras?: () => Promise<Partial<NodeStatus>> | Partial<NodeStatus>
+  /** MQTT TLS material read from the config's files. */
+  tls?: { ca?: Uint8Array; cert?: Uint8Array; key?: Uint8Array }
+}
+
+/** What `opg-node status` prints. */
+export interface NodeReport {
+  deviceId: string
+  running: boolean
+  online: boolean
+  pendingCount: number
+  pendingAmount: Record<string, number>
+  payments: number
+  lastSyncAt?: number
+  clock: { ms: number; source: string }
+  revocationVersion: number
+  /** Paid-online confirmations (SMS or MQTT), newest first, and refusals. */
+  confirmations: ConfirmReport
+  version: string
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {} }
+
+export class OpgNode {
+  readonly acceptor: Acceptor
+  readonly sync: SyncEngine
+  readonly view: VaultView
+  readonly notices: PaidNotices
+  readonly #o: OpgNodeOptions
+  readonly #log: Logger
+  #started = false
+  #lastSyncSaved = 0
+
+  constructor(o: OpgNodeOptions) {
+    this.#o = o
+    this.#log = o.log ?? silent
+    const { config, identity, c, vault, clock } = o
+    this.view = new VaultView(vault)
+    this.acceptor = new Acceptor({
+      verifier: protocolVerifier({
+        c,
+        issuerKeys: identity.issuerKeys,
+        merchantId: config.merchantId,
+        deviceId: config.deviceId,
+        encryption: identity.encryption,
+        signingSecret: identity.signing.secretKey,
+      }),
+      vault,
+      view: this.view,
+      clock,
+      policy: { ...config.exposure, currency: config.currency },
+      ...(o.signal ? { signal: o.signal } : {}),
+      onAccepted: () => this.sync.kick(),
+    })
+    const deviceIdBytes = id8ToBytes(config.deviceId)
+    this.notices = new PaidNotices({
+      c,
+      smsKey: deriveKey(c, identity.deviceSecret, 'sms', deviceIdBytes),
+      deviceId: config.deviceId,
+      vault,
+      clock,
+      counters: stateCounterStore(o.state),
+      ...(o.modem ? { modem: o.modem } : {}),
+      ...(o.gpio ? { gpio: o.gpio } : {}),
+      log: this.#log,
+    })
+    const topics = nodeTopics(config.tenantId, config.deviceId)
+    const mqttKey = deriveKey(c, identity.deviceSecret, 'mqtt', deviceIdBytes)
+    this.sync = new SyncEngine({
+      url: config.mqtt.url,
+      tenantId: config.tenantId,
+      deviceId: config.deviceId,
+      vault,
+      codec: protocolCodec(c, mqttKey, topics),
+      batchSize: config.sync.batchSize,
+      window: config.sync.window,
+      ackTimeoutMs: config.sync.ackTimeoutMs,
+      statusIntervalMs: config.sync.statusIntervalMs,
+      reconnectMinMs: config.sync.reconnectMinMs,
+      reconnectMaxMs: config.sync.reconnectMaxMs,
+      keepaliveS: config.mqtt.keepaliveS,
+      version: o.version ?? '0.1.0',
+      now: () => clock.now(),
+      ...(o.tls ? { tls: o.tls } : {}),
+      statusExtras: async () => ({ ...(await o.statusExtras?.()), ...(await this.#modemSignal()) }),
+    })
+  }
+
+  /** Rebuild indexes, restore the revocation list, start sync and (when present) BLE. */
+  async start(): Promise<void> {
+    if (this.#started) return
+    this.#started = true
+    this.view.load()
+    const rev = this.#o.state.data.revocations
+    if (rev) this.view.setRevoked(rev.wallets, rev.version)
+    this.sync.on('command', this.#onCommand)
+    this.sync.on('progress', this.#onProgress)
+    this.sync.on('online', this.#onOnline)
+    this.sync.on('offline', this.#onOffline)
+    this.sync.on('warning', this.#onWarning)
+    this.sync.on('rejected', this.#onRejected)
+    // The confirmation service starts before sync (an invoice_paid command may arrive at once) and before the
+    // modem (SMS swept off the SIM at start must not be missed). It logs each confirmation itself.
+    await this.notices.start()
+    this.sync.start()
+    // A box whose modem is missing still takes payments; the modem binding keeps retrying by itself.
+    await this.#o.modem?.start().catch((err) => this.#log.warn({ err: String(err) }, 'modem unavailable'))
+    if (this.#o.ble) {
+      await this.#o.ble.start(
+        blePaymentHandler({
+          c: this.#o.c,
+          acceptor: this.acceptor,
+          signingSecret: this.#o.identity.signing.secretKey,
+          cert: this.#o.identity.cert,
+          receipts: this.#o.vault,
+        }),
+      )
+    }
+    const s = this.#o.vault.stats()
+    this.#log.info({ pending: s.unsyncedCount, payments: s.records }, 'node started')
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    await this.#o.ble?.stop()
+    await this.#o.modem?.stop().catch(() => {})
+    await this.notices.stop()
+    await this.sync.stop()
+    this.sync.off('command', this.#onCommand)
+    this.sync.off('progress', this.#onProgress)
+    this.sync.off('online', this.#onOnline)
+    this.sync.off('offline', this.#onOffline)
+    this.sync.off('warning', this.#onWarning)
+    this.sync.off('rejected', this.#onRejected)
+    await this.#saveLastSync(true)
+    this.#log.info({}, 'node stopped')
+  }
+
+  /** Accept one presentation (camera QR or a BLE token). */
+  accept(input: AcceptInput): Promise<AcceptOutcome> {
+    return this.acceptor.accept(input)
+  }
+
+  /** Sync now; resolves when nothing is pending. */
+  syncNow(timeoutMs?: number): Promise<SyncProgress> {
+    return this.sync.syncNow(timeoutMs)
+  }
+
+  report(): NodeReport {
+    const s = this.#o.vault.stats()
+    const lastSyncAt = this.sync.lastSyncAt ?? this.#o.state.data.sync?.lastSyncAt
+    return {
+      deviceId: this.#o.config.deviceId,
+      running: this.#started,
+      online: this.sync.online,
+      pendingCount: s.unsyncedCount,
+      pendingAmount: { ...s.unsyncedAmountByCurrency },
+      payments: s.records,
+      ...(lastSyncAt !== undefined ? { lastSyncAt } : {}),
+      clock: { ms: this.#o.clock.now(), source: this.#o.clock.source },
+      revocationVersion: this.view.revocationVersion,
+      confirmations: this.notices.report(5),
+      version: this.#o.version ?? '0.1.0',
+    }
+  }
+
+  readonly #onCommand = (cmd: NodeCommand): void => {
+    void this.#handleCommand(cmd).catch((err) => this.#log.error({ err, type: cmd.type }, 'command failed'))
+  }
+
+  async #handleCommand(cmd: NodeCommand): Promise<void> {
+    const { state, clock } = this.#o
+    switch (cmd.type) {
+      case 'time': {
+        // The spec sends unix ms; a seconds value (before 2001 as ms) is taken as seconds.
+        const ms = cmd.now < 1e12 ? cmd.now * 1000 : cmd.now
+        await clock.setTrusted(ms)
+        this.#log.info({ ms }, 'trusted time set by the bridge')
+        return
+      }
+      case 'revocations':
+        if (this.view.setRevoked(cmd.wallets, cmd.version)) {
+          state.data.revocations = { version: cmd.version, wallets: cmd.wallets }
+          await state.write()
+          this.#log.info({ version: cmd.version, wallets: cmd.wallets.length }, 'revocation list updated')
+        }
+        return
+      case 'config':
+        // Overrides take effect at the next start, after validation against the schema.
+        state.data.configOverrides = { ...(state.data.configOverrides ?? {}), ...cmd.config }
+        await state.write()
+        this.#log.info({ keys: Object.keys(cmd.config) }, 'config override stored for next start')
+        return
+      case 'invoice_paid': {
+        const { ref, amount, currency, counter } = cmd
+        await this.notices.handleCommand({ ref, amount, currency, counter })
+        return
+      }
+      case 'sync_now':
+        return
+    }
+  }
+
+  readonly #onProgress = (p: SyncProgress): void => {
+    this.#log.info({ acked: p.acked, pending: p.pendingCount }, 'bridge acknowledged payments')
+    void this.#saveLastSync(false)
+  }
+  readonly #onOnline = (): void => this.#log.info({ url: redactUrl(this.#o.config.mqtt.url) }, 'online')
+  readonly #onOffline = (reason: string): void => this.#log.warn({ reason }, 'offline')
+  readonly #onWarning = (err: Error): void => this.#log.warn({ err: err.message }, 'sync warning')
+  readonly #onRejected = (items: { txId: string; code: string }[]): void =>
+    this.#log.warn({ items }, 'bridge refused payments')
+
+  /** The modem's received power for the status, when a modem answers. */
+  async #modemSignal(): Promise<{ signal?: number }> {
+    if (!this.#o.modem) return {}
+    try {
+      const { dbm } = await this.#o.modem.signalQuality()
+      return dbm === null ? {} : { signal: Math.max(-150, Math.min(0, Math.round(dbm))) }
+    } catch {
+      return {}
+    }
+  }
+
+  /** Persist the last sync time, at most every 5 s (status reads it when no node runs). */
+  async #saveLastSync(force: boolean): Promise<void> {
+    const at = this.sync.lastSyncAt
+    if (at === undefined) return
+    const now = Date.now()
+    if (!force && now - this.#lastSyncSaved < 5_000) return
+    this.#lastSyncSaved = now
+    this.#o.state.data.sync = { ...(this.#o.state.data.sync ?? {}), lastSyncAt: at }
+    await this.#o.state.write().catch((err) => this.#log.warn({ err: String(err) }, 'state write failed'))
+  }
+}
+
+function redactUrl(url: string): string {
+  const u = new URL(url)
+  if (u.password) u.password = 'redacted'
+  return u.toString()
+}
+
+/** The control-socket handler for a running node: status, sync with progress events, accept a QR text. */
+export function nodeControlHandler(node: OpgNode): ControlHandler {
+  return {
+    async handle(req, emit) {
+      switch (req.cmd) {
+        case 'status':
+          return node.report()
+        case 'sync': {
+          const onProgress = (p: SyncProgress) => emit({ ...p })
+          const onPublished = (p: { count: number }) => emit({ published: p.count })
+          node.sync.on('progress', onProgress)
+          node.sync.on('published', onPublished)
+          try {
+            return await node.syncNow(req.timeoutMs)
+          } finally {
+            node.sync.off('progress', onProgress)
+            node.sync.off('published', onPublished)
+          }
+        }
+        case 'accept':
+          return node.accept({ qrText: req.qrText })
+      }
+    },
+  }
+}
