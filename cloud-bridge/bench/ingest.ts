@@ -3,6 +3,8 @@
  * decrypt → verify on the worker pool → reconcile + ledger in one transaction → sealed ack), with 1 worker and
  * with one per core, side by side with a raw 100-row `INSERT … ON CONFLICT DO NOTHING` of the same rows and
  * the single-core verify rate, all in one run. Goal: all-core rate ≥ 0.8 × cores × single-core verify rate.
+ * It also prints the CPU time each verified payment costs (this process and PostgreSQL's backends for the
+ * scratch database) and the rate that CPU cost allows on idle cores: the figure that survives a loaded machine.
  *
  *   npm run bench -w cloud-bridge      (or: npx tsx cloud-bridge/bench/ingest.ts)
  *   BENCH_TOKENS=4000 BENCH_BATCH=100 OPG_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres
@@ -21,6 +23,7 @@ import { tokenDigest } from '../src/verify/verify-token.js'
 import { Box, registerBox, staticKeyrings, testUnseal } from '../test/ingest/harness.js'
 import { createTestDb, seedTenant } from '../test/reconcile/support.js'
 import { c, makeIssuer, TestWallet } from '../test/verify/fixtures.js'
+import { withCpu } from './cpu.js'
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 3000)
 const BATCH = Number(process.env.BENCH_BATCH ?? 100)
@@ -32,6 +35,8 @@ const rate = (n: number, ms: number) => Math.round((n / ms) * 1000)
 async function main() {
   const tdb = await createTestDb('postgres')
   const db = tdb.db
+  const dbName = tdb.url?.replace(/^.*\//, '') ?? undefined
+  const load0 = loadavg()[0]!
   try {
     const issuer = makeIssuer()
     const seed = await seedTenant(db, { purse: 1 })
@@ -90,11 +95,14 @@ async function main() {
       ctx,
     )
     let t0 = performance.now()
-    await inline.verify(
-      setA.map((t) => t.bytes),
-      ctx,
+    const verifyCpu = await withCpu(() =>
+      inline.verify(
+        setA.map((t) => t.bytes),
+        ctx,
+      ),
     )
     const verify1 = rate(TOKENS, performance.now() - t0)
+    const verifyUs = (verifyCpu.bridgeMs * 1000) / TOKENS
 
     // 2. The whole path into PostgreSQL, with a pool of `size` workers and `cores` batches in flight.
     const box = new Box(dev, 'mqtt://unused', 5)
@@ -144,13 +152,15 @@ async function main() {
     await pool1.start()
     await poolOnly(pool1)
     const verifyPool1 = await poolOnly(pool1)
-    const path1 = await runPath(setA, pool1)
+    const run1 = await withCpu(() => runPath(setA, pool1), dbName)
+    const path1 = run1.value
     await pool1.stop()
     const poolN = new VerifyPool({ size: cores })
     await poolN.start()
     await poolOnly(poolN)
     const verifyPoolN = await poolOnly(poolN)
-    const pathN = await runPath(setB, poolN)
+    const runN = await withCpu(() => runPath(setB, poolN), dbName)
+    const pathN = runN.value
     await poolN.stop()
 
     // 3. Raw 100-row INSERT … ON CONFLICT DO NOTHING of the same rows into a copy of offline_payments.
@@ -178,12 +188,24 @@ async function main() {
       claimUntil: null,
     }))
     t0 = performance.now()
-    for (let i = 0; i < rows.length; i += 100) {
-      await db.transaction((tx) => insertPayments(tx, rows.slice(i, i + 100), 'bench_raw'))
-    }
+    const rawCpu = await withCpu(async () => {
+      for (let i = 0; i < rows.length; i += 100) {
+        await db.transaction((tx) => insertPayments(tx, rows.slice(i, i + 100), 'bench_raw'))
+      }
+    }, dbName)
     const raw = rate(rows.length, performance.now() - t0)
 
     const goal = Math.round(0.8 * cores * verify1)
+    // CPU each verified payment cost (this process, every thread + the PostgreSQL backends of this database):
+    // on a loaded machine the rates above follow the CPU share this run got; these barely move.
+    const us = (r: { bridgeMs: number; postgresMs: number }) => ({
+      bridge: Math.round((r.bridgeMs * 1000) / TOKENS),
+      pg: Math.round((r.postgresMs * 1000) / TOKENS),
+    })
+    const cpu1 = us(run1)
+    const cpuN = us(runN)
+    const cpuRaw = us(rawCpu)
+    const ceiling = Math.round((cores * 1e6) / (cpuN.bridge + cpuN.pg))
     const out = [
       ['tokens per run', TOKENS],
       ['batch size', BATCH],
@@ -196,9 +218,16 @@ async function main() {
       ['raw 100-row INSERT … ON CONFLICT (rows/s)', raw],
       ['goal: 0.8 × cores × single-core verify (tx/s)', goal],
       ['all-core rate / goal', (pathN / goal).toFixed(2)],
+      ['CPU µs per tx: single-core verify', Math.round(verifyUs)],
+      ['CPU µs per tx, 1 worker: bridge + PostgreSQL', `${cpu1.bridge} + ${cpu1.pg}`],
+      [`CPU µs per tx, ${cores} workers: bridge + PostgreSQL`, `${cpuN.bridge} + ${cpuN.pg}`],
+      ['CPU µs per row, raw INSERT: bridge + PostgreSQL', `${cpuRaw.bridge} + ${cpuRaw.pg}`],
+      [`CPU-bound ceiling, ${cores} idle cores (tx/s)`, ceiling],
+      ['ceiling / goal', (ceiling / goal).toFixed(2)],
+      ['load average at start / end', `${load0.toFixed(1)} / ${loadavg()[0]!.toFixed(1)}`],
     ] as const
     for (const [k, v] of out) console.log(`${k.padEnd(48)} ${v}`)
-    const load = loadavg()[0]!
+    const load = Math.max(load0, loadavg()[0]!)
     if (load > cores * 0.5) {
       console.log(
         `note: load average ${load.toFixed(1)} on ${cores} cores — other processes share the CPUs, so the`,

@@ -210,8 +210,13 @@ export class BatchProcessor {
 
     const outcomes = await this.opts.db.transaction(async (tx) => {
       const out = await this.opts.reconciler.recordTokens(tx, tenantId, 'merchant', valid)
-      for (const { index, r } of refused)
-        await this.recordRefused(tx, tenantId, deviceId, tokens[index]!, r, now)
+      await this.recordRefused(
+        tx,
+        tenantId,
+        deviceId,
+        refused.map(({ index, r }) => ({ token: tokens[index]!, r })),
+        now,
+      )
       await tx.query(
         `INSERT INTO device_batches (tenant_id, device_id, batch_id, received_at, items, accepted, rejected)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -257,24 +262,44 @@ export class BatchProcessor {
     return results
   }
 
+  /**
+   * Refused tokens into rejected_tokens (one statement), and one operator alert per token seen for the first
+   * time (one statement): a re-delivered batch adds neither.
+   */
   private async recordRefused(
     tx: Queryable,
     tenantId: string,
     deviceId: string,
-    token: Uint8Array,
-    r: Extract<VerifyResult, { ok: false }>,
+    refused: { token: Uint8Array; r: Extract<VerifyResult, { ok: false }> }[],
     now: number,
   ): Promise<void> {
-    const { rows } = await tx.query(
+    if (refused.length === 0) return
+    const at = new Date(now)
+    const { rows } = await tx.query<{ tx_id: string | null; code: string; token_hash: string }>(
       `INSERT INTO rejected_tokens (tenant_id, device_id, tx_id, code, token, token_hash, received_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, device_id, token_hash) DO NOTHING RETURNING id`,
-      [tenantId, deviceId, r.txId, r.code, token, r.tokenHash, new Date(now)],
+       SELECT $1, $2, x, c, b, h, $3 FROM unnest($4::text[], $5::text[], $6::bytea[], $7::text[]) AS u(x, c, b, h)
+       ON CONFLICT (tenant_id, device_id, token_hash) DO NOTHING RETURNING tx_id, code, token_hash`,
+      [
+        tenantId,
+        deviceId,
+        at,
+        refused.map((f) => f.r.txId),
+        refused.map((f) => f.r.code),
+        refused.map((f) => f.token),
+        refused.map((f) => f.r.tokenHash),
+      ],
     )
     if (rows.length === 0) return
     await tx.query(
       `INSERT INTO operator_alerts (kind, tenant_id, device_id, tx_id, detail, created_at)
-       VALUES ('invalid_token', $1, $2, $3, $4, $5)`,
-      [tenantId, deviceId, r.txId, JSON.stringify({ code: r.code, tokenHash: r.tokenHash }), new Date(now)],
+       SELECT 'invalid_token', $1, $2, x, d, $3 FROM unnest($4::text[], $5::jsonb[]) AS u(x, d)`,
+      [
+        tenantId,
+        deviceId,
+        at,
+        rows.map((r) => r.tx_id),
+        rows.map((r) => JSON.stringify({ code: r.code, tokenHash: r.token_hash })),
+      ],
     )
   }
 

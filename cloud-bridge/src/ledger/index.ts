@@ -27,3 +27,4 @@ export {
   post,
   transfer,
 } from './post.js'
+export { postMany } from './post-many.js'

@@ -46,7 +46,8 @@ export type LedgerTx = SqlQuery
 const KINDS = new Set<string>(ACCOUNT_KINDS)
 const CURRENCY = /^[A-Z]{3}$/
 
-function validate(input: EntryInput): void {
+/** Refuse a malformed or unbalanced entry (shared with post-many.ts). */
+export function validate(input: EntryInput): void {
   if (typeof input.ref !== 'string' || input.ref.length < 1 || input.ref.length > 200) {
     throw new LedgerError('bad_posting', 'ref must be 1–200 characters')
   }
@@ -73,7 +74,7 @@ function validate(input: EntryInput): void {
 }
 
 /** Net amount per account key, in order of first appearance. */
-function netByAccount(postings: Posting[]): Map<string, { account: Account; net: bigint }> {
+export function netByAccount(postings: Posting[]): Map<string, { account: Account; net: bigint }> {
   const out = new Map<string, { account: Account; net: bigint }>()
   for (const p of postings) {
     const k = accountKey(p.account)
@@ -84,7 +85,8 @@ function netByAccount(postings: Posting[]): Map<string, { account: Account; net:
   return out
 }
 
-function sameMovement(a: Posting[], b: Posting[]): boolean {
+/** True when two posting lists move the same net amounts between the same accounts. */
+export function sameMovement(a: Posting[], b: Posting[]): boolean {
   const norm = (ps: Posting[]) =>
     [...netByAccount(ps)]
       .filter(([, v]) => v.net !== 0n)

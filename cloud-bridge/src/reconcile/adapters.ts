@@ -2,7 +2,8 @@
  * Adapters from reconciliation's ports to the bridge's real modules: the double-entry ledger (src/ledger),
  * the SMS outbox (sms_outbox, sent after commit by the outbox worker) and the wallets table (freeze).
  */
-import { post, transfer } from '../ledger/post.js'
+import { transfer } from '../ledger/post.js'
+import { postMany } from '../ledger/post-many.js'
 import { enqueueSms, isSmsError } from '../sms/index.js'
 import type { ApprovalNotice, LedgerPort, PayerNotifier, Queryable, WalletFreezer } from './ports.js'
 import type { AccountRef } from './types.js'
@@ -14,7 +15,7 @@ const account = (tenantId: string, a: AccountRef, currency: string) => ({
   currency,
 })
 
-/** The ledger port on src/ledger (post/transfer): balanced entries, idempotent by ref. */
+/** The ledger port on src/ledger (transfer/postMany): balanced entries, idempotent by ref. */
 export function ledgerPort(): LedgerPort {
   return {
     async transfer(tx, t) {
@@ -27,16 +28,19 @@ export function ledgerPort(): LedgerPort {
         amount: BigInt(t.amount),
       })
     },
-    async transferAll(tx, tenantId, ref, memo, moves) {
-      await post(tx, {
-        ref,
-        tenantId,
-        memo,
-        postings: moves.flatMap((m) => [
-          { account: account(tenantId, m.from, m.currency), amount: -BigInt(m.amount) },
-          { account: account(tenantId, m.to, m.currency), amount: BigInt(m.amount) },
-        ]),
-      })
+    async transferMany(tx, moves) {
+      await postMany(
+        tx,
+        moves.map((m) => ({
+          ref: m.ref,
+          tenantId: m.tenantId,
+          memo: m.memo,
+          postings: [
+            { account: account(m.tenantId, m.from, m.currency), amount: -BigInt(m.amount) },
+            { account: account(m.tenantId, m.to, m.currency), amount: BigInt(m.amount) },
+          ],
+        })),
+      )
     },
   }
 }

@@ -3,7 +3,7 @@
  * transaction. It decides nothing; the one check it makes (a transition must find the row in its `from` state)
  * guards against a planner fed stale records, and aborts the whole transaction.
  */
-import { createHash } from 'node:crypto'
+import { applyMarkSeen, applyTransitions } from './apply-updates.js'
 import type { LedgerPort, PayerNotifier, Queryable, WalletFreezer } from './ports.js'
 import type { PaymentRecord, PurseRecord, Step } from './types.js'
 
@@ -22,28 +22,29 @@ export interface ExecutorPorts {
 
 const ts = (v: number | null | undefined): Date | null => (v === null || v === undefined ? null : new Date(v))
 
-const PAYMENT_COLUMNS = [
-  'tx_id',
-  'tenant_id',
-  'wallet_id',
-  'merchant_id',
-  'device_id',
-  'purse_id',
-  'amount',
-  'currency',
-  'counter',
-  'token',
-  'token_hash',
-  'state',
-  'funded_from',
-  'first_received_at',
-  'merchant_seen_at',
-  'payer_seen_at',
-  'hold_until',
-  'settled_at',
-  'claim_until',
-  'updated_at',
-] as const
+/** offline_payments columns as inserted, with their SQL types (for the array parameters). */
+const PAYMENT_COLUMNS: readonly (readonly [string, string])[] = [
+  ['tx_id', 'text'],
+  ['tenant_id', 'text'],
+  ['wallet_id', 'text'],
+  ['merchant_id', 'text'],
+  ['device_id', 'text'],
+  ['purse_id', 'text'],
+  ['amount', 'bigint'],
+  ['currency', 'text'],
+  ['counter', 'bigint'],
+  ['token', 'bytea'],
+  ['token_hash', 'text'],
+  ['state', 'text'],
+  ['funded_from', 'text'],
+  ['first_received_at', 'timestamptz'],
+  ['merchant_seen_at', 'timestamptz'],
+  ['payer_seen_at', 'timestamptz'],
+  ['hold_until', 'timestamptz'],
+  ['settled_at', 'timestamptz'],
+  ['claim_until', 'timestamptz'],
+  ['updated_at', 'timestamptz'],
+]
 
 function paymentValues(p: PaymentRecord): unknown[] {
   return [
@@ -71,8 +72,9 @@ function paymentValues(p: PaymentRecord): unknown[] {
 }
 
 /**
- * Insert payments in one multi-row statement; ON CONFLICT DO NOTHING makes a re-delivered batch harmless.
- * `table` exists for the benchmark's raw-insert baseline (a copy of offline_payments).
+ * Insert payments in one statement with one array parameter per column (20 parameters however many rows,
+ * so the server parses and plans a small statement); ON CONFLICT DO NOTHING makes a re-delivered batch
+ * harmless. `table` exists for the benchmark's raw-insert baseline (a copy of offline_payments).
  */
 export async function insertPayments(
   tx: Queryable,
@@ -80,38 +82,60 @@ export async function insertPayments(
   table = 'offline_payments',
 ): Promise<void> {
   if (payments.length === 0) return
-  const n = PAYMENT_COLUMNS.length
-  const params: unknown[] = []
-  const tuples = payments.map((p, i) => {
-    params.push(...paymentValues(p))
-    return `(${PAYMENT_COLUMNS.map((_, j) => `$${i * n + j + 1}`).join(', ')})`
-  })
+  const rows = payments.map(paymentValues)
+  const columns = PAYMENT_COLUMNS.map((_, j) => rows.map((r) => r[j]))
+  const args = PAYMENT_COLUMNS.map(([, type], j) => `$${j + 1}::${type}[]`).join(', ')
   await tx.query(
-    `INSERT INTO ${table} (${PAYMENT_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}
-     ON CONFLICT (tx_id) DO NOTHING`,
-    params,
+    `INSERT INTO ${table} (${PAYMENT_COLUMNS.map(([name]) => name).join(', ')})
+     SELECT * FROM unnest(${args}) ON CONFLICT (tx_id) DO NOTHING`,
+    columns,
   )
 }
 
+/** Create missing purses in one statement (purse-id order, so concurrent batches never wait in a cycle). */
 async function ensurePurses(tx: Queryable, purses: PurseRecord[]): Promise<void> {
-  for (const p of purses) {
-    await tx.query(
-      `INSERT INTO offline_purses (purse_id, wallet_id, tenant_id, currency, purse_amount, spent, expires_at)
-       VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (tenant_id, purse_id) DO NOTHING`,
-      [p.purseId, p.walletId, p.tenantId, p.currency, p.purseAmount, ts(p.expiresAt)],
-    )
-  }
+  if (purses.length === 0) return
+  await tx.query(
+    `INSERT INTO offline_purses (purse_id, wallet_id, tenant_id, currency, purse_amount, spent, expires_at)
+     SELECT p, w, t, c, a, 0, e
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[]) AS u(p, w, t, c, a, e)
+      ORDER BY t, p
+     ON CONFLICT (tenant_id, purse_id) DO NOTHING`,
+    [
+      purses.map((p) => p.purseId),
+      purses.map((p) => p.walletId),
+      purses.map((p) => p.tenantId),
+      purses.map((p) => p.currency),
+      purses.map((p) => p.purseAmount),
+      purses.map((p) => ts(p.expiresAt)),
+    ],
+  )
 }
 
-/** Apply steps in order inside `tx`. Row inserts are grouped into one statement each, ahead of the rest. */
+/** Create missing offline_wallets rows in one statement. */
+async function ensureWallets(
+  tx: Queryable,
+  wallets: { walletId: string; tenantId: string }[],
+): Promise<void> {
+  if (wallets.length === 0) return
+  await tx.query(
+    `INSERT INTO offline_wallets (wallet_id, tenant_id)
+     SELECT w, t FROM unnest($1::text[], $2::text[]) AS u(w, t) ORDER BY t, w
+     ON CONFLICT (tenant_id, wallet_id) DO NOTHING`,
+    [wallets.map((w) => w.walletId), wallets.map((w) => w.tenantId)],
+  )
+}
+
+/**
+ * Apply a plan inside `tx`, set-based: row inserts, seen marks, transitions, purse spending and ledger
+ * movements each go in one statement (or one ledger call) for the whole plan; the rare steps (proofs,
+ * freezes, alerts, purse releases, payer notices) run one by one in plan order.
+ */
 export async function applySteps(tx: Queryable, steps: Step[], ports: ExecutorPorts): Promise<void> {
-  const wallets = steps.flatMap((s) => (s.type === 'ensure_wallet' ? [s] : []))
-  for (const w of wallets) {
-    await tx.query(
-      'INSERT INTO offline_wallets (wallet_id, tenant_id) VALUES ($1, $2) ON CONFLICT (tenant_id, wallet_id) DO NOTHING',
-      [w.walletId, w.tenantId],
-    )
-  }
+  await ensureWallets(
+    tx,
+    steps.flatMap((s) => (s.type === 'ensure_wallet' ? [s] : [])),
+  )
   await ensurePurses(
     tx,
     steps.flatMap((s) => (s.type === 'ensure_purse' ? [s.purse] : [])),
@@ -120,45 +144,24 @@ export async function applySteps(tx: Queryable, steps: Step[], ports: ExecutorPo
     tx,
     steps.flatMap((s) => (s.type === 'insert_payment' ? [s.payment] : [])),
   )
+  await applyMarkSeen(
+    tx,
+    steps.flatMap((s) => (s.type === 'mark_seen' ? [s] : [])),
+  )
+  await applyTransitions(
+    tx,
+    steps.flatMap((s) => (s.type === 'transition' ? [s] : [])),
+    (message) => new ExecutorError(message),
+  )
   for (const s of steps) {
     switch (s.type) {
       case 'ensure_wallet':
       case 'ensure_purse':
       case 'insert_payment':
         break
-      case 'mark_seen': {
-        const col = s.side === 'merchant' ? 'merchant_seen_at' : 'payer_seen_at'
-        await tx.query(
-          `UPDATE offline_payments SET ${col} = coalesce(${col}, $2), updated_at = $2 WHERE tenant_id = $3 AND tx_id = $1`,
-          [s.txId, ts(s.at), s.tenantId],
-        )
+      case 'mark_seen':
+      case 'transition':
         break
-      }
-      case 'transition': {
-        const sets = ['state = $3', 'updated_at = $4']
-        const params: unknown[] = [s.txId, s.from, s.to, ts(s.at), s.tenantId]
-        const add = (col: string, v: unknown) => {
-          params.push(v)
-          sets.push(`${col} = $${params.length}`)
-        }
-        if (s.holdUntil !== undefined) add('hold_until', ts(s.holdUntil))
-        if (s.settledAt !== undefined) add('settled_at', ts(s.settledAt))
-        if (s.claimUntil !== undefined) add('claim_until', ts(s.claimUntil))
-        if (s.claimReason !== undefined) {
-          add('claim_reason', s.claimReason)
-          add('claimed_at', ts(s.at))
-        }
-        if (s.resolvedBy !== undefined) {
-          add('resolved_by', s.resolvedBy)
-          add('resolved_at', ts(s.at))
-        }
-        const { rows } = await tx.query(
-          `UPDATE offline_payments SET ${sets.join(', ')} WHERE tx_id = $1 AND state = $2 AND tenant_id = $5 RETURNING tx_id`,
-          params,
-        )
-        if (rows.length !== 1) throw new ExecutorError(`payment ${s.txId} is no longer ${s.from}`)
-        break
-      }
       case 'purse_spent':
         break
       case 'release_purse': {
@@ -225,7 +228,10 @@ export async function applySteps(tx: Queryable, steps: Step[], ports: ExecutorPo
   await applyTransfers(tx, steps, ports.ledger)
 }
 
-/** Purse spending, summed per purse: one UPDATE per purse however many payments a batch holds. */
+/**
+ * Purse spending, summed per purse, in ONE statement however many purses a batch touches. Each purse's row is
+ * only ever changed under its wallet's offline_wallets lock, so the statement's row order cannot deadlock.
+ */
 async function applySpends(tx: Queryable, steps: Step[]): Promise<void> {
   const sums = new Map<string, { tenantId: string; purseId: string; delta: number }>()
   for (const s of steps) {
@@ -235,41 +241,23 @@ async function applySpends(tx: Queryable, steps: Step[]): Promise<void> {
     e.delta += s.delta
     sums.set(k, e)
   }
-  for (const e of sums.values()) {
-    await tx.query('UPDATE offline_purses SET spent = spent + $2 WHERE tenant_id = $3 AND purse_id = $1', [
-      e.purseId,
-      e.delta,
-      e.tenantId,
-    ])
-  }
+  if (sums.size === 0) return
+  const list = [...sums.values()]
+  await tx.query(
+    `UPDATE offline_purses o SET spent = o.spent + u.d
+       FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(t, p, d)
+      WHERE o.tenant_id = u.t AND o.purse_id = u.p`,
+    [list.map((e) => e.tenantId), list.map((e) => e.purseId), list.map((e) => e.delta)],
+  )
 }
 
 /**
- * Ledger movements of the plan. One movement keeps its own ref (`offline:{txId}:{stage}`); several become ONE
- * journal entry with a posting pair per movement, whose ref is a digest of the movements' refs — unique per
- * set, so a rerun is a no-op and no movement can be posted twice under two refs (the plan only contains
- * movements whose state change happens in this same transaction).
+ * Ledger movements of the plan: each keeps its own ref (`offline:{txId}:{stage}`, `purse:{id}:release`), so
+ * the ledger itself refuses to move money twice for one payment stage; all of them go to the ledger in one
+ * call (a fixed number of statements, not a round trip per movement).
  */
 async function applyTransfers(tx: Queryable, steps: Step[], ledger: LedgerPort): Promise<void> {
   const moves = steps.flatMap((s) => (s.type === 'transfer' ? [s] : []))
-  const byTenant = new Map<string, typeof moves>()
-  for (const m of moves) byTenant.set(m.tenantId, [...(byTenant.get(m.tenantId) ?? []), m])
-  for (const [tenantId, list] of byTenant) {
-    if (list.length === 1) {
-      await ledger.transfer(tx, list[0]!)
-      continue
-    }
-    const digest = createHash('sha256')
-      .update(list.map((m) => m.ref).join('\n'))
-      .digest('hex')
-      .slice(0, 40)
-    const memos = [...new Set(list.map((m) => m.memo))].join('; ')
-    await ledger.transferAll(
-      tx,
-      tenantId,
-      `offline:set:${digest}`,
-      `${list.length} × ${memos}`.slice(0, 500),
-      list,
-    )
-  }
+  if (moves.length === 1) await ledger.transfer(tx, moves[0]!)
+  else if (moves.length > 1) await ledger.transferMany(tx, moves)
 }

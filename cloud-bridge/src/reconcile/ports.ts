@@ -30,10 +30,10 @@ export interface LedgerPort {
   /** One movement as one journal entry, idempotent by `t.ref`. */
   transfer(tx: Queryable, t: Transfer): Promise<void>
   /**
-   * Several movements of one tenant as ONE balanced journal entry (a posting pair per movement, in order),
-   * idempotent by `ref`. Used for a whole batch: one entry instead of one per payment.
+   * Several movements (any tenants), each as its own journal entry idempotent by its own `ref`, posted as by
+   * `transfer` for each in order but in a fixed number of statements: used for a whole batch.
    */
-  transferAll(tx: Queryable, tenantId: string, ref: string, memo: string, moves: Transfer[]): Promise<void>
+  transferMany(tx: Queryable, moves: Transfer[]): Promise<void>
 }
 
 /** What the payer is told when a held payment is auto-approved. */

@@ -73,7 +73,11 @@ export async function lockWallets(
   }))
 }
 
-/** Payments with one of these tx ids, or at one of these (wallet, counter) pairs. */
+/**
+ * Payments with one of these tx ids, or at one of these (wallet, counter) pairs, locked. Written as a union
+ * of two index lookups (primary key; (tenant, wallet, counter)): an OR of the two conditions makes the planner
+ * scan the whole table, which grows with every payment ever received.
+ */
 export async function loadPaymentsFor(
   tx: Queryable,
   tenantId: string,
@@ -81,8 +85,11 @@ export async function loadPaymentsFor(
   walletCounters: { walletId: string; counter: number }[],
 ): Promise<PaymentRecord[]> {
   const { rows } = await tx.query(
-    `SELECT * FROM offline_payments WHERE tenant_id = $1 AND (tx_id = ANY($2::text[])
-       OR (wallet_id, counter) IN (SELECT * FROM unnest($3::text[], $4::bigint[])))
+    `SELECT * FROM offline_payments WHERE tenant_id = $1 AND tx_id IN (
+       SELECT tx_id FROM offline_payments WHERE tx_id = ANY($2::text[])
+       UNION ALL
+       SELECT p.tx_id FROM unnest($3::text[], $4::bigint[]) AS u(w, c)
+         JOIN offline_payments p ON p.tenant_id = $1 AND p.wallet_id = u.w AND p.counter = u.c)
      ORDER BY tx_id FOR UPDATE`,
     [tenantId, txIds, walletCounters.map((w) => w.walletId), walletCounters.map((w) => w.counter)],
   )
@@ -184,7 +191,10 @@ export async function lockPurseForRelease(
   return { purse, payments: p.rows.map(rowToPayment) }
 }
 
-/** wallet_available balances (minor units) of wallets, each in the given currency. */
+/**
+ * wallet_available balances (minor units) of wallets, each in the given currency: the same sum of postings as
+ * the ledger_balances view, read by account (the view aggregates every account before filtering).
+ */
 export async function walletAvailable(
   tx: Queryable,
   tenantId: string,
@@ -193,8 +203,11 @@ export async function walletAvailable(
   const out: Record<string, number> = {}
   if (wallets.length === 0) return out
   const { rows } = await tx.query(
-    `SELECT owner, balance FROM ledger_balances WHERE tenant_id = $1 AND kind = 'wallet_available'
-     AND (owner, currency) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+    `SELECT a.owner, COALESCE((SELECT sum(p.amount) FROM ledger_postings p WHERE p.account_id = a.id), 0)::bigint
+            AS balance
+       FROM unnest($2::text[], $3::text[]) AS u(o, c)
+       JOIN ledger_accounts a ON a.tenant_id = $1 AND a.kind = 'wallet_available' AND a.owner = u.o
+        AND a.currency = u.c`,
     [tenantId, wallets.map((w) => w.walletId), wallets.map((w) => w.currency)],
   )
   for (const r of rows) out[String(r.owner)] = Number(r.balance)

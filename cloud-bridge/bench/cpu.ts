@@ -1,0 +1,44 @@
+/**
+ * CPU accounting for the benchmarks: on a machine other processes load, wall-clock rates move with the load
+ * but the CPU time each verified payment costs barely does, so the benches report both. Linux only for the
+ * PostgreSQL side (/proc); elsewhere it reads 0.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+
+/**
+ * CPU ms used so far by PostgreSQL server processes on this machine: only the backends serving `database`
+ * when given (their process title names it), else every server process (other databases' work included).
+ */
+export function postgresCpuMs(database?: string): number {
+  let ticks = 0
+  let pids: string[]
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p))
+  } catch {
+    return 0
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      if (!stat.includes('(postgres)')) continue
+      if (database && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${database} `)) continue
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(f[11]) + Number(f[12])
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10 // USER_HZ is 100 on Linux
+}
+
+/** CPU ms this process (every thread) and PostgreSQL (see postgresCpuMs) spent while `fn` ran, with its result. */
+export async function withCpu<T>(
+  fn: () => Promise<T>,
+  database?: string,
+): Promise<{ value: T; bridgeMs: number; postgresMs: number }> {
+  const pg0 = postgresCpuMs(database)
+  const c0 = process.cpuUsage()
+  const value = await fn()
+  const c = process.cpuUsage(c0)
+  return { value, bridgeMs: (c.user + c.system) / 1000, postgresMs: postgresCpuMs(database) - pg0 }
+}
