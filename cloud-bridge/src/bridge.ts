@@ -205,6 +205,7 @@ export class Bridge {
       url: mqttUrl,
       clientId: cfg.mqtt.clientId,
       protocolVersion: embedded ? 4 : 5,
+      group: cfg.mqtt.shareGroup,
       mqtt: this.#mqttClientOptions(),
       log,
     })

@@ -56,6 +56,11 @@ export const ConfigSchema = z
       embeddedPort: Port.default(DEFAULT_EMBEDDED_MQTT_PORT),
       /** Stable per replica: the broker keeps this id's session and un-acked messages across restarts. */
       clientId: z.string().min(1).default(`opg-bridge-${hostname()}`),
+      /** Shared-subscription group (MQTT 5 brokers): the same for every replica of one deployment. */
+      shareGroup: z
+        .string()
+        .regex(/^[^/+#]+$/, 'a share group name has no /, + or #')
+        .default('bridge'),
       username: z.string().nullable().default(null),
       passwordFile: z.string().nullable().default(null),
       caFile: z.string().nullable().default(null),
@@ -165,6 +170,7 @@ const ENV_MAP: Record<string, string[]> = {
   OPG_MQTT_EMBEDDED_HOST: ['mqtt', 'embeddedHost'],
   OPG_MQTT_EMBEDDED_PORT: ['mqtt', 'embeddedPort'],
   OPG_MQTT_CLIENT_ID: ['mqtt', 'clientId'],
+  OPG_MQTT_SHARE_GROUP: ['mqtt', 'shareGroup'],
   OPG_MQTT_USERNAME: ['mqtt', 'username'],
   OPG_MQTT_PASSWORD_FILE: ['mqtt', 'passwordFile'],
   OPG_MQTT_CA_FILE: ['mqtt', 'caFile'],
