@@ -4,6 +4,7 @@
  *   opg-node scan   IMAGE [--config FILE]   decode a QR payment from an image file and accept it
  *   opg-node status [--config FILE] [--json] pending payments, last sync, online
  *   opg-node sync   [--config FILE] [--timeout S]  sync now, printing progress
+ *   opg-node receive-provisioning --serial PATH --dir DIR [--baud N] [--timeout S]  take a bundle over serial
  * `status`, `sync` and `scan` talk to a running node over its control socket; with none running they open
  * the vault themselves. Exit codes: 0 ok, 1 failure, 2 payment rejected, 64 usage, 78 config or keys.
  */
@@ -25,6 +26,7 @@ import { type OpenedNode, openNode } from '../node/open-node.js'
 import { type NodeReport, nodeControlHandler } from '../node/opg-node.js'
 import type { SyncProgress } from '../sync/sync-engine.js'
 import { formatOutcome, formatProgress, formatReport } from './format.js'
+import { receiveProvisioning } from './provisioning-transfer.js'
 import { createLogger, simSignal } from './runtime.js'
 
 export interface CliIo {
@@ -39,11 +41,13 @@ export interface CliIo {
 
 export const EXIT = { ok: 0, failed: 1, rejected: 2, usage: 64, config: 78 } as const
 
-const USAGE = `usage: opg-node <start|scan|status|sync> [options]
+const USAGE = `usage: opg-node <start|scan|status|sync|receive-provisioning> [options]
   start  --config FILE [--sim]      run the merchant box
   scan   IMAGE [--config FILE]      accept a QR payment from an image file
   status [--config FILE] [--json]   pending payments, last sync, online
-  sync   [--config FILE] [--timeout SECONDS]   sync now with progress`
+  sync   [--config FILE] [--timeout SECONDS]   sync now with progress
+  receive-provisioning --serial PATH --dir DIR [--baud 115200] [--timeout SECONDS]
+                                    take a provisioning bundle over the serial console`
 
 /** Run the command line; returns the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -72,6 +76,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await status(configPath, values.json ?? false, io)
       case 'sync':
         return await sync(configPath, Number(values.timeout ?? 120) * 1000, io)
+      case 'receive-provisioning': {
+        if (!values.serial || !values.dir) {
+          io.stderr(`receive-provisioning needs --serial and --dir\n${USAGE}`)
+          return EXIT.usage
+        }
+        await receiveProvisioning({
+          path: values.serial,
+          dir: values.dir,
+          baudRate: Number(values.baud ?? 115200),
+          timeoutMs: Number(values.timeout ?? 600) * 1000,
+          stdout: io.stdout,
+          ...(io.stopSignal ? { stopSignal: io.stopSignal } : {}),
+        })
+        return EXIT.ok
+      }
       default:
         io.stderr(USAGE)
         return EXIT.usage
@@ -95,6 +114,9 @@ function parse(argv: string[]) {
       sim: { type: 'boolean' },
       json: { type: 'boolean' },
       timeout: { type: 'string' },
+      serial: { type: 'string' },
+      dir: { type: 'string' },
+      baud: { type: 'string' },
     },
   })
   const [command, ...rest] = positionals
