@@ -2,7 +2,13 @@
 
 export { type CryptoBackend, nobleBackend } from '@opg/protocol'
 export { fromB64u, toB64u } from './base64url.js'
-export { type BleMessageChannel, type BlePaymentResult, payOverBle } from './ble-pay.js'
+export {
+  type BleMessageChannel,
+  type BlePaymentResult,
+  type BleRetryResult,
+  payOverBle,
+  retryOverBle,
+} from './ble-pay.js'
 export * from './bridge-client.js'
 export { isWalletError, WALLET_ERROR_CODES, WalletError, type WalletErrorCode } from './errors.js'
 export { claim, history, loadPurse, registerWallet, type SyncResult, sync, walletClient } from './online.js'
