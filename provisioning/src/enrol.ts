@@ -105,6 +105,10 @@ export async function enrolBox(o: EnrolOptions): Promise<EnrolResult> {
     signingKey: b64u(signing.publicKey),
     encryptionKey: b64u(encryption.publicKey),
   })
+  // Where the bridge sends OPG1 PAID confirmations while the box is offline.
+  if (o.modemNumber !== undefined) {
+    await o.bridge.as(d.apiKey.key).call('PATCH', `/v1/devices/${deviceId}`, { modemNumber: o.modemNumber })
+  }
   const certBytes = new Uint8Array(Buffer.from(certified.certificate, 'base64url'))
   const issuerKeys: Record<string, string> = {}
   for (const k of certified.issuerKeys as { keyId: string; publicKey: string }[]) {

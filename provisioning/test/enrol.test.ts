@@ -58,6 +58,15 @@ t.test('enrol writes a bundle opg-node starts from, and verify sees the box onli
   t.equal(manifest.deviceId, deviceId)
   t.equal(manifest.merchantName, 'Corner Shop')
   t.equal(manifest.modemNumber, '+15550000099')
+  const dev = await b.bridge.db.query<{ modem_number: string }>(
+    'SELECT modem_number FROM devices WHERE id = $1',
+    [deviceId],
+  )
+  t.equal(
+    dev.rows[0]?.modem_number,
+    '+15550000099',
+    'the bridge knows where to send OPG1 PAID while the box is offline',
+  )
   for (const name of [...files.keys(), BUNDLE_FILES.manifest]) {
     t.equal(statSync(join(out, name)).mode & 0o777, 0o600, `${name} is 0600`)
   }

@@ -62,7 +62,15 @@ export const IssuerKeysSchema = z
   .object({ keys: z.array(z.object({ keyId: z.string(), publicKey: B64u })) })
   .openapi('IssuerKeys')
 
-export const MerchantSchema = z.object({ id: Id, name: z.string(), createdAt: Iso }).openapi('Merchant')
+export const MerchantSchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    createdAt: Iso,
+    phone: z.string().nullable(),
+    bankAccountRef: z.string().nullable(),
+  })
+  .openapi('Merchant')
 
 export const DeviceSchema = z
   .object({
@@ -74,6 +82,7 @@ export const DeviceSchema = z
     certExpiresAt: Iso.nullable(),
     lastSeenAt: Iso.nullable(),
     online: z.boolean(),
+    modemNumber: z.string().nullable(),
     pendingCount: z.number().int(),
     revoked: z.boolean(),
   })

@@ -33,6 +33,8 @@ export const merchantView = (m: Merchant) => ({
   id: m.id,
   name: m.name,
   createdAt: m.createdAt.toISOString(),
+  phone: m.phone,
+  bankAccountRef: m.bankAccountRef,
 })
 
 export const deviceView = (d: Device) => ({
@@ -44,6 +46,7 @@ export const deviceView = (d: Device) => ({
   certExpiresAt: iso(d.certExpiresAt),
   lastSeenAt: iso(d.lastSeenAt),
   online: d.online,
+  modemNumber: d.modemNumber,
   pendingCount: d.pendingCount,
   revoked: d.revoked,
 })

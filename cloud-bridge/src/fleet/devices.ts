@@ -22,9 +22,12 @@ export interface Device {
   pendingCount: number
   /** A revoked box is refused at the broker and the API. */
   revoked: boolean
+  /** The box's modem (E.164): where OPG1 PAID confirmations go while it is offline. */
+  modemNumber: string | null
 }
 
 interface DeviceRow {
+  modem_number: string | null
   id: string
   merchant_id: string
   label: string
@@ -37,7 +40,7 @@ interface DeviceRow {
 }
 
 const COLS =
-  'id, merchant_id, label, created_at, cert_expires_at, last_seen_at, online, pending_count, revoked_at'
+  'id, merchant_id, label, created_at, cert_expires_at, last_seen_at, online, pending_count, revoked_at, modem_number'
 
 function toDevice(r: DeviceRow): Device {
   return {
@@ -46,6 +49,7 @@ function toDevice(r: DeviceRow): Device {
     label: r.label,
     createdAt: new Date(r.created_at),
     certified: r.cert_expires_at !== null,
+    modemNumber: r.modem_number ?? null,
     certExpiresAt: r.cert_expires_at ? new Date(r.cert_expires_at) : null,
     lastSeenAt: r.last_seen_at ? new Date(r.last_seen_at) : null,
     online: r.online,

@@ -21,6 +21,10 @@ export interface Merchant {
   id: string
   name: string
   createdAt: Date
+  /** Gets a readable SMS for each online payment, when set. */
+  phone: string | null
+  /** The payout bank account at the payment provider (never the account number). */
+  bankAccountRef: string | null
 }
 
 interface TenantRow {
@@ -88,12 +92,16 @@ interface MerchantRow {
   id: string
   name: string
   created_at: Date
+  phone: string | null
+  bank_account_ref: string | null
 }
 
 const toMerchant = (r: MerchantRow): Merchant => ({
   id: r.id,
   name: r.name,
   createdAt: new Date(r.created_at),
+  phone: r.phone ?? null,
+  bankAccountRef: r.bank_account_ref ?? null,
 })
 
 /** Create a merchant and a merchant key (shown once). */
@@ -105,7 +113,7 @@ export async function createMerchant(
   return db.transaction(async (tx) => {
     const id = newId()
     const { rows } = await tx.query<MerchantRow>(
-      'INSERT INTO merchants (tenant_id, id, name) VALUES ($1, $2, $3) RETURNING id, name, created_at',
+      'INSERT INTO merchants (tenant_id, id, name) VALUES ($1, $2, $3) RETURNING id, name, created_at, phone, bank_account_ref',
       [tenantId, id, name],
     )
     const apiKey = await createApiKey(tx, tenantId, 'merchant', id, `merchant ${name}`)
@@ -116,7 +124,7 @@ export async function createMerchant(
 /** A merchant of the tenant, or null. */
 export async function getMerchant(q: Queryable, tenantId: string, id: string): Promise<Merchant | null> {
   const { rows } = await q.query<MerchantRow>(
-    'SELECT id, name, created_at FROM merchants WHERE tenant_id = $1 AND id = $2',
+    'SELECT id, name, created_at, phone, bank_account_ref FROM merchants WHERE tenant_id = $1 AND id = $2',
     [tenantId, id],
   )
   return rows[0] ? toMerchant(rows[0]) : null
@@ -125,7 +133,7 @@ export async function getMerchant(q: Queryable, tenantId: string, id: string): P
 /** The tenant's merchants. */
 export async function listMerchants(q: Queryable, tenantId: string): Promise<Merchant[]> {
   const { rows } = await q.query<MerchantRow>(
-    'SELECT id, name, created_at FROM merchants WHERE tenant_id = $1 ORDER BY created_at, id',
+    'SELECT id, name, created_at, phone, bank_account_ref FROM merchants WHERE tenant_id = $1 ORDER BY created_at, id',
     [tenantId],
   )
   return rows.map(toMerchant)

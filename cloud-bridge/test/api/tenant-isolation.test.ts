@@ -33,6 +33,18 @@ const ROUTES: { method: string; path: string; body?: (ids: Ids) => unknown; scop
   { method: 'GET', path: '/v1/merchants', scoped: false },
   { method: 'GET', path: '/v1/merchants/{merchantId}', scoped: true },
   { method: 'GET', path: '/v1/merchants/{merchantId}/payments', scoped: true },
+  {
+    method: 'PATCH',
+    path: '/v1/merchants/{merchantId}',
+    scoped: true,
+    body: () => ({ phone: '+15550000077', bankAccountRef: 'acct_intruder' }),
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/devices/{deviceId}',
+    scoped: true,
+    body: () => ({ modemNumber: '+15550000078' }),
+  },
   { method: 'POST', path: '/v1/merchants/{merchantId}/devices', scoped: true, body: () => ({ label: 'x' }) },
   { method: 'GET', path: '/v1/devices/{deviceId}', scoped: true },
   {
@@ -100,9 +112,11 @@ async function snapshot(db: Db, api: TestApi, a: World): Promise<string> {
   return JSON.stringify(
     {
       keys: await q('SELECT id, role, subject_id, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY id'),
-      merchants: await q('SELECT id, name FROM merchants WHERE tenant_id = $1 ORDER BY id'),
+      merchants: await q(
+        'SELECT id, name, phone, bank_account_ref FROM merchants WHERE tenant_id = $1 ORDER BY id',
+      ),
       devices: await q(
-        'SELECT id, merchant_id, certificate, signing_key FROM devices WHERE tenant_id = $1 ORDER BY id',
+        'SELECT id, merchant_id, certificate, signing_key, modem_number FROM devices WHERE tenant_id = $1 ORDER BY id',
       ),
       wallets: await q('SELECT id, frozen, next_counter FROM wallets WHERE tenant_id = $1 ORDER BY id'),
       purses: await q('SELECT id FROM wallet_purses WHERE tenant_id = $1 ORDER BY id'),

@@ -18,6 +18,7 @@ import {
   NodeCertRequest,
   NodeCertResponse,
   PaymentSchema,
+  Phone,
 } from '../schemas.js'
 import { deviceView, fromB64u, keyCreatedView, keyringView, merchantView, paymentView } from '../views.js'
 import { body, errors, json, secured } from './helpers.js'
@@ -103,6 +104,38 @@ const certifyRoute = createRoute({
   responses: { 200: json(NodeCertResponse, 'the certificate and the issuer keyring'), ...errors },
 })
 
+const updateMerchantRoute = createRoute({
+  method: 'patch',
+  path: '/v1/merchants/{merchantId}',
+  tags: ['merchants'],
+  security: secured,
+  summary:
+    'Set the merchant phone (readable payment SMS) and payout bank account reference (operator, or the merchant)',
+  request: {
+    params: MerchantParam,
+    body: body(
+      z
+        .object({
+          phone: Phone.nullable().optional(),
+          bankAccountRef: z.string().min(1).max(100).nullable().optional(),
+        })
+        .refine((b) => b.phone !== undefined || b.bankAccountRef !== undefined, 'nothing to change'),
+    ),
+  },
+  responses: { 200: json(MerchantSchema, 'the merchant'), ...errors },
+})
+
+const updateDeviceRoute = createRoute({
+  method: 'patch',
+  path: '/v1/devices/{deviceId}',
+  tags: ['merchants'],
+  security: secured,
+  summary:
+    'Set the box modem number, where OPG1 PAID SMS go while the box is offline (operator, merchant, the box)',
+  request: { params: DeviceParam, body: body(z.object({ modemNumber: Phone.nullable() })) },
+  responses: { 200: json(DeviceSchema, 'the device'), ...errors },
+})
+
 const fleetRoute = createRoute({
   method: 'get',
   path: '/v1/fleet',
@@ -147,6 +180,40 @@ export function registerMerchantRoutes(app: ApiApp, deps: ApiDeps): void {
     const m = await getMerchant(db, p.tenantId, merchantId)
     if (!m) throw new BridgeError('not_found', 'no such merchant')
     return c.json(merchantView(m), 200)
+  })
+
+  app.openapi(updateMerchantRoute, async (c) => {
+    const p = c.get('principal')
+    const { merchantId } = c.req.valid('param')
+    requireRole(p, 'operator', 'merchant')
+    requireSubject(p, 'merchant', merchantId)
+    const b = c.req.valid('json')
+    const r = await db.query(
+      `UPDATE merchants SET phone = CASE WHEN $3 THEN $4 ELSE phone END,
+         bank_account_ref = CASE WHEN $5 THEN $6 ELSE bank_account_ref END
+       WHERE tenant_id = $1 AND id = $2`,
+      [
+        p.tenantId,
+        merchantId,
+        b.phone !== undefined,
+        b.phone ?? null,
+        b.bankAccountRef !== undefined,
+        b.bankAccountRef ?? null,
+      ],
+    )
+    if (r.rowCount === 0) throw new BridgeError('not_found', 'no such merchant')
+    return c.json(merchantView((await getMerchant(db, p.tenantId, merchantId))!), 200)
+  })
+
+  app.openapi(updateDeviceRoute, async (c) => {
+    const p = c.get('principal')
+    const d = await visibleDevice(db, p, c.req.valid('param').deviceId)
+    await db.query('UPDATE devices SET modem_number = $3 WHERE tenant_id = $1 AND id = $2', [
+      p.tenantId,
+      d.id,
+      c.req.valid('json').modemNumber,
+    ])
+    return c.json(deviceView((await getDevice(db, p.tenantId, d.id))!), 200)
   })
 
   app.openapi(merchantPaymentsRoute, async (c) => {
