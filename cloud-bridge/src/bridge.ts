@@ -16,7 +16,6 @@ import { type ApiApp, createApi } from './api/app.js'
 import { BridgeError } from './api/errors.js'
 import { HttpServer } from './api/http-server.js'
 import { type Config, LOG_REDACT_PATHS, redactConfig } from './config.js'
-import { newId } from './db/ids.js'
 import { migrate } from './db/migrate.js'
 import { openDb } from './db/open.js'
 import type { Db } from './db/types.js'
@@ -167,7 +166,7 @@ export class Bridge {
     const reconciler = new Reconciler({
       db,
       ledger: ledgerPort(),
-      notifier: smsOutboxNotifier(newId),
+      notifier: smsOutboxNotifier(),
       wallets: walletsTableFreezer(),
       clock: this.#clock,
       config: { holdSeconds: cfg.holdPeriodSeconds },

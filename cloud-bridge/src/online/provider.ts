@@ -89,7 +89,8 @@ export function verifyWebhook(
     typeof e.id !== 'string' ||
     (e.type !== 'charge.succeeded' && e.type !== 'charge.failed') ||
     typeof e.providerRef !== 'string' ||
-    typeof e.reference !== 'string'
+    typeof e.reference !== 'string' ||
+    !/^[0-9a-f]{16}:[0-9a-f]{16}$/.test(e.reference)
   ) {
     throw new ProviderError('bad_event', 'webhook event has the wrong shape')
   }

@@ -71,7 +71,7 @@ export function approvalSmsText(n: ApprovalNotice, merchantName: string | null):
  * commit. A wallet with no usable phone number gets an operator alert instead (never a failed sweep).
  * The argument is unused (kept for callers that pass an id generator; the outbox makes its own ids).
  */
-export function smsOutboxNotifier(_ids?: () => string): PayerNotifier {
+export function smsOutboxNotifier(): PayerNotifier {
   return {
     async approved(tx: Queryable, n: ApprovalNotice) {
       const w = await tx.query<{ phone: string | null }>(

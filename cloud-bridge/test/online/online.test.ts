@@ -13,6 +13,7 @@ import {
   markPayoutPaid,
   OnlinePayments,
   SandboxProvider,
+  signWebhook,
 } from '../../src/online/index.js'
 import { listOutbox } from '../../src/sms/outbox.js'
 import { forEachDatabase, seedTenant } from '../support/databases.js'
@@ -180,6 +181,16 @@ t.test('online payments', async (t) => {
       t.equal(await s.bal.payable(), 25000n, 'redelivered webhook credits once')
       const forged = JSON.stringify({ ...s.provider.sent[0], id: 'evt_forged' })
       await t.rejects(s.svc.handleWebhook(forged, 't=1,v1=00'), { code: 'bad_signature' })
+      // Signed by the provider but malformed, or too old: typed refusals, nothing moves.
+      const now = Math.floor(Date.now() / 1000)
+      const signed = (body: string, at = now) =>
+        s.svc.handleWebhook(body, signWebhook(WEBHOOK_SECRET, body, at))
+      await t.rejects(signed('{not json'), { code: 'bad_event' })
+      await t.rejects(signed(JSON.stringify({ id: 'evt_1', type: 'charge.refunded' })), { code: 'bad_event' })
+      const ev = { ...s.provider.sent[0]!, id: 'evt_2' }
+      await t.rejects(signed(JSON.stringify({ ...ev, reference: 'no-colon' })), { code: 'bad_event' })
+      await t.rejects(signed(JSON.stringify(ev), now - 3600), { code: 'stale_event' })
+      t.equal(await s.bal.payable(), 25000n, 'still credited once')
     })
 
     t.test('a provider outage loses nothing; the retry with the same key succeeds', async (t) => {
