@@ -137,8 +137,13 @@ export class PaidNotices {
     if (this.#running) return
     this.#running = true
     this.#window = undefined
-    this.#offSms = this.#o.modem?.onSms((sms) => {
-      this.handleSms(sms).catch((err) => this.#log.error({ err }, 'SMS handling failed'))
+    // Resolving lets the modem delete the SMS from the SIM, so it resolves only once the notice is on flash (or was
+    // refused for good); a storage failure keeps the SMS on the SIM for the next start's sweep.
+    this.#offSms = this.#o.modem?.onSms(async (sms) => {
+      const outcome = await this.handleSms(sms)
+      if (outcome.status === 'refused' && outcome.code === 'storage_failed') {
+        throw new Error('notice not stored; the SMS stays on the SIM')
+      }
     })
     const load = this.#load()
     this.#chain = load.catch(() => {})

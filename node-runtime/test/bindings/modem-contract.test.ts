@@ -130,7 +130,9 @@ for (const [name, make] of Object.entries(targets)) {
       x.injectSms('+111222333', 'first', at)
       x.injectSms('+111222333', 'second', at)
       const got: string[] = []
-      const off = x.modem.onSms((m) => got.push(m.text))
+      const off = x.modem.onSms((m) => {
+        got.push(m.text)
+      })
       t.teardown(off)
       await x.modem.start()
       // Sweeps are part of start for SerialModem; give the event loop a turn for any straggler.

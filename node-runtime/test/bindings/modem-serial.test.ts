@@ -103,7 +103,9 @@ t.test('a modem that resets mid-session is configured again and misses no messag
   await modem.start()
   const cnmiBefore = sim.modem.commands.filter((c) => c.startsWith('AT+CNMI')).length
   const got: string[] = []
-  modem.onSms((m) => got.push(m.text))
+  modem.onSms((m) => {
+    got.push(m.text)
+  })
   sim.modem.reset(200)
   // Arrives while the modem is rebooting with indications off: only the sweep after re-init finds it.
   sim.modem.deliverSms('+4930123456', 'during reset')
@@ -182,4 +184,39 @@ t.test('start fails cleanly when the device does not exist', async (t) => {
   const modem = new SerialModem({ path: '/dev/opg-no-such-modem', ...fast })
   await t.rejects(modem.start(), { code: 'PORT_ERROR' })
   await t.rejects(modem.registration(), { code: 'NOT_STARTED' })
+})
+
+t.test('a message leaves the SIM only after its listeners have taken it', async (t) => {
+  const { sim, modem } = await setup(t)
+  await modem.start()
+  let release!: () => void
+  const stored = new Promise<void>((r) => {
+    release = r
+  })
+  const seen: string[] = []
+  modem.onSms(async (m) => {
+    seen.push(m.text)
+    if (m.text === 'slow') await stored
+    if (m.text === 'refused') throw new Error('storage failed')
+  })
+  sim.modem.deliverSms('+4930123456', 'slow')
+  while (seen.length === 0) await new Promise((r) => setTimeout(r, 10))
+  await new Promise((r) => setTimeout(r, 150))
+  t.same(
+    sim.modem.stored().map((m) => m.text),
+    ['slow'],
+    'still on the SIM while the listener is storing it',
+  )
+  release()
+  await modem.registration() // queued behind the delete
+  t.same(sim.modem.stored(), [], 'deleted once stored')
+
+  sim.modem.deliverSms('+4930123456', 'refused')
+  while (seen.length < 2) await new Promise((r) => setTimeout(r, 10))
+  await modem.registration()
+  t.same(
+    sim.modem.stored().map((m) => m.text),
+    ['refused'],
+    'a listener that failed leaves the message for the next sweep',
+  )
 })

@@ -39,8 +39,13 @@ export interface Modem {
   signalQuality(): Promise<SignalQuality>
   /** Sends a single-part text SMS (≤ 160 GSM characters); resolves to the network message reference. */
   sendSms(to: string, text: string): Promise<number>
-  /** Subscribes to incoming SMS; returns the unsubscribe function. */
-  onSms(listener: (sms: SmsMessage) => void): () => void
+  /**
+   * Subscribes to incoming SMS; returns the unsubscribe function. A listener may return a promise: the message is
+   * deleted from the SIM only after every listener's promise has resolved, and a rejection leaves it there to be
+   * delivered again (at the next start's sweep) — so a consumer that stores the message before resolving loses
+   * nothing to a power cut. Delivery is therefore at least once: listeners must be idempotent.
+   */
+  onSms(listener: (sms: SmsMessage) => void | Promise<void>): () => void
   /** Subscribes to link status changes; returns the unsubscribe function. */
   onStatus(listener: (status: ModemStatus) => void): () => void
 }
@@ -115,9 +120,9 @@ export function validateOutgoingSms(to: string, text: string): void {
 
 /** A small typed listener set, so bindings need no EventEmitter and `clear()` on stop drops them all. */
 export class Listeners<T> {
-  private readonly set = new Set<(value: T) => void>()
+  private readonly set = new Set<(value: T) => void | Promise<void>>()
 
-  add(listener: (value: T) => void): () => void {
+  add(listener: (value: T) => void | Promise<void>): () => void {
     this.set.add(listener)
     return () => this.set.delete(listener)
   }
@@ -131,6 +136,13 @@ export class Listeners<T> {
         onError?.(err)
       }
     }
+  }
+
+  /** Calls every listener and waits for the promises they return; true when none threw or rejected. */
+  async settle(value: T, onError?: (err: unknown) => void): Promise<boolean> {
+    const results = await Promise.allSettled([...this.set].map(async (l) => l(value)))
+    for (const r of results) if (r.status === 'rejected') onError?.(r.reason)
+    return results.every((r) => r.status === 'fulfilled')
   }
 
   clear(): void {

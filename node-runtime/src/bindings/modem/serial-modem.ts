@@ -164,7 +164,7 @@ export class SerialModem implements Modem {
     })
   }
 
-  onSms(listener: (sms: SmsMessage) => void): () => void {
+  onSms(listener: (sms: SmsMessage) => void | Promise<void>): () => void {
     return this.sms.add(listener)
   }
 
@@ -304,8 +304,7 @@ export class SerialModem implements Modem {
     )
     for (const m of listed) {
       if (!m.status.startsWith('REC') || m.index === undefined) continue
-      this.deliver(m.from, m.text, m.scts)
-      await this.cmd({ command: `AT+CMGD=${m.index}` })
+      if (await this.deliver(m.from, m.text, m.scts)) await this.cmd({ command: `AT+CMGD=${m.index}` })
     }
     // 'ready' means configured and caught up with the SIM, so listeners may rely on nothing being left behind.
     this.setStatus('ready')
@@ -314,13 +313,14 @@ export class SerialModem implements Modem {
   private async readAndDelete(index: number): Promise<void> {
     const lines = await this.cmd({ command: `AT+CMGR=${index}`, freeText: true, infoPrefixes: ['+CMGR:'] })
     const m = parseCmgr(lines)
-    if (m) this.deliver(m.from, m.text, m.scts)
-    await this.cmd({ command: `AT+CMGD=${index}` })
+    // An unreadable slot is deleted; a message is deleted only once its listeners have taken it.
+    if (!m || (await this.deliver(m.from, m.text, m.scts))) await this.cmd({ command: `AT+CMGD=${index}` })
   }
 
-  private deliver(from: string, text: string, scts: string): void {
+  /** Hands a message to the listeners; true when all of them took it (it may then leave the SIM). */
+  private deliver(from: string, text: string, scts: string): Promise<boolean> {
     const receivedAt = parseScts(scts) ?? this.o.now()
-    this.sms.emit({ from, text, receivedAt }, (err) => this.o.onError?.(err))
+    return this.sms.settle({ from, text, receivedAt }, (err) => this.o.onError?.(err))
   }
 
   private onUrc(line: string): void {

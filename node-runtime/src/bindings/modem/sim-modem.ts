@@ -68,7 +68,7 @@ export class SimModem implements Modem {
     return ref
   }
 
-  onSms(listener: (sms: SmsMessage) => void): () => void {
+  onSms(listener: (sms: SmsMessage) => void | Promise<void>): () => void {
     return this.sms.add(listener)
   }
 
