@@ -17,7 +17,6 @@ import {
   openStateStore,
   PaidNotices,
   stateCounterStore,
-  stateKey,
 } from '@opg/node-runtime'
 import { deriveKey, id8ToBytes } from '@opg/protocol'
 import { nodeBackend as c } from '@opg/protocol/node'
@@ -131,7 +130,7 @@ for (const kind of ['pglite', 'postgres'] as const)
       t.teardown(() => vault.close())
       const state = await openStateStore<{ version: 1; [k: string]: unknown }>({
         dir: dataDir,
-        key: stateKey(vaultKey),
+        key: deriveKey(c, deviceSecret, 'state', idBytes),
         defaults: { version: 1 },
       })
       const modem = new modemBindings.SerialModem({

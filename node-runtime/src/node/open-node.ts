@@ -15,7 +15,7 @@ import { stateClockStore, TrustedClock } from '../clock/index.js'
 import { ConfigSchema, type NodeConfig } from '../config/schema.js'
 import type { NodeSecrets } from '../config/secrets.js'
 import { FileVault } from '../vault/file-vault.js'
-import { type NodeState, openStateStore, stateKey } from '../vault/state-store.js'
+import { type NodeState, openStateStore } from '../vault/state-store.js'
 import { checkIdentity } from './identity.js'
 import { acquireLock } from './lock.js'
 import { type Logger, type NodeStateDb, OpgNode } from './opg-node.js'
@@ -59,7 +59,7 @@ export async function openNode(
     try {
       state = await openStateStore<NodeState>({
         dir: config.dataDir,
-        key: stateKey(vaultKey),
+        key: deriveKey(c, identity.deviceSecret, 'state', id8ToBytes(config.deviceId)),
         defaults: { version: 1 },
       })
     } catch (err) {

@@ -9,6 +9,5 @@ export {
   type NodeState,
   openStateStore,
   type StateStoreOptions,
-  stateKey,
 } from './state-store.js'
 export * from './types.js'

@@ -4,8 +4,8 @@
  * fsync, rename, fsync of the directory (lowdb's own writer renames without any fsync). Reads authenticate:
  * a tampered or foreign file is an error, not an empty state.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 import { basename, dirname } from 'node:path'
+import { nodeBackend as c } from '@opg/protocol/node'
 import { Low } from 'lowdb'
 import { type FsLike, isNotFound, nodeFs, writeFileDurably } from './fs.js'
 import { VaultError } from './types.js'
@@ -45,16 +45,13 @@ export class EncryptedJsonAdapter<T> {
       throw new VaultError('corrupt', `state file ${this.#path} is not a state file`)
     }
     const nonce = bytes.subarray(MAGIC.length, MAGIC.length + 12)
-    let plain: Buffer
+    let plain: Uint8Array
     try {
-      const d = createDecipheriv('aes-128-gcm', this.#key, nonce)
-      d.setAAD(this.#aad)
-      d.setAuthTag(bytes.subarray(bytes.length - 16))
-      plain = Buffer.concat([d.update(bytes.subarray(MAGIC.length + 12, bytes.length - 16)), d.final()])
+      plain = c.aesGcmOpen(this.#key, nonce, bytes.subarray(MAGIC.length + 12), this.#aad)
     } catch (err) {
       throw new VaultError('corrupt', `state file ${this.#path} does not authenticate`, { cause: err })
     }
-    return JSON.parse(plain.toString('utf8')) as T
+    return JSON.parse(Buffer.from(plain).toString('utf8')) as T
   }
 
   write(data: T): Promise<void> {
@@ -84,11 +81,9 @@ export class EncryptedJsonAdapter<T> {
   }
 
   #seal(data: T): Buffer {
-    const nonce = randomBytes(12)
-    const c = createCipheriv('aes-128-gcm', this.#key, nonce)
-    c.setAAD(this.#aad)
-    const ct = Buffer.concat([c.update(JSON.stringify(data), 'utf8'), c.final()])
-    return Buffer.concat([MAGIC, nonce, ct, c.getAuthTag()])
+    const nonce = c.randomBytes(12)
+    const sealed = c.aesGcmSeal(this.#key, nonce, Buffer.from(JSON.stringify(data), 'utf8'), this.#aad)
+    return Buffer.concat([MAGIC, nonce, sealed])
   }
 }
 
@@ -104,17 +99,12 @@ export interface NodeState {
 export interface StateStoreOptions<T> {
   /** Directory to keep the file in (created if absent). */
   dir: string
-  /** 16-byte key. When given the vault key, pass it through `stateKey()` first so the two never share a key. */
+  /** 16-byte key: the device's 'state' purpose key, deriveKey(c, deviceSecret, 'state', deviceId). */
   key: Uint8Array
   defaults: T
   fs?: FsLike
   /** File name; default 'state.bin'. */
   file?: string
-}
-
-/** Derive the state store's key from the vault key (the caller holds one vault key per device). */
-export function stateKey(vaultKey: Uint8Array): Buffer {
-  return Buffer.from(hkdfSync('sha256', vaultKey, 'opg-vault', 'state aead v1', 16))
 }
 
 /**

@@ -3,6 +3,8 @@ import type { NoticeRecord, PaymentRecord } from '../../src/vault/index.js'
 
 export const KEY = new Uint8Array(16).fill(7)
 export const OTHER_KEY = new Uint8Array(16).fill(9)
+/** The state store's key: its own purpose key, never the vault's. */
+export const STATE_KEY = new Uint8Array(16).fill(5)
 export const T0 = Date.UTC(2026, 10, 27, 12, 0, 0)
 
 /** Payment number `i`: wallet `w<k>` with counter i, amount 100 + i, txId derived from i. */

@@ -7,8 +7,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { FileVault, openStateStore, stateKey } from '../../src/vault/index.js'
-import { KEY, notice, payment } from './fixtures.js'
+import { FileVault, openStateStore } from '../../src/vault/index.js'
+import { KEY, notice, payment, STATE_KEY } from './fixtures.js'
 
 t.test('no payment detail can be found in any file of the data directory', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'opg-plain-'))
@@ -28,7 +28,7 @@ t.test('no payment detail can be found in any file of the data directory', async
   await v.close()
   const db = await openStateStore({
     dir,
-    key: stateKey(KEY),
+    key: STATE_KEY,
     defaults: { version: 1 as const, revoked: ['feedfacefeedface'], cursor: 'CURSOR-VISIBLE' },
   })
   await db.write()

@@ -2,15 +2,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { deriveKey, id8ToBytes } from '@opg/protocol'
+import { nodeBackend as c } from '@opg/protocol/node'
 import t from 'tap'
-import {
-  isVaultError,
-  type NodeState,
-  openStateStore,
-  SimFs,
-  seededRandom,
-  stateKey,
-} from '../../src/vault/index.js'
+import { isVaultError, type NodeState, openStateStore, SimFs, seededRandom } from '../../src/vault/index.js'
 import { KEY, OTHER_KEY } from './fixtures.js'
 
 interface TestState extends NodeState {
@@ -22,7 +17,11 @@ const defaults: TestState = { version: 1, cursor: 0, revoked: [] }
 t.test('round-trips through real files, encrypted', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'opg-state-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const key = stateKey(KEY)
+  // The node keys its state with the device's 'state' purpose key, never the vault key.
+  const secret = new Uint8Array(16).fill(3)
+  const id = id8ToBytes('2222222222222222')
+  const key = deriveKey(c, secret, 'state', id)
+  const vaultKey = deriveKey(c, secret, 'vault', id)
   const db = await openStateStore({ dir, key, defaults })
   t.same(db.data, defaults, 'defaults when no file exists')
   await db.update((d) => {
@@ -33,7 +32,7 @@ t.test('round-trips through real files, encrypted', async (t) => {
   t.notOk(raw.includes('badwallet0000001'), 'the file holds no plaintext')
   const again = await openStateStore({ dir, key, defaults })
   t.same(again.data, { version: 1, cursor: 42, revoked: ['badwallet0000001'] })
-  t.notOk(Buffer.from(key).equals(Buffer.from(KEY)), 'its key is not the vault key')
+  t.notOk(Buffer.from(key).equals(Buffer.from(vaultKey)), 'its key is not the vault key')
 })
 
 t.test('a tampered file or a foreign key is an error, not an empty state', async (t) => {
