@@ -7,6 +7,7 @@ export {
   type ControlHandler,
   type ControlRequest,
   ControlServer,
+  type ControlServerOptions,
   controlRequest,
   controlSocketPath,
 } from './control.js'
