@@ -13,7 +13,7 @@ export {
 } from './control.js'
 export { createHardware, type Hardware } from './hardware.js'
 export { checkIdentity, issuerKeyring, type NodeIdentity } from './identity.js'
-export { acquireLock, type DataDirLock, LOCK_FILE } from './lock.js'
+export { acquireLock, type DataDirLock, LOCK_ID_FILE } from './lock.js'
 export { type OpenedNode, type OpenNodeOptions, openNode } from './open-node.js'
 export {
   type Logger,
