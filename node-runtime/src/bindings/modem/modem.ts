@@ -60,6 +60,9 @@ export type ModemErrorCode =
   | 'INVALID_TEXT'
   | 'STOPPED'
   | 'BAD_RESPONSE'
+  | 'SWEEP_FAILED'
+  | 'UNREADABLE_SMS'
+  | 'INCOMPLETE_SMS'
 
 /** Errors of the modem binding, with a stable `code`. */
 export class ModemError extends Error {
