@@ -12,10 +12,10 @@
  * no new-message indications).
  */
 
-import { type DeliverOptions, decodeSubmit, encodeDeliver } from './pdu-codec.js'
-import { SimStorage, STATUS_CODE, type StoredSms } from './sim-storage.js'
+import { type DeliverOptions, decodeSubmit } from './pdu-codec.js'
+import { formatScts, listFilter, listing, SimStorage, type StoredSms, tpduLength } from './sim-storage.js'
 
-export type { StoredSms }
+export { formatScts, type StoredSms }
 
 /** One SMS the modem was asked to send. */
 export interface SentSms {
@@ -41,14 +41,6 @@ function firstOf(s: string, a: string, b: string): number {
   const i = s.indexOf(a)
   const j = s.indexOf(b)
   return i < 0 ? j : j < 0 ? i : Math.min(i, j)
-}
-
-/** Formats a Date as the modem's service-centre timestamp (UTC, zone +00). */
-export function formatScts(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0')
-  return `${p(d.getUTCFullYear() % 100)}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())},${p(d.getUTCHours())}:${p(
-    d.getUTCMinutes(),
-  )}:${p(d.getUTCSeconds())}+00`
 }
 
 /** Simulated modem: feed it the host's bytes, read its answers from `write`. */
@@ -132,22 +124,7 @@ export class AtResponder {
     at: Date = new Date(),
     opts: Omit<DeliverOptions, 'at'> & { order?: number[] } = {},
   ): number {
-    const pdus = encodeDeliver(from, text, { ...opts, at })
-    const order = opts.order ?? pdus.map((_, i) => i + 1)
-    const parts = pdus.length === 1 ? [text] : splitForTextMode(text, pdus.length)
-    let first = -1
-    for (const seq of order) {
-      const pdu = pdus[seq - 1]!
-      const index = this.storage.receive({
-        from,
-        text: parts[seq - 1]!,
-        scts: formatScts(at),
-        pdu,
-        length: tpduLength(pdu),
-      })
-      if (first < 0) first = index
-    }
-    return first
+    return this.storage.deliverText(from, text, at, opts)
   }
 
   /**
@@ -155,13 +132,7 @@ export class AtResponder {
    * truncated, unsupported. `length` overrides the TPDU length the modem declares for it.
    */
   deliverPdu(pdu: string, opts: { from?: string; length?: number; at?: Date } = {}): number {
-    return this.storage.receive({
-      from: opts.from ?? '',
-      text: '',
-      scts: formatScts(opts.at ?? new Date()),
-      pdu,
-      length: opts.length ?? tpduLength(pdu),
-    })
+    return this.storage.deliverPdu(pdu, opts)
   }
 
   /** Messages still in SIM storage. */
@@ -391,35 +362,19 @@ export class AtResponder {
     }
     const status = m.status
     if (status === 'REC UNREAD') m.status = 'REC READ'
-    if (this.textMode)
-      this.answer([`+CMGR: "${status}","${m.from}","","${m.scts}"`, ...m.text.split('\n'), 'OK'])
-    else this.answer([`+CMGR: ${STATUS_CODE[status]},,${m.length}`, m.pdu, 'OK'])
+    this.answer([...listing('+CMGR:', { ...m, status }, this.textMode), 'OK'])
   }
 
   private listSms(c: string): void {
-    const arg = /^\+CMGL(?:=(.*))?$/.exec(c)?.[1]
-    let wanted: (status: StoredSms['status']) => boolean
-    if (this.textMode) {
-      const which = arg === undefined ? 'REC UNREAD' : /^"([A-Z ]+)"$/.exec(arg)?.[1]
-      if (which === undefined) {
-        this.answer(['+CMS ERROR: 302'])
-        return
-      }
-      wanted = (s) => which === 'ALL' || s === which
-    } else {
-      const n = arg === undefined ? 0 : Number(arg)
-      if (!/^[0-4]?$/.test(arg ?? '')) {
-        this.answer(['+CMS ERROR: 302'])
-        return
-      }
-      wanted = (s) => n === 4 || STATUS_CODE[s] === n
+    const wanted = listFilter(/^\+CMGL(?:=(.*))?$/.exec(c)?.[1], this.textMode)
+    if (!wanted) {
+      this.answer(['+CMS ERROR: 302'])
+      return
     }
     const lines: string[] = []
     for (const m of this.storage.list()) {
       if (!wanted(m.status)) continue
-      if (this.textMode)
-        lines.push(`+CMGL: ${m.index},"${m.status}","${m.from}","","${m.scts}"`, ...m.text.split('\n'))
-      else lines.push(`+CMGL: ${m.index},${STATUS_CODE[m.status]},,${m.length}`, m.pdu)
+      lines.push(...listing('+CMGL:', m, this.textMode))
       if (m.status === 'REC UNREAD') m.status = 'REC READ'
     }
     this.answer([...lines, 'OK'])
@@ -462,16 +417,4 @@ export class AtResponder {
     this.sent.push(pdu ? { to, text, ref, pdu } : { to, text, ref })
     this.answer([`+CMGS: ${ref}`, 'OK'])
   }
-}
-
-/** TPDU octets of a PDU listed with its SMSC field (what +CMGR/+CMGL and AT+CMGS=<length> count). */
-function tpduLength(pduHex: string): number {
-  const sca = Number.parseInt(pduHex.slice(0, 2), 16)
-  return Math.max(0, pduHex.length / 2 - 1 - (Number.isNaN(sca) ? 0 : sca))
-}
-
-/** The text of each part as text mode would show it (153 characters per part, close enough for a simulator). */
-function splitForTextMode(text: string, parts: number): string[] {
-  const size = Math.ceil(text.length / parts)
-  return Array.from({ length: parts }, (_, i) => text.slice(i * size, (i + 1) * size))
 }

@@ -3,6 +3,7 @@
  * SIM is not lost: like a real SMSC it waits and is delivered once the SIM reports memory available again
  * (3GPP TS 24.011 RP-SMMA, which the modem sends by itself when a slot is freed).
  */
+import { type DeliverOptions, encodeDeliver } from './pdu-codec.js'
 
 /** 27.005 message status, as text mode names it. */
 export type SmsStatus = 'REC UNREAD' | 'REC READ' | 'STO UNSENT' | 'STO SENT'
@@ -71,6 +72,42 @@ export class SimStorage {
     return this.full ? null : this.put(m, 'STO UNSENT')
   }
 
+  /** Encodes `text` as an SMSC would (see `encodeDeliver`) and receives each part, in `order` if given. */
+  deliverText(
+    from: string,
+    text: string,
+    at: Date,
+    opts: Omit<DeliverOptions, 'at'> & { order?: number[] },
+  ): number {
+    const pdus = encodeDeliver(from, text, { ...opts, at })
+    const parts = pdus.length === 1 ? [text] : splitForTextMode(text, pdus.length)
+    let first = -1
+    for (const seq of opts.order ?? pdus.map((_, i) => i + 1)) {
+      const pdu = pdus[seq - 1]!
+      const index = this.receive({
+        from,
+        text: parts[seq - 1]!,
+        scts: formatScts(at),
+        pdu,
+        length: tpduLength(pdu),
+      })
+      if (first < 0) first = index
+    }
+    return first
+  }
+
+  /** Receives a raw PDU; `length` overrides the TPDU length the modem will declare for it. */
+  deliverPdu(pdu: string, opts: { from?: string; length?: number; at?: Date }): number {
+    const scts = formatScts(opts.at ?? new Date())
+    return this.receive({
+      from: opts.from ?? '',
+      text: '',
+      scts,
+      pdu,
+      length: opts.length ?? tpduLength(pdu),
+    })
+  }
+
   get(index: number): StoredSms | undefined {
     return this.slots.get(index)
   }
@@ -93,4 +130,42 @@ export class SimStorage {
     if (status === 'REC UNREAD') this.onStored(index)
     return index
   }
+}
+
+/** Formats a Date as the modem's service-centre timestamp (UTC, zone +00). */
+export function formatScts(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${p(d.getUTCFullYear() % 100)}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())},${p(d.getUTCHours())}:${p(
+    d.getUTCMinutes(),
+  )}:${p(d.getUTCSeconds())}+00`
+}
+
+/** TPDU octets of a PDU listed with its SMSC field (what +CMGR/+CMGL and AT+CMGS=<length> count). */
+export function tpduLength(pduHex: string): number {
+  const sca = Number.parseInt(pduHex.slice(0, 2), 16)
+  return Math.max(0, pduHex.length / 2 - 1 - (Number.isNaN(sca) ? 0 : sca))
+}
+
+/** The text of each part as text mode would show it (153 characters per part, close enough for a simulator). */
+export function splitForTextMode(text: string, parts: number): string[] {
+  const size = Math.ceil(text.length / parts)
+  return Array.from({ length: parts }, (_, i) => text.slice(i * size, (i + 1) * size))
+}
+
+/** A slot as +CMGR/+CMGL show it: a header and the text lines (text mode) or the hex PDU (PDU mode). */
+export function listing(prefix: '+CMGR:' | '+CMGL:', m: StoredSms, textMode: boolean): string[] {
+  const index = prefix === '+CMGL:' ? `${m.index},` : ''
+  if (textMode) return [`${prefix} ${index}"${m.status}","${m.from}","","${m.scts}"`, ...m.text.split('\n')]
+  return [`${prefix} ${index}${STATUS_CODE[m.status]},,${m.length}`, m.pdu]
+}
+
+/** The status filter of AT+CMGL: quoted names in text mode, 0..4 in PDU mode; null for a bad argument. */
+export function listFilter(arg: string | undefined, textMode: boolean): ((s: SmsStatus) => boolean) | null {
+  if (textMode) {
+    const which = arg === undefined ? 'REC UNREAD' : /^"([A-Z ]+)"$/.exec(arg)?.[1]
+    return which === undefined ? null : (s) => which === 'ALL' || s === which
+  }
+  if (!/^[0-4]?$/.test(arg ?? '')) return null
+  const n = arg ? Number(arg) : 0
+  return (s) => n === 4 || STATUS_CODE[s] === n
 }
