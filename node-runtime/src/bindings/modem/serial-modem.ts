@@ -1,12 +1,12 @@
 /**
  * `Modem` on a real SIM7600/Quectel-class modem through serialport: PDU-mode SMS with +CMTI indications,
- * read-then-delete (`SmsInbox`), a sweep of the SIM at start for messages that arrived while the box was off, and recovery
- * when the modem stops answering (probe, then AT+CFUN=1,1, then reopen the port) followed by a fresh init.
+ * read-then-delete (`SmsInbox`), a sweep of the SIM at start for messages that arrived while the box was off,
+ * and recovery when the modem stops answering (probe, then AT+CFUN=1,1, then reopen the port) followed by a
+ * fresh init.
  *
  * Multi-command sequences (init, read+delete, send) run one after another through `serial()`, so a recovery
  * never interleaves with half a conversation.
  */
-import { SerialPort } from 'serialport'
 import { AtChannel, type AtRequest, type SerialPortLike } from './at-channel.js'
 import { parseCmgs, parseCmti, parseCreg, parseCsq } from './at-parse.js'
 import {
@@ -22,50 +22,17 @@ import {
   validateOutgoingSms,
 } from './modem.js'
 import { OwnedTimers } from './owned-timers.js'
+import { type ResolvedOptions, resolveOptions, type SerialModemOptions } from './serial-modem-options.js'
 import { type DiscardedSms, SmsInbox } from './sms-inbox.js'
 import { encodeSubmit } from './sms-pdu.js'
 
-/** Options of `SerialModem`. */
-export interface SerialModemOptions {
-  /** Device path, e.g. /dev/ttyUSB2 (SIM7600 AT port) or a udev symlink. */
-  path: string
-  baudRate?: number
-  /** Makes an unopened port; tests pass serialport's `SerialPortMock`. Default: `new SerialPort(…)`. */
-  openPort?: (path: string, baudRate: number) => SerialPortLike
-  /** Timeout of ordinary commands (default 5 s). */
-  commandTimeoutMs?: number
-  /** Timeout of AT+CMGS, which waits for the network (default 60 s). */
-  sendTimeoutMs?: number
-  /** Timeout of the recovery probe `AT` (default 1 s). */
-  probeTimeoutMs?: number
-  /** Period of the health check that notices a silent modem (default 30 s; 0 disables). */
-  healthCheckMs?: number
-  /** Pause between failed recovery rounds (default 5 s). */
-  recoveryDelayMs?: number
-  /** How long to wait for RDY after AT+CFUN=1,1 (default 20 s). */
-  resetWaitMs?: number
-  /** Quiet time after a reset indication before re-initialising (default 200 ms). */
-  settleMs?: number
-  /** Tries to read and decode a message before it is reported and deleted (default 3). */
-  maxReadAttempts?: number
-  /** How long the parts of a concatenated SMS wait for the rest before they are reported and deleted (1 h). */
-  partTimeoutMs?: number
-  /** Pause before the next SIM sweep after one failed (default 60 s). */
-  sweepRetryMs?: number
-  /** Receives errors that have no caller to go to (background reads, recovery, discarded messages). */
-  onError?: (err: unknown) => void
-  /** Receives each message given up on and deleted (also passed to `onError` as `UNREADABLE_SMS`). */
-  onDiscard?: (d: DiscardedSms) => void
-  /** Clock for `receivedAt` when the network gave no timestamp. */
-  now?: () => Date
-}
-
 const RESET_URCS = ['RDY', 'SMS DONE', '+CPIN: READY']
+
+export type { SerialModemOptions }
 
 /** The real modem binding. */
 export class SerialModem implements Modem {
-  private readonly o: Required<Omit<SerialModemOptions, 'onError' | 'onDiscard'>> &
-    Pick<SerialModemOptions, 'onError' | 'onDiscard'>
+  private readonly o: ResolvedOptions
   private readonly inbox: SmsInbox
   private readonly sms = new Listeners<SmsMessage>()
   private readonly status = new Listeners<ModemStatus>()
@@ -90,22 +57,7 @@ export class SerialModem implements Modem {
     this.o.onError?.(new ModemError('PORT_ERROR', err.message, { cause: err }))
 
   constructor(options: SerialModemOptions) {
-    this.o = {
-      baudRate: 115200,
-      openPort: (path, baudRate) => new SerialPort({ path, baudRate, autoOpen: false }),
-      commandTimeoutMs: 5000,
-      sendTimeoutMs: 60_000,
-      probeTimeoutMs: 1000,
-      healthCheckMs: 30_000,
-      recoveryDelayMs: 5000,
-      resetWaitMs: 20_000,
-      settleMs: 200,
-      maxReadAttempts: 3,
-      partTimeoutMs: 3_600_000,
-      sweepRetryMs: 60_000,
-      now: () => new Date(),
-      ...options,
-    }
+    this.o = resolveOptions(options)
     this.inbox = new SmsInbox({
       cmd: (req) => this.cmd(req),
       deliver: (sms) => this.sms.settle(sms, (err) => this.o.onError?.(err)),
@@ -333,8 +285,9 @@ export class SerialModem implements Modem {
     this.needsRecovery = false
     await this.sweep()
     // 'ready' means configured and the SIM swept once. A failed sweep is reported and retried later, never a
-    // reason to withhold 'ready': one message the box cannot read must not cost it the modem.
-    this.setStatus('ready')
+    // reason to withhold 'ready': one message the box cannot read must not cost it the modem. Only a sweep that
+    // found the modem itself silent (a timeout) leaves it to recovery.
+    if (!this.needsRecovery) this.setStatus('ready')
   }
 
   private async sweep(): Promise<void> {
