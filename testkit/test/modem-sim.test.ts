@@ -29,6 +29,11 @@ async function host(t: Test) {
   return { sim, say, output: () => received }
 }
 
+/** Polls `cond` for up to 3 s (the pty is slow on a loaded machine). */
+async function eventually(cond: () => boolean): Promise<void> {
+  for (let end = Date.now() + 3000; !cond() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10))
+}
+
 t.test('echoes until ATE0 and answers OK', async (t) => {
   const { say } = await host(t)
   t.match(await say('AT\r', 'OK'), /^AT\r\r\nOK\r\n$/)
@@ -59,7 +64,7 @@ t.test('incoming SMS: +CMTI with CNMI, then read, list and delete', async (t) =>
   t.notMatch(output(), /CMTI/, 'no indication for a message stored before CNMI')
   t.match(await say('AT\r', 'OK'), /^\r\nOK\r\n$/)
   const idx = sim.modem.deliverSms('+4913', 'hi')
-  await new Promise((r) => setTimeout(r, 100))
+  await eventually(() => output().includes(`+CMTI: "SM",${idx}`))
   t.match(output(), new RegExp(`\\+CMTI: "SM",${idx}`))
   t.match(await say(`AT+CMGR=${idx}\r`, 'OK'), /\+CMGR: "REC UNREAD","\+4913","","[0-9/,:+]+"\r\nhi\r\n/)
   t.match(await say('AT+CMGL="ALL"\r', 'OK'), /\+CMGL: 0,"REC UNREAD","\+4913","","26\/11\/27,10:00:00\+00"/)
@@ -117,13 +122,13 @@ t.test(
 
     // The same over the pty, in PDU mode: fill the SIM, then try to write one more message.
     for (let i = 0; i < 30; i++) sim.modem.deliverSms('+4913', `n${i}`)
-    await new Promise((r) => setTimeout(r, 100))
+    await eventually(() => output().includes('+CMTI: "SM",29'))
     t.match(output(), /\+CMTI: "SM",29/)
     t.match(await say('AT+CPMS="SM","SM","SM"\r', 'OK'), /\+CPMS: 30,30,30,30,30,30/)
     t.match(await say('AT+CMGW=20\r', 'ERROR'), /\+CMS ERROR: 322/)
     t.equal(sim.modem.deliverSms('+4913', 'one too many'), -1)
     await say('AT+CMGD=3\r', 'OK')
-    await new Promise((r) => setTimeout(r, 100))
+    await eventually(() => output().includes('+CMTI: "SM",3'))
     t.match(output(), /\+CMTI: "SM",3/, 'announced once it lands')
   },
 )
@@ -149,6 +154,15 @@ t.test('PDU mode: CMGR/CMGL list length-framed hex, so hostile text stays inside
   )
   const long = sim.modem.deliverSms('+4913', 'x'.repeat(200))
   t.equal(sim.modem.stored().length, 3, 'a long text takes one slot per part')
+  t.equal(
+    sim.modem
+      .stored()
+      .slice(1)
+      .map((m) => m.text)
+      .join(''),
+    'x'.repeat(200),
+    'each part keeps its own piece of the text (as text mode would list it)',
+  )
   t.match(await say(`AT+CMGR=${long + 1}\r`, 'OK'), /\+CMGR: 0,,\d+\r\n[0-9A-F]+44/, 'UDHI set')
 })
 

@@ -9,8 +9,10 @@ export {
 export { linkMockPort, type MockPortLike } from './mock-binding-link.js'
 export {
   type DeliverOptions,
+  type DeliverPart,
   decodeSubmit,
   encodeDeliver,
+  encodeDeliverParts,
   type SmsEncoding,
   type SubmitPdu,
 } from './pdu-codec.js'

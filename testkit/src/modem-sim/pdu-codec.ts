@@ -91,56 +91,68 @@ function hex(bytes: number[]): string {
   return Buffer.from(bytes).toString('hex').toUpperCase()
 }
 
-/**
- * Builds the SMS-DELIVER PDU(s) for `text` from `from` (with an SMSC address in front, as a modem lists them).
- * One PDU for up to 160 septets / 70 UCS-2 units, else concatenated parts of 153 septets / 67 units.
- */
-export function encodeDeliver(from: string, text: string, o: DeliverOptions = {}): string[] {
-  const at = o.at ?? new Date()
-  const septets = o.encoding === 'ucs2' ? null : septetsOf(text)
-  if (o.encoding === 'gsm7' && !septets) throw new Error('text has characters outside GSM 7-bit')
-  const sca = [0x07, 0x91, 0x94, 0x71, 0x01, 0x00, 0x00, 0xf0] // +491710000 0
-  const head = (udhi: boolean, dcs: number) => [
-    ...sca,
-    udhi ? 0x44 : 0x04,
-    ...address(from),
-    0x00,
-    dcs,
-    ...timestamp(at),
-  ]
-  const ref = (o.ref ?? Math.floor(Math.random() * 256)) & 0xff
-  if (septets) {
-    if (septets.length <= 160) return [hex([...head(false, 0x00), septets.length, ...pack(septets)])]
-    const parts: number[][] = []
-    for (let i = 0; i < septets.length; ) {
-      // Never split an escape from the character it introduces.
-      let end = Math.min(i + 153, septets.length)
-      if (septets[end - 1] === 0x1b && end < septets.length) end--
-      parts.push(septets.slice(i, end))
-      i = end
+/** Cuts `text` into pieces of at most `limit` units, never inside a character (`cost` gives its units). */
+function splitText(text: string, limit: number, cost: (ch: string) => number): string[] {
+  const parts: string[] = []
+  let cur = ''
+  let n = 0
+  for (const ch of text) {
+    if (n + cost(ch) > limit) {
+      parts.push(cur)
+      cur = ''
+      n = 0
     }
-    return parts.map((p, k) => {
-      const udh = [0x05, 0x00, 0x03, ref, parts.length, k + 1]
+    cur += ch
+    n += cost(ch)
+  }
+  parts.push(cur)
+  return parts
+}
+
+/** One PDU and the part of the text it carries. */
+export interface DeliverPart {
+  pdu: string
+  text: string
+}
+
+/**
+ * Builds the SMS-DELIVER PDU(s) for `text` from `from` (with an SMSC address in front, as a modem lists them),
+ * with the text each carries. One PDU for up to 160 septets / 70 UCS-2 units, else concatenated parts of 153
+ * septets / 67 units; an escaped character or a surrogate pair is never cut in two.
+ */
+export function encodeDeliverParts(from: string, text: string, o: DeliverOptions = {}): DeliverPart[] {
+  const at = o.at ?? new Date()
+  const gsm = o.encoding !== 'ucs2' && septetsOf(text) !== null
+  if (o.encoding === 'gsm7' && !gsm) throw new Error('text has characters outside GSM 7-bit')
+  const sca = [0x07, 0x91, 0x94, 0x71, 0x01, 0x00, 0x00, 0xf0] // +49171000000
+  const dcs = gsm ? 0x00 : 0x08
+  const head = (udhi: boolean) => [...sca, udhi ? 0x44 : 0x04, ...address(from), 0x00, dcs, ...timestamp(at)]
+  const cost = gsm ? (ch: string) => septetsOf(ch)!.length : (ch: string) => ch.length
+  const single = gsm ? 160 : 70
+  const pieces = splitText(text, single, cost).length === 1 ? [text] : splitText(text, gsm ? 153 : 67, cost)
+  const ref = (o.ref ?? Math.floor(Math.random() * 256)) & 0xff
+  return pieces.map((piece, k) => {
+    const udh = pieces.length > 1 ? [0x05, 0x00, 0x03, ref, pieces.length, k + 1] : []
+    let ud: number[]
+    let udl: number
+    if (gsm) {
+      const septets = septetsOf(piece)!
       // Six header octets are 48 bits: one fill bit aligns the text to the next septet (7 septets in all).
-      return hex([...head(true, 0x00), 7 + p.length, ...udh, ...pack(p, 1)])
-    })
-  }
-  const units: number[] = []
-  for (let i = 0; i < text.length; i++) units.push(text.charCodeAt(i))
-  const ucs2 = (u: number[]) => u.flatMap((c) => [c >> 8, c & 0xff])
-  if (units.length <= 70) return [hex([...head(false, 0x08), units.length * 2, ...ucs2(units)])]
-  const parts: number[][] = []
-  for (let i = 0; i < units.length; ) {
-    let end = Math.min(i + 67, units.length)
-    // Keep a surrogate pair in one part.
-    if (end < units.length && units[end - 1]! >= 0xd800 && units[end - 1]! <= 0xdbff) end--
-    parts.push(units.slice(i, end))
-    i = end
-  }
-  return parts.map((p, k) => {
-    const udh = [0x05, 0x00, 0x03, ref, parts.length, k + 1]
-    return hex([...head(true, 0x08), 6 + p.length * 2, ...udh, ...ucs2(p)])
+      ud = [...udh, ...pack(septets, udh.length ? 1 : 0)]
+      udl = (udh.length ? 7 : 0) + septets.length
+    } else {
+      const units: number[] = []
+      for (let i = 0; i < piece.length; i++) units.push(piece.charCodeAt(i))
+      ud = [...udh, ...units.flatMap((c) => [c >> 8, c & 0xff])]
+      udl = ud.length
+    }
+    return { pdu: hex([...head(udh.length > 0), udl, ...ud]), text: piece }
   })
+}
+
+/** The PDUs of `encodeDeliverParts`. */
+export function encodeDeliver(from: string, text: string, o: DeliverOptions = {}): string[] {
+  return encodeDeliverParts(from, text, o).map((p) => p.pdu)
 }
 
 /** An SMS-SUBMIT as the host sent it. */

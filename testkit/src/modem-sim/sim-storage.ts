@@ -3,7 +3,7 @@
  * SIM is not lost: like a real SMSC it waits and is delivered once the SIM reports memory available again
  * (3GPP TS 24.011 RP-SMMA, which the modem sends by itself when a slot is freed).
  */
-import { type DeliverOptions, encodeDeliver } from './pdu-codec.js'
+import { type DeliverOptions, encodeDeliverParts } from './pdu-codec.js'
 
 /** 27.005 message status, as text mode names it. */
 export type SmsStatus = 'REC UNREAD' | 'REC READ' | 'STO UNSENT' | 'STO SENT'
@@ -79,18 +79,11 @@ export class SimStorage {
     at: Date,
     opts: Omit<DeliverOptions, 'at'> & { order?: number[] },
   ): number {
-    const pdus = encodeDeliver(from, text, { ...opts, at })
-    const parts = pdus.length === 1 ? [text] : splitForTextMode(text, pdus.length)
+    const parts = encodeDeliverParts(from, text, { ...opts, at })
     let first = -1
-    for (const seq of opts.order ?? pdus.map((_, i) => i + 1)) {
-      const pdu = pdus[seq - 1]!
-      const index = this.receive({
-        from,
-        text: parts[seq - 1]!,
-        scts: formatScts(at),
-        pdu,
-        length: tpduLength(pdu),
-      })
+    for (const seq of opts.order ?? parts.map((_, i) => i + 1)) {
+      const { pdu, text: part } = parts[seq - 1]!
+      const index = this.receive({ from, text: part, scts: formatScts(at), pdu, length: tpduLength(pdu) })
       if (first < 0) first = index
     }
     return first
@@ -144,12 +137,6 @@ export function formatScts(d: Date): string {
 export function tpduLength(pduHex: string): number {
   const sca = Number.parseInt(pduHex.slice(0, 2), 16)
   return Math.max(0, pduHex.length / 2 - 1 - (Number.isNaN(sca) ? 0 : sca))
-}
-
-/** The text of each part as text mode would show it (153 characters per part, close enough for a simulator). */
-export function splitForTextMode(text: string, parts: number): string[] {
-  const size = Math.ceil(text.length / parts)
-  return Array.from({ length: parts }, (_, i) => text.slice(i * size, (i + 1) * size))
 }
 
 /** A slot as +CMGR/+CMGL show it: a header and the text lines (text mode) or the hex PDU (PDU mode). */
