@@ -36,15 +36,26 @@ export class ControlError extends Error {
   }
 }
 
+/** Options of `ControlServer`. */
+export interface ControlServerOptions {
+  /**
+   * How long a connection may take to send its request line (default 5 s). A client that connects and never
+   * finishes a line would otherwise hold a socket and its buffer for as long as the node runs.
+   */
+  requestTimeoutMs?: number
+}
+
 export class ControlServer {
   readonly path: string
   readonly #handler: ControlHandler
+  readonly #requestTimeoutMs: number
   #server: Server | undefined
   readonly #sockets = new Set<Socket>()
 
-  constructor(path: string, handler: ControlHandler) {
+  constructor(path: string, handler: ControlHandler, options: ControlServerOptions = {}) {
     this.path = path
     this.#handler = handler
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 5000
   }
 
   /** Listen; refuses when another node answers on the socket, removes a stale one otherwise. */
@@ -78,6 +89,10 @@ export class ControlServer {
     socket.on('error', () => {})
     let buf = ''
     socket.setEncoding('utf8')
+    // A deadline for the whole request line, not an idle timer: a client trickling a byte now and then must not
+    // hold the socket either. Once the request is read, a `sync` may rightly run for as long as it asks.
+    const deadline = setTimeout(() => socket.destroy(), this.#requestTimeoutMs)
+    socket.on('close', () => clearTimeout(deadline))
     socket.on('data', (chunk: string) => {
       buf += chunk
       const nl = buf.indexOf('\n')
@@ -85,6 +100,7 @@ export class ControlServer {
         if (buf.length > 64 * 1024) socket.destroy()
         return
       }
+      clearTimeout(deadline)
       socket.removeAllListeners('data')
       void this.#answer(socket, buf.slice(0, nl))
     })

@@ -7,12 +7,13 @@ export {
   type ControlHandler,
   type ControlRequest,
   ControlServer,
+  type ControlServerOptions,
   controlRequest,
   controlSocketPath,
 } from './control.js'
 export { createHardware, type Hardware } from './hardware.js'
 export { checkIdentity, issuerKeyring, type NodeIdentity } from './identity.js'
-export { acquireLock, type DataDirLock, LOCK_FILE } from './lock.js'
+export { acquireLock, type DataDirLock, LOCK_ID_FILE } from './lock.js'
 export { type OpenedNode, type OpenNodeOptions, openNode } from './open-node.js'
 export {
   type Logger,

@@ -1,7 +1,7 @@
 // The AT channel on serialport's mock binding (bytes scripted by hand) and the pure response parsers.
 import { SerialPortMock } from 'serialport'
 import t, { type Test } from 'tap'
-import { AtChannel, parseCmgl, parseCmgr, parseCmti, parseScts } from '../../src/bindings/modem/index.js'
+import { AtChannel, parseCmgl, parseCmgr, parseCmti } from '../../src/bindings/modem/index.js'
 
 async function openMock(t: Test) {
   const path = `/dev/mock-at-${Math.random().toString(16).slice(2)}`
@@ -61,7 +61,7 @@ t.test('commands run one at a time, in order', async (t) => {
 
 t.test('error results and timeouts reject with codes; the queue moves on', async (t) => {
   const { channel, answer } = await openMock(t)
-  const a = channel.exec({ command: 'AT+CMGR=9', timeoutMs: 1000, freeText: true })
+  const a = channel.exec({ command: 'AT+CMGR=9', timeoutMs: 1000, pduBodies: true })
   await answer('AT+CMGR=9\r', '\r\n+CMS ERROR: 321\r\n')
   await t.rejects(a, { code: 'AT_ERROR' })
   await t.rejects(channel.exec({ command: 'AT+CSQ', timeoutMs: 50 }), { code: 'TIMEOUT' })
@@ -94,36 +94,31 @@ t.test('detach fails the queued commands', async (t) => {
   await t.rejects(p, { code: 'STOPPED' })
 })
 
+t.test('PDU bodies: the hex line after each header belongs to the answer; nothing else can', async (t) => {
+  const { channel, urcs, answer } = await openMock(t)
+  const p = channel.exec({ command: 'AT+CMGL=4', timeoutMs: 1000, pduBodies: true, infoPrefixes: ['+CMGL:'] })
+  await answer(
+    'AT+CMGL=4\r',
+    '\r\n+CMGL: 0,0,,5\r\n0011223344AA\r\n+CMTI: "SM",3\r\n+CMGL: 1,1,,2\r\n\r\n+CMGL: 2,1,,1\r\n00FF\r\n\r\nOK\r\n',
+  )
+  t.same(await p, ['+CMGL: 0,0,,5', '0011223344AA', '+CMGL: 1,1,,2', '+CMGL: 2,1,,1', '00FF'])
+  t.same(urcs, ['+CMTI: "SM",3'], 'a URC between entries is still a URC')
+  t.same(
+    parseCmgl(await p),
+    [
+      { index: 0, stat: 0, length: 5, pdu: '0011223344AA' },
+      { index: 1, stat: 1, length: 2, pdu: null },
+      { index: 2, stat: 1, length: 1, pdu: '00FF' },
+    ],
+    'a header without its body is reported as such',
+  )
+})
+
 t.test('parsers', async (t) => {
   t.same(parseCmti('+CMTI: "SM",12'), { mem: 'SM', index: 12 })
   t.equal(parseCmti('+CMTI: "SM",x'), null)
-  t.equal(
-    parseScts('26/11/27,10:15:30+04')?.toISOString(),
-    '2026-11-27T09:15:30.000Z',
-    'zone is in quarter hours',
-  )
-  t.equal(parseScts('26/11/27,10:15:30-08')?.toISOString(), '2026-11-27T12:15:30.000Z')
-  t.equal(parseScts('garbage'), null)
-  t.same(parseCmgr(['+CMGR: "REC UNREAD","+4912","","26/11/27,10:15:30+00"', 'a, "quoted"', 'b']), {
-    status: 'REC UNREAD',
-    from: '+4912',
-    scts: '26/11/27,10:15:30+00',
-    text: 'a, "quoted"\nb',
-  })
-  t.same(
-    parseCmgl([
-      '+CMGL: 1,"REC READ","+4912","","26/11/27,10:15:30+00"',
-      'one',
-      '+CMGL: 3,"STO SENT","+4913","",""',
-      'mine',
-      '+CMGL: 4,"REC UNREAD","+4914","","26/11/27,10:16:00+00"',
-      'two',
-      'lines',
-    ]).map((m) => [m.index, m.status, m.from, m.text]),
-    [
-      [1, 'REC READ', '+4912', 'one'],
-      [3, 'STO SENT', '+4913', 'mine'],
-      [4, 'REC UNREAD', '+4914', 'two\nlines'],
-    ],
-  )
+  t.same(parseCmgr(['+CMGR: 1,,24', '0001000D91']), { stat: 1, length: 24, pdu: '0001000D91' })
+  t.same(parseCmgr(['+CMGR: 0,"alpha, with comma",7', 'AABB']), { stat: 0, length: 7, pdu: 'AABB' })
+  t.equal(parseCmgr(['+CMGR: x,,y', 'AA']), null)
+  t.equal(parseCmgr([]), null)
 })

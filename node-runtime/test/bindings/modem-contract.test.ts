@@ -124,6 +124,22 @@ for (const [name, make] of Object.entries(targets)) {
       t.equal(m.receivedAt.toISOString(), at.toISOString())
     })
 
+    t.test('delivers texts whose lines read like modem output, and UCS-2, verbatim', async (t) => {
+      const x = await make()
+      t.teardown(() => x.close())
+      await x.modem.start()
+      for (const text of [
+        'paid\nOK\nERROR\n+CMS ERROR: 500\nNO CARRIER',
+        'RDY\n+CMTI: "SM",9\nRING',
+        'Grüße 😀 ₹',
+      ]) {
+        const got = nextSms(x.modem)
+        x.injectSms('+4915112345678', text, at)
+        t.equal((await got).text, text)
+      }
+      t.equal(await x.modem.registration(), 'home', 'the modem still answers')
+    })
+
     t.test('delivers messages that arrived while stopped at the next start', async (t) => {
       const x = await make()
       t.teardown(() => x.close())

@@ -65,11 +65,15 @@ function until(modem: SerialModem, status: ModemStatus, ms = 8000): Promise<void
   })
 }
 
-t.test('configures the modem for text-mode SMS with new-message indications', async (t) => {
+t.test('configures the modem for PDU-mode SMS with new-message indications', async (t) => {
   const { sim, modem } = await setup(t)
   await modem.start()
-  for (const c of ['ATE0', 'AT+CMGF=1', 'AT+CNMI=2,1,0,0,0', 'AT+CMGL="ALL"'])
+  for (const c of ['ATE0', 'AT+CMGF=0', 'AT+CNMI=2,1,0,0,0', 'AT+CMGL=4'])
     t.ok(sim.modem.commands.includes(c), c)
+  t.notOk(
+    sim.modem.commands.some((c) => c.startsWith('AT+CMGF=1')),
+    'never text mode',
+  )
 })
 
 t.test('reads then deletes each new message, so the SIM does not fill up', async (t) => {

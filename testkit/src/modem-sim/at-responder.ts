@@ -1,29 +1,29 @@
 /**
- * The far end of a SIM7600/Quectel-class cellular modem, reduced to the AT dialogue opg uses: echo, text-mode
- * SMS (CMGF, CNMI, CPMS, CMGR, CMGL, CMGD, CMGS with the "> " prompt), CREG/CSQ and CFUN resets. It is
- * transport-free: bytes go in through `input()`, bytes come out through the `write` callback, so the same
- * responder sits behind a socat pty pair or serialport's mock binding.
+ * The far end of a SIM7600/Quectel-class cellular modem, reduced to the AT dialogue opg uses: echo, SMS in both
+ * PDU mode (the factory default, CMGF=0: hex bodies framed by a declared length) and text mode (CMGF=1: bodies as
+ * raw lines, which is why a hostile text can pose as modem output there) — CNMI, CPMS, CMGR, CMGL, CMGD, CMGS and
+ * CMGW with the "> " prompt — SIM storage with a capacity (`+CMS ERROR: 322` when full; the network holds
+ * further messages until a slot frees), CREG/CSQ and CFUN resets. It is transport-free: bytes go in through
+ * `input()`, bytes come out through the `write` callback, so the same responder sits behind a socat pty pair or
+ * serialport's mock binding.
  *
  * Knobs model what goes wrong with real modems in the field: slow answers, garbage on the line, a modem that
  * stops answering, and one that resets mid-session and comes back with factory settings (echo on, PDU mode,
  * no new-message indications).
  */
 
-/** A received SMS held in the simulated SIM storage. */
-export interface StoredSms {
-  index: number
-  status: 'REC UNREAD' | 'REC READ'
-  from: string
-  text: string
-  /** Service-centre timestamp as the modem prints it: yy/MM/dd,hh:mm:ss±zz (zz in quarter hours). */
-  scts: string
-}
+import { type DeliverOptions, decodeSubmit } from './pdu-codec.js'
+import { formatScts, listFilter, listing, SimStorage, type StoredSms, tpduLength } from './sim-storage.js'
+
+export { formatScts, type StoredSms }
 
 /** One SMS the modem was asked to send. */
 export interface SentSms {
   to: string
   text: string
   ref: number
+  /** The SMS-SUBMIT PDU, when sent in PDU mode. */
+  pdu?: string
 }
 
 /** Options of the responder. */
@@ -43,14 +43,6 @@ function firstOf(s: string, a: string, b: string): number {
   return i < 0 ? j : j < 0 ? i : Math.min(i, j)
 }
 
-/** Formats a Date as the modem's service-centre timestamp (UTC, zone +00). */
-export function formatScts(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0')
-  return `${p(d.getUTCFullYear() % 100)}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())},${p(d.getUTCHours())}:${p(
-    d.getUTCMinutes(),
-  )}:${p(d.getUTCSeconds())}+00`
-}
-
 /** Simulated modem: feed it the host's bytes, read its answers from `write`. */
 export class AtResponder {
   /** Delay before every answer, in ms ("slow modem"). */
@@ -65,8 +57,7 @@ export class AtResponder {
   resets = 0
 
   private write: (data: string) => void
-  private readonly capacity: number
-  private readonly storage = new Map<number, StoredSms>()
+  private readonly storage: SimStorage
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private buf = ''
   private echo = true
@@ -74,7 +65,8 @@ export class AtResponder {
   private cnmiMt = 0
   private muted = false
   private resetting = false
-  private pendingSend: { to: string } | null = null
+  /** A CMGS/CMGW waiting for its body after the prompt: text mode names the recipient, PDU mode the length. */
+  private pendingSend: { kind: 'send' | 'write'; to?: string; length?: number } | null = null
   private nextRef = 1
   /** Scripted failures: command prefix → result line and remaining count. */
   private readonly failures = new Map<string, { result: string; times: number }>()
@@ -85,7 +77,12 @@ export class AtResponder {
 
   constructor(opts: AtResponderOptions = {}) {
     this.write = opts.write ?? (() => {})
-    this.capacity = opts.capacity ?? 30
+    this.storage = new SimStorage(opts.capacity ?? 30, (index) => {
+      // Whether to announce is decided when the message lands; the line itself follows a moment later.
+      if (this.cnmiMt !== 1 || this.muted || this.resetting) return
+      const epoch = this.epoch
+      this.later(5, () => epoch === this.epoch && !this.muted && this.urc(`+CMTI: "SM",${index}`))
+    })
   }
 
   /** Points the modem's output somewhere else (used when the transport exists only after construction). */
@@ -101,10 +98,10 @@ export class AtResponder {
       if (this.pendingSend) {
         const end = firstOf(this.buf, '\x1a', ESC)
         if (end < 0) return
-        const text = this.buf.slice(0, end)
+        const body = this.buf.slice(0, end)
         const cancelled = this.buf[end] === ESC
         this.buf = this.buf.slice(end + 1)
-        this.finishSend(text, cancelled)
+        this.finishSend(body, cancelled)
         continue
       }
       const cr = this.buf.indexOf('\r')
@@ -115,24 +112,37 @@ export class AtResponder {
     }
   }
 
-  /** Stores an incoming SMS; announces it with +CMTI when the host asked for indications. */
-  deliverSms(from: string, text: string, at: Date = new Date()): number {
-    let index = 0
-    for (let i = 0; i < this.capacity; i++) {
-      if (!this.storage.has(i)) {
-        index = i
-        break
-      }
-      if (i === this.capacity - 1) throw new Error('simulated SIM storage full')
-    }
-    this.storage.set(index, { index, status: 'REC UNREAD', from, text, scts: formatScts(at) })
-    if (this.cnmiMt === 1 && !this.muted && !this.resetting) this.urc(`+CMTI: "SM",${index}`)
-    return index
+  /**
+   * The network delivers an SMS: encoded as an SMSC would (GSM 7-bit or UCS-2; a long text as concatenated
+   * parts, one SIM slot each, in `order` when given, e.g. `[2, 1]`). Each stored part is announced with +CMTI
+   * when the host asked for indications. Returns the first part's slot, or -1 when the SIM is full and the
+   * network holds the message until a slot frees.
+   */
+  deliverSms(
+    from: string,
+    text: string,
+    at: Date = new Date(),
+    opts: Omit<DeliverOptions, 'at'> & { order?: number[] } = {},
+  ): number {
+    return this.storage.deliverText(from, text, at, opts)
+  }
+
+  /**
+   * The network delivers a raw PDU (hex, SMSC field first) — for messages no encoder here would make: corrupt,
+   * truncated, unsupported. `length` overrides the TPDU length the modem declares for it.
+   */
+  deliverPdu(pdu: string, opts: { from?: string; length?: number; at?: Date } = {}): number {
+    return this.storage.deliverPdu(pdu, opts)
   }
 
   /** Messages still in SIM storage. */
   stored(): StoredSms[] {
-    return [...this.storage.values()]
+    return this.storage.list()
+  }
+
+  /** Messages the network holds because the SIM was full. */
+  waitingAtNetwork(): number {
+    return this.storage.waiting
   }
 
   /** Sets the signal as AT+CSQ reports it (0..31, 99 = unknown). */
@@ -280,8 +290,9 @@ export class AtResponder {
       return
     }
     if (c.startsWith('+CPMS=')) {
-      const n = this.storage.size
-      this.answer([`+CPMS: ${n},${this.capacity},${n},${this.capacity},${n},${this.capacity}`, 'OK'])
+      const n = this.storage.used
+      const cap = this.storage.capacity
+      this.answer([`+CPMS: ${n},${cap},${n},${cap},${n},${cap}`, 'OK'])
       return
     }
     if (c === '+CREG?') {
@@ -303,7 +314,7 @@ export class AtResponder {
     }
     if (c.startsWith('+CMGD=')) {
       const index = Number(c.slice(6).split(',')[0])
-      if (!this.storage.delete(index)) {
+      if (!Number.isInteger(index) || !this.storage.delete(index)) {
         this.answer(['+CMS ERROR: 321'])
         return
       }
@@ -314,17 +325,28 @@ export class AtResponder {
       this.listSms(c)
       return
     }
-    if (c.startsWith('+CMGS=')) {
-      if (!this.textMode) {
-        this.answer(['+CMS ERROR: 304'])
+    if (c.startsWith('+CMGS=') || c.startsWith('+CMGW=')) {
+      const kind = c.startsWith('+CMGS=') ? 'send' : 'write'
+      if (kind === 'write' && this.storage.full) {
+        this.answer(['+CMS ERROR: 322'])
         return
       }
-      const m = /^\+CMGS="([^"]+)"/i.exec(cmd)
-      if (!m) {
-        this.answer(['+CMS ERROR: 304'])
-        return
+      const arg = cmd.slice(6)
+      if (this.textMode) {
+        const m = /^"([^"]+)"/.exec(arg)
+        if (!m) {
+          this.answer(['+CMS ERROR: 302'])
+          return
+        }
+        this.pendingSend = { kind, to: m[1]! }
+      } else {
+        const length = Number(arg)
+        if (!/^[0-9]+$/.test(arg) || length < 7 || length > 164) {
+          this.answer(['+CMS ERROR: 304'])
+          return
+        }
+        this.pendingSend = { kind, length }
       }
-      this.pendingSend = { to: m[1]! }
       this.answer([], '\r\n> ')
       return
     }
@@ -333,45 +355,66 @@ export class AtResponder {
   }
 
   private readSms(index: number): void {
-    if (!this.textMode) {
-      this.answer(['+CMS ERROR: 302'])
-      return
-    }
-    const m = this.storage.get(index)
+    const m = Number.isInteger(index) ? this.storage.get(index) : undefined
     if (!m) {
       this.answer(['+CMS ERROR: 321'])
       return
     }
     const status = m.status
-    m.status = 'REC READ'
-    this.answer([`+CMGR: "${status}","${m.from}","","${m.scts}"`, ...m.text.split('\n'), 'OK'])
+    if (status === 'REC UNREAD') m.status = 'REC READ'
+    this.answer([...listing('+CMGR:', { ...m, status }, this.textMode), 'OK'])
   }
 
   private listSms(c: string): void {
-    if (!this.textMode) {
+    const wanted = listFilter(/^\+CMGL(?:=(.*))?$/.exec(c)?.[1], this.textMode)
+    if (!wanted) {
       this.answer(['+CMS ERROR: 302'])
       return
     }
-    const which = /^\+CMGL(?:="([A-Z ]+)")?$/.exec(c)?.[1] ?? 'REC UNREAD'
     const lines: string[] = []
-    for (const m of [...this.storage.values()].sort((a, b) => a.index - b.index)) {
-      if (which !== 'ALL' && m.status !== which) continue
-      lines.push(`+CMGL: ${m.index},"${m.status}","${m.from}","","${m.scts}"`, ...m.text.split('\n'))
-      m.status = 'REC READ'
+    for (const m of this.storage.list()) {
+      if (!wanted(m.status)) continue
+      lines.push(...listing('+CMGL:', m, this.textMode))
+      if (m.status === 'REC UNREAD') m.status = 'REC READ'
     }
     this.answer([...lines, 'OK'])
   }
 
-  private finishSend(text: string, cancelled: boolean): void {
-    const to = this.pendingSend!.to
+  private finishSend(body: string, cancelled: boolean): void {
+    const pending = this.pendingSend!
     this.pendingSend = null
     if (cancelled) {
       this.answer(['OK'])
       return
     }
+    let to = pending.to ?? ''
+    let text = body
+    let pdu: string | undefined
+    if (pending.length !== undefined) {
+      try {
+        ;({ to, text } = decodeSubmit(body))
+        if (tpduLength(body) !== pending.length) throw new Error('length mismatch')
+      } catch {
+        // 27.005: 304 invalid PDU mode parameter.
+        this.answer(['+CMS ERROR: 304'])
+        return
+      }
+      pdu = body
+    }
+    if (pending.kind === 'write') {
+      const index = this.storage.write({
+        from: to,
+        text,
+        scts: '',
+        pdu: pdu ?? '',
+        length: pending.length ?? 0,
+      })
+      this.answer(index === null ? ['+CMS ERROR: 322'] : [`+CMGW: ${index}`, 'OK'])
+      return
+    }
     const ref = this.nextRef
     this.nextRef = (this.nextRef + 1) % 256
-    this.sent.push({ to, text, ref })
+    this.sent.push(pdu ? { to, text, ref, pdu } : { to, text, ref })
     this.answer([`+CMGS: ${ref}`, 'OK'])
   }
 }

@@ -3,7 +3,7 @@
  * /dev/ttyUSB2, and an `AtResponder` answers on the other end through the real serialport native binding.
  */
 import { SerialPort } from 'serialport'
-import { AtResponder } from './at-responder.js'
+import { AtResponder, type AtResponderOptions } from './at-responder.js'
 import { openPtyPair, type PtyPair } from './pty-pair.js'
 
 /** A running simulator: the tty to open, the responder with its knobs, and teardown. */
@@ -13,8 +13,8 @@ export interface PtyModemSim {
   stop(): Promise<void>
 }
 
-/** Starts socat and the responder; `stop()` closes both. */
-export async function startPtyModemSim(): Promise<PtyModemSim> {
+/** Starts socat and the responder (`capacity`: SIM slots); `stop()` closes both. */
+export async function startPtyModemSim(opts: Omit<AtResponderOptions, 'write'> = {}): Promise<PtyModemSim> {
   const pair: PtyPair = await openPtyPair()
   const port = new SerialPort({ path: pair.simPath, baudRate: 115200, autoOpen: false })
   try {
@@ -23,7 +23,7 @@ export async function startPtyModemSim(): Promise<PtyModemSim> {
     await pair.close()
     throw err
   }
-  const modem = new AtResponder({ write: (data) => port.write(Buffer.from(data, 'latin1')) })
+  const modem = new AtResponder({ ...opts, write: (data) => port.write(Buffer.from(data, 'latin1')) })
   const onData = (d: Buffer) => modem.input(d)
   // A write racing the teardown can fail; the simulator has nothing useful to do with that.
   const onError = () => {}

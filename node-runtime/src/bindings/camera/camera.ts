@@ -27,6 +27,8 @@ export type CameraErrorCode =
   | 'CAPTURE_FAILED'
   | 'CAPTURE_TIMEOUT'
   | 'UNKNOWN_FORMAT'
+  | 'BAD_IMAGE'
+  | 'IMAGE_TOO_LARGE'
   | 'DECODER_FAILED'
 
 /** Errors of the camera and QR bindings, with a stable `code`. */

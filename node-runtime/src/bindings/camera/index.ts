@@ -7,6 +7,13 @@ export {
   type ImageMime,
   sniffImageMime,
 } from './camera.js'
+export {
+  checkFrameSize,
+  DEFAULT_FRAME_LIMITS,
+  type FrameLimits,
+  type ImageHeader,
+  readImageHeader,
+} from './image-header.js'
 export { encodeGrayPng } from './png-encode.js'
 export { type QrFrameOptions, qrVersion, renderQrFrame } from './qr-frame.js'
 export { decodeImageFile, QrScanner, type QrScannerOptions } from './qr-scanner.js'

@@ -3,10 +3,11 @@
  * frames go straight from the camera to the decoder. The wasm binary is loaded from node_modules — by default
  * zxing-wasm fetches it from a CDN, which a box without network cannot reach.
  */
-import { readFile } from 'node:fs/promises'
+import { open, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { prepareZXingModule, type ReaderOptions, readBarcodes } from 'zxing-wasm/reader'
 import { CameraError } from './camera.js'
+import { checkFrameSize, DEFAULT_FRAME_LIMITS, type FrameLimits } from './image-header.js'
 
 /** Options of `QrScanner`. */
 export interface QrScannerOptions {
@@ -14,13 +15,19 @@ export interface QrScannerOptions {
   wasmPath?: string
   /** Spend more time on hard images (rotated, low contrast); default true. */
   tryHarder?: boolean
+  /** Largest frame decoded; anything beyond is refused from its header (default `DEFAULT_FRAME_LIMITS`). */
+  limits?: Partial<FrameLimits>
 }
 
 /** Decodes one QR code per image. `start()` instantiates the wasm module once; `decode()` reuses it. */
 export class QrScanner {
   private readerOptions: ReaderOptions | null = null
+  /** The limits in force. */
+  readonly limits: FrameLimits
 
-  constructor(private readonly options: QrScannerOptions = {}) {}
+  constructor(private readonly options: QrScannerOptions = {}) {
+    this.limits = { ...DEFAULT_FRAME_LIMITS, ...options.limits }
+  }
 
   async start(): Promise<void> {
     if (this.readerOptions) return
@@ -46,8 +53,13 @@ export class QrScanner {
     this.readerOptions = null
   }
 
-  /** Returns the text of the QR code in a PNG/JPEG image, or null when there is none. */
+  /**
+   * Returns the text of the QR code in a PNG/JPEG image, or null when there is none. The header is checked
+   * first: a frame beyond `limits` is refused with CameraError('IMAGE_TOO_LARGE') before the decoder allocates
+   * anything for it, and bytes that are not a PNG or JPEG with 'UNKNOWN_FORMAT' or 'BAD_IMAGE'.
+   */
   async decode(image: Uint8Array): Promise<string | null> {
+    checkFrameSize(image, this.limits)
     if (!this.readerOptions) throw new CameraError('NOT_STARTED', 'QR scanner is not started')
     let results: Awaited<ReturnType<typeof readBarcodes>>
     try {
@@ -63,9 +75,25 @@ export class QrScanner {
 /** Decodes the QR code in an image file (the `opg-node scan IMAGE` command); null when there is none. */
 export async function decodeImageFile(path: string, scanner?: QrScanner): Promise<string | null> {
   const own = scanner ?? new QrScanner()
+  // Size first, so a huge file is refused without being read into memory.
+  const file = await open(path, 'r')
+  let bytes: Buffer
+  try {
+    const { size } = await file.stat()
+    if (size > own.limits.maxBytes) {
+      throw new CameraError(
+        'IMAGE_TOO_LARGE',
+        `${path} is ${size} bytes; the limit is ${own.limits.maxBytes}`,
+      )
+    }
+    bytes = await file.readFile()
+  } finally {
+    await file.close()
+  }
+  checkFrameSize(bytes, own.limits)
   await own.start()
   try {
-    return await own.decode(await readFile(path))
+    return await own.decode(bytes)
   } finally {
     if (!scanner) await own.stop()
   }

@@ -3,6 +3,9 @@
  * command, the "> " prompt of AT+CMGS, and unsolicited result codes (URCs such as +CMTI or RDY) picked out of
  * the byte stream even while a response is being read. Lines that fit neither the pending command nor a known
  * URC are counted as garbage and dropped: cheap UARTs and chatty firmware produce them.
+ *
+ * Message bodies are only ever taken in PDU mode: the line after a `+CMGR:`/`+CMGL:` header must be hex, so no
+ * text a sender writes (a line reading `OK`, `ERROR`, `RING`, `+CMTI: …`) can end an answer or pose as a URC.
  */
 import type { Duplex } from 'node:stream'
 import { ModemError } from './modem.js'
@@ -21,8 +24,11 @@ export interface AtRequest {
   timeoutMs: number
   /** Prefixes of the information lines this command answers with, e.g. `['+CSQ:']`. */
   infoPrefixes?: string[]
-  /** Every non-URC line is part of the answer (message bodies of +CMGR / +CMGL). */
-  freeText?: boolean
+  /**
+   * PDU bodies: the hex line following each information line is part of the answer (+CMGR / +CMGL in PDU
+   * mode). Anything else there is treated as usual: a final result code ends the answer, a URC is dispatched.
+   */
+  pduBodies?: boolean
   /** Text to send after the "> " prompt; the channel appends Ctrl-Z. */
   promptText?: string
 }
@@ -62,18 +68,13 @@ interface Pending {
   resolve(lines: string[]): void
   reject(err: Error): void
   lines: string[]
+  /** An information line was just taken and its PDU body is due. */
+  bodyDue: boolean
   promptSent: boolean
   timer?: ReturnType<typeof setTimeout>
 }
 
-/** Printable ASCII/latin-1 only; anything with other control bytes is line noise. */
-function looksLikeText(line: string): boolean {
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i)
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return false
-  }
-  return true
-}
+const HEX_LINE = /^(?:[0-9A-Fa-f]{2})+$/
 
 /** A queue of AT commands over one port, with URC dispatch. */
 export class AtChannel {
@@ -124,7 +125,7 @@ export class AtChannel {
   /** Queues a command; resolves with its information lines when the modem says OK. */
   exec(req: AtRequest): Promise<string[]> {
     return new Promise<string[]>((resolve, reject) => {
-      this.queue.push({ req, resolve, reject, lines: [], promptSent: false })
+      this.queue.push({ req, resolve, reject, lines: [], bodyDue: false, promptSent: false })
       this.pump()
     })
   }
@@ -190,16 +191,18 @@ export class AtChannel {
       this.finish(p, new ModemError('AT_ERROR', `${p.req.command} failed: ${line}`))
       return
     }
+    if (p?.bodyDue && HEX_LINE.test(line)) {
+      p.lines.push(line)
+      p.bodyDue = false
+      return
+    }
     if (p?.req.infoPrefixes?.some((pre) => line.startsWith(pre))) {
       p.lines.push(line)
+      p.bodyDue = p.req.pduBodies === true
       return
     }
     if (URC_PREFIXES.some((pre) => line.startsWith(pre))) {
       this.events.onUrc(line)
-      return
-    }
-    if (p?.req.freeText && looksLikeText(line)) {
-      p.lines.push(line)
       return
     }
     this.garbageLines++

@@ -1,15 +1,18 @@
 /**
  * Pure parsers for the AT responses and unsolicited result codes (URCs) the SMS modem speaks (3GPP TS 27.005 /
- * 27.007, text mode). No I/O, so every odd line seen from a real modem can become a unit test.
+ * 27.007, PDU mode). No I/O, so every odd line seen from a real modem can become a unit test.
  */
 
-/** A text-mode SMS as listed by +CMGR / +CMGL. */
-export interface ParsedSms {
+/** One message slot as +CMGR / +CMGL list it in PDU mode: the header's fields and the hex body after it. */
+export interface PduListing {
+  /** Storage index (+CMGL only; +CMGR answers for the index it was asked). */
   index?: number
-  status: string
-  from: string
-  scts: string
-  text: string
+  /** 0 received unread, 1 received read, 2 stored unsent, 3 stored sent (27.005 §3.1). */
+  stat: number
+  /** TPDU octets the modem declares (the SMSC field not counted). */
+  length: number
+  /** The PDU in hex, or null when the modem sent a header with no body. */
+  pdu: string | null
 }
 
 /** Splits `a,"b,c",d` into fields, removing the quotes; commas inside quotes stay. */
@@ -75,54 +78,33 @@ export function parseCmgs(lines: string[]): number | null {
   return null
 }
 
-/** `+CMGR: <stat>,<oa>,[<alpha>],<scts>` followed by the text lines. */
-export function parseCmgr(lines: string[]): ParsedSms | null {
+/** `+CMGR: <stat>,[<alpha>],<length>` followed by the PDU line. */
+export function parseCmgr(lines: string[]): PduListing | null {
   const i = lines.findIndex((l) => l.startsWith('+CMGR:'))
   if (i < 0) return null
   const f = splitFields(body(lines[i]!, '+CMGR:')!)
-  if (f.length < 2) return null
-  return { status: f[0]!, from: f[1]!, scts: smsTimestampField(f, 3), text: lines.slice(i + 1).join('\n') }
+  const stat = Number(f[0])
+  const length = Number(f.at(-1))
+  if (f.length < 2 || !Number.isInteger(stat) || !Number.isInteger(length)) return null
+  const next = lines[i + 1]
+  return { stat, length, pdu: next !== undefined && !next.startsWith('+') ? next : null }
 }
 
-/** `+CMGL: <index>,<stat>,<oa>,[<alpha>],<scts>` entries, each followed by its text lines. */
-export function parseCmgl(lines: string[]): ParsedSms[] {
-  const out: ParsedSms[] = []
-  let cur: (ParsedSms & { lines: string[] }) | null = null
-  for (const l of lines) {
-    const b = body(l, '+CMGL:')
-    if (b !== null) {
-      if (cur) out.push(finish(cur))
-      const f = splitFields(b)
-      const index = Number(f[0])
-      cur = Number.isInteger(index)
-        ? { index, status: f[1] ?? '', from: f[2] ?? '', scts: smsTimestampField(f, 4), text: '', lines: [] }
-        : null
-    } else if (cur) cur.lines.push(l)
+/** `+CMGL: <index>,<stat>,[<alpha>],<length>` entries, each followed by its PDU line. */
+export function parseCmgl(lines: string[]): PduListing[] {
+  const out: PduListing[] = []
+  for (let i = 0; i < lines.length; i++) {
+    const b = body(lines[i]!, '+CMGL:')
+    if (b === null) continue
+    const f = splitFields(b)
+    const index = Number(f[0])
+    const stat = Number(f[1])
+    const length = Number(f.at(-1))
+    if (f.length < 3 || ![index, stat, length].every(Number.isInteger)) continue
+    const next = lines[i + 1]
+    const pdu = next !== undefined && !next.startsWith('+CMGL:') ? next : null
+    if (pdu !== null) i++
+    out.push({ index, stat, length, pdu })
   }
-  if (cur) out.push(finish(cur))
   return out
-
-  function finish(p: ParsedSms & { lines: string[] }): ParsedSms {
-    const { lines: textLines, ...rest } = p
-    return { ...rest, text: textLines.join('\n') }
-  }
-}
-
-/** The timestamp is quoted "yy/MM/dd,hh:mm:ss±zz", so the field splitter keeps it in one piece at `at`. */
-function smsTimestampField(f: string[], at: number): string {
-  return f[at] ?? ''
-}
-
-/**
- * Parses a service-centre timestamp "yy/MM/dd,hh:mm:ss±zz" (zz = quarter hours from UTC) into a Date.
- * Returns null for anything else, so callers fall back to their own clock.
- */
-export function parseScts(s: string): Date | null {
-  const m = /^(\d{2})\/(\d{2})\/(\d{2}),(\d{2}):(\d{2}):(\d{2})([+-])(\d{1,2})$/.exec(s.trim())
-  if (!m) return null
-  const [, yy, mo, dd, hh, mi, ss, sign, qq] = m
-  const utc = Date.UTC(2000 + Number(yy), Number(mo) - 1, Number(dd), Number(hh), Number(mi), Number(ss))
-  const offsetMin = Number(qq) * 15 * (sign === '-' ? -1 : 1)
-  const d = new Date(utc - offsetMin * 60_000)
-  return Number.isNaN(d.getTime()) ? null : d
 }

@@ -60,6 +60,9 @@ export type ModemErrorCode =
   | 'INVALID_TEXT'
   | 'STOPPED'
   | 'BAD_RESPONSE'
+  | 'SWEEP_FAILED'
+  | 'UNREADABLE_SMS'
+  | 'INCOMPLETE_SMS'
 
 /** Errors of the modem binding, with a stable `code`. */
 export class ModemError extends Error {
@@ -100,9 +103,9 @@ export function signalFromRssi(rssi: number): SignalQuality {
 const GSM_EXT = '^{}\\[~]|'
 
 /**
- * Checks a number and a text for a single-part text-mode SMS; throws `ModemError` otherwise. The modem runs with
- * the IRA (ASCII) character set, so the text is limited to printable ASCII and newlines — enough for the
- * `OPG1 …` formats — and the backtick, which GSM 03.38 lacks, is refused rather than silently replaced.
+ * Checks a number and a text for a single-part GSM 7-bit SMS; throws `ModemError` otherwise. The text is kept to
+ * printable ASCII and newlines — enough for the `OPG1 …` formats, and the same on every handset — and the
+ * backtick, which GSM 03.38 lacks, is refused rather than silently replaced.
  */
 export function validateOutgoingSms(to: string, text: string): void {
   if (!/^\+?[0-9]{3,20}$/.test(to))

@@ -1,14 +1,14 @@
 /**
- * `Modem` on a real SIM7600/Quectel-class modem through serialport: text-mode SMS with +CMTI indications,
- * read-then-delete, a sweep of the SIM at start for messages that arrived while the box was off, and recovery
- * when the modem stops answering (probe, then AT+CFUN=1,1, then reopen the port) followed by a fresh init.
+ * `Modem` on a real SIM7600/Quectel-class modem through serialport: PDU-mode SMS with +CMTI indications,
+ * read-then-delete (`SmsInbox`), a sweep of the SIM at start for messages that arrived while the box was off,
+ * and recovery when the modem stops answering (probe, then AT+CFUN=1,1, then reopen the port) followed by a
+ * fresh init.
  *
  * Multi-command sequences (init, read+delete, send) run one after another through `serial()`, so a recovery
  * never interleaves with half a conversation.
  */
-import { SerialPort } from 'serialport'
 import { AtChannel, type AtRequest, type SerialPortLike } from './at-channel.js'
-import { parseCmgl, parseCmgr, parseCmgs, parseCmti, parseCreg, parseCsq, parseScts } from './at-parse.js'
+import { parseCmgs, parseCmti, parseCreg, parseCsq } from './at-parse.js'
 import {
   Listeners,
   type Modem,
@@ -22,39 +22,18 @@ import {
   validateOutgoingSms,
 } from './modem.js'
 import { OwnedTimers } from './owned-timers.js'
-
-/** Options of `SerialModem`. */
-export interface SerialModemOptions {
-  /** Device path, e.g. /dev/ttyUSB2 (SIM7600 AT port) or a udev symlink. */
-  path: string
-  baudRate?: number
-  /** Makes an unopened port; tests pass serialport's `SerialPortMock`. Default: `new SerialPort(…)`. */
-  openPort?: (path: string, baudRate: number) => SerialPortLike
-  /** Timeout of ordinary commands (default 5 s). */
-  commandTimeoutMs?: number
-  /** Timeout of AT+CMGS, which waits for the network (default 60 s). */
-  sendTimeoutMs?: number
-  /** Timeout of the recovery probe `AT` (default 1 s). */
-  probeTimeoutMs?: number
-  /** Period of the health check that notices a silent modem (default 30 s; 0 disables). */
-  healthCheckMs?: number
-  /** Pause between failed recovery rounds (default 5 s). */
-  recoveryDelayMs?: number
-  /** How long to wait for RDY after AT+CFUN=1,1 (default 20 s). */
-  resetWaitMs?: number
-  /** Quiet time after a reset indication before re-initialising (default 200 ms). */
-  settleMs?: number
-  /** Receives errors that have no caller to go to (background reads, recovery). */
-  onError?: (err: unknown) => void
-  /** Clock for `receivedAt` when the network gave no timestamp. */
-  now?: () => Date
-}
+import { type ResolvedOptions, resolveOptions, type SerialModemOptions } from './serial-modem-options.js'
+import { type DiscardedSms, SmsInbox } from './sms-inbox.js'
+import { encodeSubmit } from './sms-pdu.js'
 
 const RESET_URCS = ['RDY', 'SMS DONE', '+CPIN: READY']
 
+export type { SerialModemOptions }
+
 /** The real modem binding. */
 export class SerialModem implements Modem {
-  private readonly o: Required<Omit<SerialModemOptions, 'onError'>> & Pick<SerialModemOptions, 'onError'>
+  private readonly o: ResolvedOptions
+  private readonly inbox: SmsInbox
   private readonly sms = new Listeners<SmsMessage>()
   private readonly status = new Listeners<ModemStatus>()
   private readonly timers = new OwnedTimers()
@@ -78,20 +57,23 @@ export class SerialModem implements Modem {
     this.o.onError?.(new ModemError('PORT_ERROR', err.message, { cause: err }))
 
   constructor(options: SerialModemOptions) {
-    this.o = {
-      baudRate: 115200,
-      openPort: (path, baudRate) => new SerialPort({ path, baudRate, autoOpen: false }),
-      commandTimeoutMs: 5000,
-      sendTimeoutMs: 60_000,
-      probeTimeoutMs: 1000,
-      healthCheckMs: 30_000,
-      recoveryDelayMs: 5000,
-      resetWaitMs: 20_000,
-      settleMs: 200,
-      now: () => new Date(),
-      ...options,
-    }
+    this.o = resolveOptions(options)
+    this.inbox = new SmsInbox({
+      cmd: (req) => this.cmd(req),
+      deliver: (sms) => this.sms.settle(sms, (err) => this.o.onError?.(err)),
+      serial: (fn) => this.serial(fn),
+      later: (ms, fn) => void this.timers.later(ms, fn),
+      sleep: (ms) => this.timers.sleep(ms),
+      onDiscard: (d) => this.discarded(d),
+      now: this.o.now,
+      maxReadAttempts: this.o.maxReadAttempts,
+      retryPauseMs: this.o.settleMs,
+      partTimeoutMs: this.o.partTimeoutMs,
+    })
   }
+
+  /** Messages given up on and deleted since construction. */
+  discardedCount = 0
 
   /** Lines of line noise dropped so far (for diagnostics). */
   get garbageLines(): number {
@@ -128,6 +110,7 @@ export class SerialModem implements Modem {
     if (this.healthTimer) clearInterval(this.healthTimer)
     this.healthTimer = null
     this.timers.clear()
+    this.inbox.clear()
     await this.closePort()
     await this.chain.catch(() => {})
     this.setStatus('stopped')
@@ -151,10 +134,11 @@ export class SerialModem implements Modem {
 
   async sendSms(to: string, text: string): Promise<number> {
     validateOutgoingSms(to, text)
+    const pdu = encodeSubmit(to, text)
     return this.serial(async () => {
       const lines = await this.cmd({
-        command: `AT+CMGS="${to}"`,
-        promptText: text,
+        command: `AT+CMGS=${pdu.tpduLength}`,
+        promptText: pdu.hex,
         infoPrefixes: ['+CMGS:'],
         timeoutMs: this.o.sendTimeoutMs,
       })
@@ -288,8 +272,8 @@ export class SerialModem implements Modem {
     try {
       await this.cmd({ command: 'AT' })
       await this.cmd({ command: 'ATE0' })
-      await this.cmd({ command: 'AT+CMGF=1' })
-      await this.cmd({ command: 'AT+CSCS="IRA"' })
+      // PDU mode: bodies are hex framed by a declared length, so no message text can pose as modem output.
+      await this.cmd({ command: 'AT+CMGF=0' })
       // Some firmwares refuse SM storage (ME only); the modem's default storage then serves.
       await this.cmd({ command: 'AT+CPMS="SM","SM","SM"', infoPrefixes: ['+CPMS:'] }).catch((err) => {
         if (!(err instanceof ModemError && err.code === 'AT_ERROR')) throw err
@@ -299,34 +283,39 @@ export class SerialModem implements Modem {
       this.initialising = false
     }
     this.needsRecovery = false
-    const listed = parseCmgl(
-      await this.cmd({ command: 'AT+CMGL="ALL"', freeText: true, infoPrefixes: ['+CMGL:'] }),
-    )
-    for (const m of listed) {
-      if (!m.status.startsWith('REC') || m.index === undefined) continue
-      if (await this.deliver(m.from, m.text, m.scts)) await this.cmd({ command: `AT+CMGD=${m.index}` })
+    await this.sweep()
+    // 'ready' means configured and the SIM swept once. A failed sweep is reported and retried later, never a
+    // reason to withhold 'ready': one message the box cannot read must not cost it the modem. Only a sweep that
+    // found the modem itself silent (a timeout) leaves it to recovery.
+    if (!this.needsRecovery) this.setStatus('ready')
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      await this.inbox.sweep()
+    } catch (err) {
+      this.o.onError?.(new ModemError('SWEEP_FAILED', 'the SIM sweep failed; retrying later', { cause: err }))
+      this.timers.later(this.o.sweepRetryMs, () => {
+        if (this.running) this.serial(() => this.sweep()).catch((e) => this.o.onError?.(e))
+      })
     }
-    // 'ready' means configured and caught up with the SIM, so listeners may rely on nothing being left behind.
-    this.setStatus('ready')
   }
 
-  private async readAndDelete(index: number): Promise<void> {
-    const lines = await this.cmd({ command: `AT+CMGR=${index}`, freeText: true, infoPrefixes: ['+CMGR:'] })
-    const m = parseCmgr(lines)
-    // An unreadable slot is deleted; a message is deleted only once its listeners have taken it.
-    if (!m || (await this.deliver(m.from, m.text, m.scts))) await this.cmd({ command: `AT+CMGD=${index}` })
-  }
-
-  /** Hands a message to the listeners; true when all of them took it (it may then leave the SIM). */
-  private deliver(from: string, text: string, scts: string): Promise<boolean> {
-    const receivedAt = parseScts(scts) ?? this.o.now()
-    return this.sms.settle({ from, text, receivedAt }, (err) => this.o.onError?.(err))
+  private discarded(d: DiscardedSms): void {
+    this.discardedCount++
+    this.o.onDiscard?.(d)
+    this.o.onError?.(
+      new ModemError(
+        d.reason === 'unreadable' ? 'UNREADABLE_SMS' : 'INCOMPLETE_SMS',
+        `deleted SIM slot(s) ${d.indexes.join(',')}: ${d.detail}; PDU ${d.pdus.join(' ') || 'none'}`,
+      ),
+    )
   }
 
   private onUrc(line: string): void {
     const cmti = parseCmti(line)
     if (cmti) {
-      this.serial(() => this.readAndDelete(cmti.index)).catch((err) => this.o.onError?.(err))
+      this.serial(() => this.inbox.take(cmti.index)).catch((err) => this.o.onError?.(err))
       return
     }
     if (RESET_URCS.some((u) => line.startsWith(u))) {
