@@ -36,7 +36,10 @@ export interface BridgeOptions {
   config: Config
   /** Default: a pino logger at config.log.level with secrets redacted. */
   logger?: Logger
-  /** The bridge clock, ms since the epoch (tests step it). Default Date.now. */
+  /**
+   * The bridge clock, ms since the epoch (tests step it). Default: Date.now, and for reconciliation's
+   * deadlines the database's clock.
+   */
   clock?: () => number
   /** Apply pending migrations at start (default true; safe with several replicas). */
   migrate?: boolean
@@ -168,7 +171,8 @@ export class Bridge {
       ledger: ledgerPort(),
       notifier: smsOutboxNotifier(),
       wallets: walletsTableFreezer(),
-      clock: this.#clock,
+      // Deadlines (hold ends, claim windows, purse grace) follow the database's clock unless a test steps time.
+      ...(this.#opts.clock ? { clock: this.#opts.clock } : {}),
       config: { holdSeconds: cfg.holdPeriodSeconds },
       sweepIntervalMs: cfg.sweepIntervalSeconds * 1000,
       log,
