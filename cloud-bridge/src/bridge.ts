@@ -25,7 +25,7 @@ import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
 import { IngestConsumer } from './ingest/consumer.js'
 import { BatchProcessor } from './ingest/processor.js'
 import { MasterKey } from './issuer/master-key.js'
-import { type BoxLink, OnlinePayments, SandboxProvider } from './online/index.js'
+import { type BoxLink, OnlinePayments, PayoutScheduler, SandboxProvider } from './online/index.js'
 import { ledgerPort, smsOutboxNotifier, walletsTableFreezer } from './reconcile/adapters.js'
 import { Reconciler } from './reconcile/reconciler.js'
 import { SandboxSmsProvider, SmsOutbox, type SmsProvider, TwilioSmsProvider } from './sms/index.js'
@@ -90,6 +90,7 @@ export class Bridge {
   #db: Db | undefined
   #app: ApiApp | undefined
   #reconciler: Reconciler | undefined
+  #payouts: PayoutScheduler | undefined
   #endpoints: BridgeEndpoints | undefined
 
   constructor(opts: BridgeOptions) {
@@ -116,6 +117,12 @@ export class Bridge {
   get reconciler(): Reconciler {
     if (!this.#reconciler) throw new Error('bridge not started')
     return this.#reconciler
+  }
+
+  /** The payout scheduler (runOnce for demos and tests), once started. */
+  get payouts(): PayoutScheduler {
+    if (!this.#payouts) throw new Error('bridge not started')
+    return this.#payouts
   }
 
   /** Where the started bridge listens. */
@@ -180,6 +187,16 @@ export class Bridge {
     this.#reconciler = reconciler
     reconciler.start()
     this.#started.push({ name: 'reconciliation sweep', stop: () => reconciler.stop() })
+
+    // Every replica runs it: batch keys per period and a lock per (tenant, currency) keep it to one batch.
+    const payouts = new PayoutScheduler({
+      db,
+      ...(this.#opts.clock ? { clock: this.#opts.clock } : {}),
+      onError: (err) => log.error({ err }, 'payout schedule failed'),
+    })
+    this.#payouts = payouts
+    payouts.start()
+    this.#started.push({ name: 'payout scheduler', stop: () => payouts.stop() })
 
     const provider = this.#smsProvider(db)
     const outbox = new SmsOutbox({
