@@ -134,6 +134,31 @@ t.test('settlement rules on a database', async (t) => {
       await invariantsHold(t, db)
     })
 
+    await t.test('two replicas releasing purses at once release each once', async (t) => {
+      clock.set(T0)
+      const mk = () => new Reconciler({ ...base, clock: clock.now, sweepBatch: 3, pursesPerTenant: 4 })
+      const [r1, r2] = [mk(), mk()]
+      const s = await seedTenant(db, { purse: 1000 })
+      const exp = T0 + H
+      const toks = Array.from({ length: 10 }, (_, i) =>
+        token(s, { purse: i * 100, counter: i * 100 + 1, amount: 5 + i, expiresAt: exp }),
+      )
+      await r1.recordPayerTokens(s.tenantId, s.walletId, toks)
+      const avail = await bal(s, 'wallet_available', s.walletId)
+      clock.set(exp + 72 * H)
+      // Budgets of 4 per sweep: a few rounds of both replicas at once cover all ten purses.
+      for (let i = 0; i < 4; i++) await Promise.all([r1.sweepOnce(), r2.sweepOnce()])
+      const leftover = toks.reduce((n, k) => n + (100 - k.amount), 0)
+      t.equal(await bal(s, 'wallet_available', s.walletId), avail + leftover, 'every leftover returned once')
+      t.equal(await bal(s, 'purse_escrow', s.walletId), 0)
+      const entries = await db.query(
+        "SELECT 1 FROM ledger_entries WHERE tenant_id = $1 AND ref LIKE 'purse:%:release'",
+        [s.tenantId],
+      )
+      t.equal(entries.rows.length, 10, 'one release entry per purse')
+      await invariantsHold(t, db)
+    })
+
     await t.test('a claim and its dispute commit together: a crash in between changes nothing', async (t) => {
       clock.set(T0)
       const rec = new Reconciler({ ...base, clock: clock.now })
@@ -168,13 +193,27 @@ t.test('settlement rules on a database', async (t) => {
       t.equal((await rec.getPayment(s.tenantId, p.txId))?.state, 'disputed')
       t.equal(await bal(s, 'merchant_held', s.merchantId), 40)
 
+      // Two claims on one payment at once: one is filed, the other is a conflict; the money moves once.
+      const q = token(s, { purse: 0, counter: 2, amount: 30, expiresAt: T0 + 72 * H })
+      await rec.recordPayerTokens(s.tenantId, s.walletId, [q])
+      const racing = await Promise.allSettled([
+        fileClaim(db, port, s.tenantId, s.walletId, q.txId, 'first'),
+        fileClaim(db, port, s.tenantId, s.walletId, q.txId, 'second'),
+      ])
+      t.equal(racing.filter((r) => r.status === 'fulfilled').length, 1, 'one claim filed')
+      t.match(
+        racing.find((r) => r.status === 'rejected'),
+        { reason: { code: 'conflict' } },
+      )
+      t.equal(await bal(s, 'merchant_held', s.merchantId), 70, 'both disputes moved 40 + 30 once each')
+
       // The decision moves the money, then the claim's own update fails: both roll back.
       await db.exec(
         'CREATE TRIGGER claims_crash BEFORE UPDATE ON claims FOR EACH ROW EXECUTE FUNCTION crash_here()',
       )
       await t.rejects(resolveClaim(db, port, s.tenantId, claim.id, 'reverse', 'op', null))
       t.equal((await rec.getPayment(s.tenantId, p.txId))?.state, 'disputed', 'still disputed')
-      t.equal(await bal(s, 'merchant_held', s.merchantId), 40, 'the money did not move')
+      t.equal(await bal(s, 'merchant_held', s.merchantId), 70, 'the money did not move')
       t.equal((await getClaim(db, s.tenantId, claim.id))?.status, 'open', 'the claim is still open')
       await db.exec('DROP TRIGGER claims_crash ON claims')
       await db.exec('DROP FUNCTION crash_here()')
@@ -183,7 +222,7 @@ t.test('settlement rules on a database', async (t) => {
       const done = await resolveClaim(db, port, s.tenantId, claim.id, 'reverse', 'op', 'retried')
       t.match(done, { status: 'reversed', note: 'retried' }, 'the retry resolves it')
       t.equal(await bal(s, 'wallet_available', s.walletId), before + 40)
-      t.equal(await bal(s, 'merchant_held', s.merchantId), 0)
+      t.equal(await bal(s, 'merchant_held', s.merchantId), 30, 'only the other dispute is still held')
       await t.rejects(resolveClaim(db, port, s.tenantId, claim.id, 'uphold', 'op', null), {
         code: 'claim_closed',
       })
