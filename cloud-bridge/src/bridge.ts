@@ -25,7 +25,7 @@ import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
 import { IngestConsumer } from './ingest/consumer.js'
 import { BatchProcessor } from './ingest/processor.js'
 import { MasterKey } from './issuer/master-key.js'
-import { type BoxLink, OnlinePayments, SandboxProvider } from './online/index.js'
+import { type BoxLink, OnlinePayments, PayoutScheduler, SandboxProvider } from './online/index.js'
 import { ledgerPort, smsOutboxNotifier, walletsTableFreezer } from './reconcile/adapters.js'
 import { Reconciler } from './reconcile/reconciler.js'
 import { SandboxSmsProvider, SmsOutbox, type SmsProvider, TwilioSmsProvider } from './sms/index.js'
@@ -36,7 +36,10 @@ export interface BridgeOptions {
   config: Config
   /** Default: a pino logger at config.log.level with secrets redacted. */
   logger?: Logger
-  /** The bridge clock, ms since the epoch (tests step it). Default Date.now. */
+  /**
+   * The bridge clock, ms since the epoch (tests step it). Default: Date.now, and for reconciliation's
+   * deadlines the database's clock.
+   */
   clock?: () => number
   /** Apply pending migrations at start (default true; safe with several replicas). */
   migrate?: boolean
@@ -87,6 +90,7 @@ export class Bridge {
   #db: Db | undefined
   #app: ApiApp | undefined
   #reconciler: Reconciler | undefined
+  #payouts: PayoutScheduler | undefined
   #endpoints: BridgeEndpoints | undefined
 
   constructor(opts: BridgeOptions) {
@@ -113,6 +117,12 @@ export class Bridge {
   get reconciler(): Reconciler {
     if (!this.#reconciler) throw new Error('bridge not started')
     return this.#reconciler
+  }
+
+  /** The payout scheduler (runOnce for demos and tests), once started. */
+  get payouts(): PayoutScheduler {
+    if (!this.#payouts) throw new Error('bridge not started')
+    return this.#payouts
   }
 
   /** Where the started bridge listens. */
@@ -168,7 +178,8 @@ export class Bridge {
       ledger: ledgerPort(),
       notifier: smsOutboxNotifier(),
       wallets: walletsTableFreezer(),
-      clock: this.#clock,
+      // Deadlines (hold ends, claim windows, purse grace) follow the database's clock unless a test steps time.
+      ...(this.#opts.clock ? { clock: this.#opts.clock } : {}),
       config: { holdSeconds: cfg.holdPeriodSeconds },
       sweepIntervalMs: cfg.sweepIntervalSeconds * 1000,
       log,
@@ -176,6 +187,16 @@ export class Bridge {
     this.#reconciler = reconciler
     reconciler.start()
     this.#started.push({ name: 'reconciliation sweep', stop: () => reconciler.stop() })
+
+    // Every replica runs it: batch keys per period and a lock per (tenant, currency) keep it to one batch.
+    const payouts = new PayoutScheduler({
+      db,
+      ...(this.#opts.clock ? { clock: this.#opts.clock } : {}),
+      onError: (err) => log.error({ err }, 'payout schedule failed'),
+    })
+    this.#payouts = payouts
+    payouts.start()
+    this.#started.push({ name: 'payout scheduler', stop: () => payouts.stop() })
 
     const provider = this.#smsProvider(db)
     const outbox = new SmsOutbox({

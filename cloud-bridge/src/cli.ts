@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, writeFileSync } from 'node:fs'
 import type { Writable } from 'node:stream'
+import { formatMoney } from '@opg/protocol'
 import { nodeBackend } from '@opg/protocol/node'
 import { Bridge, createLogger, loadMasterKey } from './bridge.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
@@ -23,7 +24,8 @@ import { migrate } from './db/migrate.js'
 import { openDb } from './db/open.js'
 import type { Db } from './db/types.js'
 import { initIssuer, listIssuerKeys, rotateIssuer } from './issuer/index.js'
-import { buildPayout, listPayouts, markPayoutPaid, type Payout } from './online/payouts.js'
+import { buildPayout } from './online/payout-build.js'
+import { listPayouts, markPayoutPaid, type Payout } from './online/payouts.js'
 import { createTenant, findTenantByName, listTenants } from './tenants/tenants.js'
 
 /** Where the CLI reads and writes; tests pass their own. */
@@ -190,8 +192,9 @@ async function tenantCreate(
 function printPayout(p: Payout, out: (s: string) => void): void {
   out(`payout ${p.id} ${p.currency} ${p.status}${p.paidAt ? ` ${p.paidAt.toISOString()}` : ''}`)
   for (const l of p.lines) {
+    const parts = `invoices ${formatMoney(l.invoiceAmount, p.currency)}, wallet ${formatMoney(l.walletAmount, p.currency)}`
     out(
-      `  merchant ${l.merchantId} ${l.amount} ${p.currency} to ${l.bankAccountRef ?? '(no bank account)'}: ${l.paymentIds.join(' ')}`,
+      `  merchant ${l.merchantId} ${formatMoney(l.amount, p.currency)} (${parts}) to ${l.bankAccountRef ?? '(no bank account)'}: ${l.paymentIds.join(' ')}`,
     )
   }
 }

@@ -146,13 +146,13 @@ export function reconcilerPort(d: ReconcilerAdapterDeps): ReconcilerPort {
         }
       })
     },
-    dispute: (tenantId, walletId, txId, reason) =>
+    dispute: (tenantId, walletId, txId, reason, tx) =>
       mapped(async () => {
-        await d.reconciler.claimFraud({ tenantId, walletId, txId, reason })
+        await d.reconciler.claimFraud({ tenantId, walletId, txId, reason }, tx)
       }),
-    resolveDispute: (tenantId, txId, decision, operator) =>
+    resolveDispute: (tenantId, txId, decision, operator, tx) =>
       mapped(async () => {
-        await d.reconciler.resolveClaim({ tenantId, txId, decision, operator })
+        await d.reconciler.resolveClaim({ tenantId, txId, decision, operator }, tx)
       }),
     async payment(tenantId, txId) {
       const p = await d.reconciler.getPayment(tenantId, txId)

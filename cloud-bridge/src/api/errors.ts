@@ -97,6 +97,7 @@ const ONLINE_TEXT: Record<keyof typeof ONLINE_STATUS, string> = {
   provider_unavailable: 'the card provider is unavailable; retry with the same idempotency key',
   wallet_frozen: 'the wallet is frozen',
   unknown_party: 'no such merchant, device or wallet',
+  bad_schedule: 'invalid payout schedule: frequency daily, weekly or manual; runHour 0–23; an IANA time zone',
 }
 
 /** Protocol errors are the client's fault (a bad token, a bad key): 422, except framing (400). */

@@ -5,6 +5,8 @@
  * here means the API never reaches into another module's tables.
  */
 
+import type { Queryable } from '../db/types.js'
+
 export type { Db as Database, Queryable } from '../db/types.js'
 
 /** Fields the issuer signs into a wallet certificate. Times are unix seconds. */
@@ -86,14 +88,18 @@ export interface LogItemResult {
 export interface ReconcilerPort {
   /** The payer-side entry point: the wallet's signed log of tokens. */
   uploadPayerLog(tenantId: string, walletId: string, tokens: Uint8Array[]): Promise<LogItemResult[]>
-  /** A payer's claim was filed: the payment becomes disputed and stops auto-approving. */
-  dispute(tenantId: string, walletId: string, txId: string, reason: string): Promise<void>
-  /** Operator decision on a disputed payment, applied through the ledger. */
+  /**
+   * A payer's claim was filed: the payment becomes disputed and stops auto-approving. Runs inside `tx`, the
+   * transaction that records the claim, so the dispute and its claim commit together or not at all.
+   */
+  dispute(tenantId: string, walletId: string, txId: string, reason: string, tx: Queryable): Promise<void>
+  /** Operator decision on a disputed payment, applied through the ledger inside `tx` (as dispute). */
   resolveDispute(
     tenantId: string,
     txId: string,
     decision: 'reverse' | 'uphold',
     operator: string,
+    tx: Queryable,
   ): Promise<void>
   payment(tenantId: string, txId: string): Promise<PaymentView | null>
   walletHistory(tenantId: string, walletId: string, opts: { limit: number }): Promise<PaymentView[]>

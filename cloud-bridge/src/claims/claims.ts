@@ -1,10 +1,16 @@
 /**
  * Fraud claims. A payer claims one of its offline payments: the payment becomes disputed (reconciliation
  * stops auto-approving it); an operator then reverses it (money back to the payer) or upholds it
- * (merchant keeps it). The ledger moves happen in the reconciliation module; this module keeps the claim.
+ * (merchant keeps it). The ledger moves happen in the reconciliation module; this module keeps the claim —
+ * the one record of who claimed, why, and what was decided (the payment row keeps only its state).
+ *
+ * Filing and resolving each run in ONE transaction with reconciliation's dispute/decision: a claim row never
+ * exists without its disputed payment, a disputed payment never exists without its claim, and a decision
+ * is applied to the money and recorded on the claim together — a crash in between rolls both back, and a
+ * retry finds everything as it was.
  */
 import { BridgeError } from '../api/errors.js'
-import type { Queryable, ReconcilerPort } from '../api/ports.js'
+import type { Database, Queryable, ReconcilerPort } from '../api/ports.js'
 import { newId } from '../db/ids.js'
 
 /** Decision of an operator on a claim. */
@@ -53,7 +59,7 @@ const CLAIMABLE = new Set(['held', 'confirmed', 'auto_approved'])
 
 /** File the payer's claim on its payment `txId`. A payment of another wallet is `not_found`. */
 export async function fileClaim(
-  q: Queryable,
+  db: Database,
   reconciler: ReconcilerPort,
   tenantId: string,
   walletId: string,
@@ -62,18 +68,25 @@ export async function fileClaim(
 ): Promise<Claim> {
   const payment = await reconciler.payment(tenantId, txId)
   if (!payment || payment.walletId !== walletId) throw new BridgeError('not_found', 'no such payment')
-  const existing = await q.query('SELECT 1 FROM claims WHERE tenant_id = $1 AND tx_id = $2', [tenantId, txId])
-  if (existing.rows.length > 0) throw new BridgeError('conflict', 'payment already claimed')
-  if (!CLAIMABLE.has(payment.status))
-    throw new BridgeError('claim_not_allowed', `payment is ${payment.status}`)
-  // Dispute first: a claim row never exists for a payment that still auto-approves.
-  await reconciler.dispute(tenantId, walletId, txId, reason)
-  const { rows } = await q.query<ClaimRow>(
-    `INSERT INTO claims (tenant_id, id, tx_id, wallet_id, reason, status) VALUES ($1, $2, $3, $4, $5, 'open')
-     RETURNING ${COLS}`,
-    [tenantId, newId(), txId, walletId, reason],
-  )
-  return toClaim(rows[0]!)
+  return db.transaction(async (tx) => {
+    // The payment row is locked by the dispute below; a concurrent second claim waits for it, then finds
+    // this claim (or the payment no longer claimable).
+    const existing = await tx.query('SELECT 1 FROM claims WHERE tenant_id = $1 AND tx_id = $2', [
+      tenantId,
+      txId,
+    ])
+    if (existing.rows.length > 0) throw new BridgeError('conflict', 'payment already claimed')
+    if (!CLAIMABLE.has(payment.status))
+      throw new BridgeError('claim_not_allowed', `payment is ${payment.status}`)
+    await reconciler.dispute(tenantId, walletId, txId, reason, tx)
+    const { rows } = await tx.query<ClaimRow>(
+      `INSERT INTO claims (tenant_id, id, tx_id, wallet_id, reason, status) VALUES ($1, $2, $3, $4, $5, 'open')
+       ON CONFLICT (tenant_id, tx_id) DO NOTHING RETURNING ${COLS}`,
+      [tenantId, newId(), txId, walletId, reason],
+    )
+    if (!rows[0]) throw new BridgeError('conflict', 'payment already claimed')
+    return toClaim(rows[0])
+  })
 }
 
 /** A claim of the tenant, or null. */
@@ -110,7 +123,7 @@ export async function listClaims(
 
 /** Operator decision: reverse or uphold an open claim, applied through reconciliation and the ledger. */
 export async function resolveClaim(
-  q: Queryable,
+  db: Database,
   reconciler: ReconcilerPort,
   tenantId: string,
   claimId: string,
@@ -118,15 +131,22 @@ export async function resolveClaim(
   by: string,
   note: string | null,
 ): Promise<Claim> {
-  const claim = await getClaim(q, tenantId, claimId)
-  if (!claim) throw new BridgeError('not_found', 'no such claim')
-  if (claim.status !== 'open') throw new BridgeError('claim_closed', 'claim already resolved')
-  await reconciler.resolveDispute(tenantId, claim.txId, decision, by)
-  const { rows } = await q.query<ClaimRow>(
-    `UPDATE claims SET status = $3, resolved_at = now(), resolved_by = $4, note = $5
-     WHERE tenant_id = $1 AND id = $2 AND status = 'open' RETURNING ${COLS}`,
-    [tenantId, claimId, decision === 'reverse' ? 'reversed' : 'upheld', by, note],
-  )
-  if (!rows[0]) throw new BridgeError('claim_closed', 'claim resolved concurrently')
-  return toClaim(rows[0])
+  return db.transaction(async (tx) => {
+    // Lock the claim first: two operators deciding at once take turns, and the second finds it closed.
+    const { rows: found } = await tx.query<ClaimRow>(
+      `SELECT ${COLS} FROM claims WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+      [tenantId, claimId],
+    )
+    const claim = found[0] ? toClaim(found[0]) : null
+    if (!claim) throw new BridgeError('not_found', 'no such claim')
+    if (claim.status !== 'open') throw new BridgeError('claim_closed', 'claim already resolved')
+    await reconciler.resolveDispute(tenantId, claim.txId, decision, by, tx)
+    const { rows } = await tx.query<ClaimRow>(
+      `UPDATE claims SET status = $3, resolved_at = now(), resolved_by = $4, note = $5
+       WHERE tenant_id = $1 AND id = $2 AND status = 'open' RETURNING ${COLS}`,
+      [tenantId, claimId, decision === 'reverse' ? 'reversed' : 'upheld', by, note],
+    )
+    if (!rows[0]) throw new BridgeError('claim_closed', 'claim resolved concurrently')
+    return toClaim(rows[0])
+  })
 }

@@ -30,12 +30,16 @@ export type AccountKind = (typeof ACCOUNT_KINDS)[number]
 
 /**
  * Kinds that can never go below zero: money the bridge owes a customer or merchant that has not been paid
- * out. A posting that would take one negative is refused with `insufficient_funds`.
+ * out. A posting that would take one negative is refused with `insufficient_funds`. merchant_wallet is among
+ * them: payouts keep the claim reserve in it (payout-build.ts), so a claim never needs to take it negative, and
+ * if a rule ever tried, the ledger refuses loudly instead of carrying a silent debt.
  */
 export const GUARDED_KINDS: ReadonlySet<AccountKind> = new Set<AccountKind>([
   'wallet_available',
   'purse_escrow',
   'merchant_held',
+  'merchant_wallet',
+  'merchant_bank_payable',
 ])
 
 /** An account. */

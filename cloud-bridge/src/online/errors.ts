@@ -12,6 +12,7 @@ export const ONLINE_ERROR_CODES = [
   'provider_unavailable',
   'wallet_frozen',
   'unknown_party',
+  'bad_schedule',
 ] as const
 export type OnlineErrorCode = (typeof ONLINE_ERROR_CODES)[number]
 
@@ -44,4 +45,5 @@ export const ONLINE_STATUS: Record<OnlineErrorCode, number> = {
   provider_unavailable: 503,
   wallet_frozen: 409,
   unknown_party: 404,
+  bad_schedule: 400,
 }

@@ -1,7 +1,11 @@
 /** Online payments: invoices, card/debit/wallet payment, top-ups, QR transfers, payouts, box notices. */
 export * from './errors.js'
 export * from './notices.js'
+export * from './payout-build.js'
+export * from './payout-file.js'
+export * from './payout-schedule.js'
 export * from './payouts.js'
 export * from './provider.js'
 export * from './sandbox-provider.js'
 export * from './service.js'
+export * from './settlement-view.js'

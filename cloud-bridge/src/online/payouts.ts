@@ -1,71 +1,39 @@
 /**
- * Payout batches: money due to merchants' banks (merchant_bank_payable) is paid out in batches — one line per
- * merchant and currency, listing the payments it includes. Building a batch claims those payments (each is in
- * exactly one batch); marking it paid, once the bank confirms, moves merchant_bank_payable → bank_settlement.
+ * Payout batches: money due to merchants' banks is paid out in batches — one line per merchant and currency,
+ * with the invoice payments and the released wallet money it includes (built in payout-build.ts). Marking a
+ * batch paid, once the bank confirms, moves merchant_bank_payable → bank_settlement.
  */
-import { newId } from '../db/ids.js'
-import type { Db } from '../db/types.js'
+import type { Db, Queryable } from '../db/types.js'
 import { accounts, transfer } from '../ledger/index.js'
 import { OnlineError } from './errors.js'
 
+/** One merchant's line of a batch (minor units). */
 export interface PayoutLine {
   merchantId: string
+  /** What the bank pays the merchant: invoiceAmount + walletAmount. */
   amount: bigint
   bankAccountRef: string | null
+  /** The invoice payments included. */
   paymentIds: string[]
+  /** Invoice money (from merchant_bank_payable). */
+  invoiceAmount: bigint
+  /** Released offline and QR money (from merchant_wallet). */
+  walletAmount: bigint
+  /** Still on hold or disputed when the batch was built (merchant_held; not paid). */
+  heldAmount: bigint
+  /** Kept back as the claim reserve when the batch was built (stays in merchant_wallet; not paid). */
+  reservedAmount: bigint
 }
 
 export interface Payout {
   id: string
+  /** The batch's idempotency key ('daily:2026-12-04', 'manual:…'), or null. */
+  batchKey: string | null
   currency: string
   status: 'built' | 'paid'
   createdAt: Date
   paidAt: Date | null
   lines: PayoutLine[]
-}
-
-/** Build a batch of every unpaid settled invoice payment in `currency`; null when there is nothing to pay. */
-export async function buildPayout(db: Db, tenantId: string, currency: string): Promise<Payout | null> {
-  const id = await db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ id: string; merchant_id: string; amount: bigint }>(
-      `SELECT id, merchant_id, amount FROM online_payments
-       WHERE tenant_id = $1 AND currency = $2 AND kind = 'invoice' AND status = 'succeeded' AND payout_id IS NULL
-       ORDER BY merchant_id, id FOR UPDATE SKIP LOCKED`,
-      [tenantId, currency],
-    )
-    if (rows.length === 0) return null
-    const payoutId = newId()
-    await tx.query('INSERT INTO payouts (tenant_id, id, currency) VALUES ($1, $2, $3)', [
-      tenantId,
-      payoutId,
-      currency,
-    ])
-    const byMerchant = new Map<string, { amount: bigint; ids: string[] }>()
-    for (const r of rows) {
-      const m = byMerchant.get(r.merchant_id) ?? { amount: 0n, ids: [] }
-      m.amount += r.amount
-      m.ids.push(r.id)
-      byMerchant.set(r.merchant_id, m)
-    }
-    for (const [merchantId, m] of byMerchant) {
-      const acct = await tx.query<{ bank_account_ref: string | null }>(
-        'SELECT bank_account_ref FROM merchants WHERE tenant_id = $1 AND id = $2',
-        [tenantId, merchantId],
-      )
-      await tx.query(
-        `INSERT INTO payout_lines (tenant_id, payout_id, merchant_id, amount, bank_account_ref, payment_ids)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [tenantId, payoutId, merchantId, m.amount, acct.rows[0]?.bank_account_ref ?? null, m.ids],
-      )
-    }
-    await tx.query('UPDATE online_payments SET payout_id = $2 WHERE tenant_id = $1 AND id = ANY($3)', [
-      tenantId,
-      payoutId,
-      rows.map((r) => r.id),
-    ])
-    return payoutId
-  })
-  return id ? getPayout(db, tenantId, id) : null
 }
 
 /** The bank confirmed the batch: settle each line in the ledger. Idempotent. */
@@ -101,9 +69,38 @@ export async function markPayoutPaid(db: Db, tenantId: string, payoutId: string,
   return getPayout(db, tenantId, payoutId)
 }
 
-export async function getPayout(db: Db, tenantId: string, payoutId: string): Promise<Payout> {
-  const { rows } = await db.query<{
+interface LineRow {
+  merchant_id: string
+  amount: bigint
+  bank_account_ref: string | null
+  payment_ids: string[]
+  invoice_amount: bigint
+  wallet_amount: bigint
+  held_amount: bigint
+  reserved_amount: bigint
+}
+
+const toLine = (l: LineRow): PayoutLine => ({
+  merchantId: l.merchant_id,
+  amount: BigInt(l.amount),
+  bankAccountRef: l.bank_account_ref,
+  paymentIds: [...l.payment_ids].sort(),
+  invoiceAmount: BigInt(l.invoice_amount),
+  walletAmount: BigInt(l.wallet_amount),
+  heldAmount: BigInt(l.held_amount),
+  reservedAmount: BigInt(l.reserved_amount),
+})
+
+/** One batch of the tenant, with its lines (optionally only one merchant's line). */
+export async function getPayout(
+  q: Queryable,
+  tenantId: string,
+  payoutId: string,
+  merchantId: string | null = null,
+): Promise<Payout> {
+  const { rows } = await q.query<{
     id: string
+    batch_key: string | null
     currency: string
     status: 'built' | 'paid'
     created_at: Date
@@ -111,27 +108,19 @@ export async function getPayout(db: Db, tenantId: string, payoutId: string): Pro
   }>('SELECT * FROM payouts WHERE tenant_id = $1 AND id = $2', [tenantId, payoutId])
   const p = rows[0]
   if (!p) throw new OnlineError('payout_not_found', 'no such payout')
-  const lines = await db.query<{
-    merchant_id: string
-    amount: bigint
-    bank_account_ref: string | null
-    payment_ids: string[]
-  }>('SELECT * FROM payout_lines WHERE tenant_id = $1 AND payout_id = $2 ORDER BY merchant_id', [
-    tenantId,
-    payoutId,
-  ])
+  const lines = await q.query<LineRow>(
+    `SELECT * FROM payout_lines WHERE tenant_id = $1 AND payout_id = $2 AND ($3::text IS NULL OR merchant_id = $3)
+     ORDER BY merchant_id`,
+    [tenantId, payoutId, merchantId],
+  )
   return {
     id: p.id,
+    batchKey: p.batch_key,
     currency: p.currency,
     status: p.status,
     createdAt: p.created_at,
     paidAt: p.paid_at,
-    lines: lines.rows.map((l) => ({
-      merchantId: l.merchant_id,
-      amount: l.amount,
-      bankAccountRef: l.bank_account_ref,
-      paymentIds: [...l.payment_ids].sort(),
-    })),
+    lines: lines.rows.map(toLine),
   }
 }
 

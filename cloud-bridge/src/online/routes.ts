@@ -1,6 +1,6 @@
 /**
  * HTTP routes of the online payments (seed cases 1 and 3): invoices and their QR, paying an invoice by card
- * or from the wallet, wallet top-ups by card, wallet → merchant QR transfers, payouts, and the provider's
+ * or from the wallet, wallet top-ups by card, wallet → merchant QR transfers (payouts: payout-routes.ts), and the provider's
  * webhook (signature-checked, no API key). Card numbers never reach these routes: only provider tokens.
  */
 import { createRoute, z } from '@hono/zod-openapi'
@@ -11,7 +11,7 @@ import { Amount, Currency, Id } from '../api/schemas.js'
 import { requireRole, requireSubject } from '../auth/middleware.js'
 import type { Db } from '../db/types.js'
 import { OnlineError } from './errors.js'
-import { buildPayout, getPayout, listPayouts, markPayoutPaid, type Payout } from './payouts.js'
+import { registerPayoutRoutes } from './payout-routes.js'
 import { ProviderError } from './provider.js'
 import { failureError, type Invoice, type OnlinePayment, type OnlinePayments } from './service.js'
 
@@ -48,22 +48,6 @@ const OnlinePaymentSchema = z.object({
   merchantId: Id.nullable(),
   deviceId: Id.nullable(),
 })
-const PayoutSchema = z.object({
-  id: Id,
-  currency: Currency,
-  status: z.enum(['built', 'paid']),
-  createdAt: z.string(),
-  paidAt: z.string().nullable(),
-  lines: z.array(
-    z.object({
-      merchantId: Id,
-      amount: z.number().int(),
-      bankAccountRef: z.string().nullable(),
-      paymentIds: z.array(Id),
-    }),
-  ),
-})
-
 /** The QR a merchant shows for an invoice: the wallet reads the tenant and invoice ids from it. */
 export const invoiceQr = (tenantId: string, invoiceId: string) => `OPGI:${tenantId}${invoiceId}`
 
@@ -81,13 +65,6 @@ const invoiceView = (tenantId: string, i: Invoice) => ({
   qr: invoiceQr(tenantId, i.id),
 })
 const paymentView = (p: OnlinePayment) => ({ ...p, amount: Number(p.amount) })
-const payoutView = (p: Payout) => ({
-  ...p,
-  createdAt: p.createdAt.toISOString(),
-  paidAt: p.paidAt?.toISOString() ?? null,
-  lines: p.lines.map((l) => ({ ...l, amount: Number(l.amount) })),
-})
-
 const tags = ['online payments']
 const created = (schema: z.ZodType, d: string) => ({ 201: json(schema, d), ...errors })
 
@@ -196,36 +173,6 @@ const routes = {
     request: { params: z.object({ paymentId: Id }) },
     responses: { 200: json(OnlinePaymentSchema, 'the payment'), ...errors },
   }),
-  buildPayout: createRoute({
-    method: 'post',
-    path: '/v1/payouts',
-    tags: ['operator'],
-    security: secured,
-    summary: 'Build a payout batch of everything due to merchant banks in a currency (operator)',
-    request: { body: body(z.object({ currency: Currency })) },
-    responses: {
-      201: json(PayoutSchema, 'the batch'),
-      204: { description: 'nothing to pay out' },
-      ...errors,
-    },
-  }),
-  listPayouts: createRoute({
-    method: 'get',
-    path: '/v1/payouts',
-    tags: ['operator'],
-    security: secured,
-    summary: 'Payout batches (operator)',
-    responses: { 200: json(z.object({ payouts: z.array(PayoutSchema) }), 'the batches'), ...errors },
-  }),
-  markPaid: createRoute({
-    method: 'post',
-    path: '/v1/payouts/{payoutId}/paid',
-    tags: ['operator'],
-    security: secured,
-    summary: 'The bank confirmed a batch: settle it (operator; idempotent)',
-    request: { params: z.object({ payoutId: Id }) },
-    responses: { 200: json(PayoutSchema, 'the batch'), ...errors },
-  }),
 }
 
 /** Register the online payment routes on the API app. */
@@ -234,6 +181,7 @@ export function registerOnlineRoutes(
   deps: { db: Db; online: OnlinePayments; now: () => Date },
 ): void {
   const { online, db } = deps
+  registerPayoutRoutes(app, deps)
 
   app.openapi(routes.createInvoice, async (c) => {
     const p = c.get('principal')
@@ -319,28 +267,6 @@ export function registerOnlineRoutes(
       throw new OnlineError('payment_not_found', 'no such payment')
     if (p.role === 'device') throw new OnlineError('payment_not_found', 'no such payment')
     return c.json(paymentView(pay), 200)
-  })
-
-  app.openapi(routes.buildPayout, async (c) => {
-    const p = c.get('principal')
-    requireRole(p, 'operator')
-    const out = await buildPayout(db, p.tenantId, c.req.valid('json').currency)
-    if (!out) return c.body(null, 204)
-    return c.json(payoutView(out), 201)
-  })
-
-  app.openapi(routes.listPayouts, async (c) => {
-    const p = c.get('principal')
-    requireRole(p, 'operator')
-    return c.json({ payouts: (await listPayouts(db, p.tenantId)).map(payoutView) }, 200)
-  })
-
-  app.openapi(routes.markPaid, async (c) => {
-    const p = c.get('principal')
-    requireRole(p, 'operator')
-    const { payoutId } = c.req.valid('param')
-    await getPayout(db, p.tenantId, payoutId)
-    return c.json(payoutView(await markPayoutPaid(db, p.tenantId, payoutId, deps.now())), 200)
   })
 
   // The provider's webhook: authenticated by its signature, not by an API key.

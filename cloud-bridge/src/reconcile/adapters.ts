@@ -2,9 +2,11 @@
  * Adapters from reconciliation's ports to the bridge's real modules: the double-entry ledger (src/ledger),
  * the SMS outbox (sms_outbox, sent after commit by the outbox worker) and the wallets table (freeze).
  */
+import { formatMoney } from '@opg/protocol'
 import { transfer } from '../ledger/post.js'
 import { postMany } from '../ledger/post-many.js'
 import { enqueueSms, isSmsError } from '../sms/index.js'
+import { formatPayerTime, payerTimeZone } from '../sms/payer-time.js'
 import type { ApprovalNotice, LedgerPort, PayerNotifier, Queryable, WalletFreezer } from './ports.js'
 import type { AccountRef } from './types.js'
 
@@ -45,23 +47,18 @@ export function ledgerPort(): LedgerPort {
   }
 }
 
-/** Minor units as a decimal amount with its currency, e.g. 1250 EUR → "12.50 EUR" (two decimals). */
-export function formatAmount(amount: number, currency: string): string {
-  const sign = amount < 0 ? '-' : ''
-  const a = Math.abs(amount)
-  return `${sign}${Math.floor(a / 100)}.${String(a % 100).padStart(2, '0')} ${currency}`
-}
-
 /**
- * The text the payer receives when a held payment is auto-approved: what was paid, to whom, and how to claim.
- * Kept near one SMS segment; the ref is the payment's tx id tail as the wallet app shows it.
+ * The text the payer receives when a held payment is auto-approved: what was paid (through the money module:
+ * 500 JPY reads "500 JPY"), to whom, and until when it can be claimed — a date and time in the payer's time
+ * zone with the zone named (see sms/payer-time.ts). Kept near one SMS segment; the ref is the payment's tx id
+ * tail as the wallet app shows it.
  */
-export function approvalSmsText(n: ApprovalNotice, merchantName: string | null): string {
-  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+export function approvalSmsText(n: ApprovalNotice, merchantName: string | null, timeZone = 'UTC'): string {
   const to = merchantName ?? `merchant ${n.merchantId}`
   return (
-    `opg: ${formatAmount(n.amount, n.currency)} paid offline to ${to} is approved. ` +
-    `Not you? Claim by ${day(n.claimUntil)} in your wallet app: Payments > ref ${n.txId.slice(-12)}.`
+    `opg: ${formatMoney(n.amount, n.currency)} paid offline to ${to} is approved. ` +
+    `Not you? Claim by ${formatPayerTime(n.claimUntil, timeZone)} in your wallet app: ` +
+    `Payments > ref ${n.txId.slice(-12)}.`
   )
 }
 
@@ -74,18 +71,21 @@ export function approvalSmsText(n: ApprovalNotice, merchantName: string | null):
 export function smsOutboxNotifier(): PayerNotifier {
   return {
     async approved(tx: Queryable, n: ApprovalNotice) {
-      const w = await tx.query<{ phone: string | null }>(
-        'SELECT phone FROM wallets WHERE tenant_id = $1 AND id = $2',
+      const w = await tx.query<{ phone: string | null; time_zone: string | null }>(
+        `SELECT w.phone, t.time_zone FROM wallets w JOIN tenants t ON t.id = w.tenant_id
+          WHERE w.tenant_id = $1 AND w.id = $2`,
         [n.tenantId, n.walletId],
       )
+      const phone = w.rows[0]?.phone ?? null
+      const zone = payerTimeZone(w.rows[0]?.time_zone, phone, n.claimUntil)
       const m = await tx.query<{ name: string }>(
         'SELECT name FROM merchants WHERE tenant_id = $1 AND id = $2',
         [n.tenantId, n.merchantId],
       )
       const msg = {
         tenantId: n.tenantId,
-        to: w.rows[0]?.phone ?? '',
-        text: approvalSmsText(n, m.rows[0]?.name ?? null),
+        to: phone ?? '',
+        text: approvalSmsText(n, m.rows[0]?.name ?? null, zone),
         idempotencyKey: `offline-approved:${n.txId}`,
       }
       try {

@@ -33,10 +33,7 @@ const OPTIONAL: [string, string, (s: Transition) => unknown][] = [
   ['hold_until', 'timestamptz', (s) => (s.holdUntil === undefined ? undefined : ts(s.holdUntil))],
   ['settled_at', 'timestamptz', (s) => (s.settledAt === undefined ? undefined : ts(s.settledAt))],
   ['claim_until', 'timestamptz', (s) => (s.claimUntil === undefined ? undefined : ts(s.claimUntil))],
-  ['claim_reason', 'text', (s) => s.claimReason],
-  ['claimed_at', 'timestamptz', (s) => (s.claimReason === undefined ? undefined : ts(s.at))],
-  ['resolved_by', 'text', (s) => s.resolvedBy],
-  ['resolved_at', 'timestamptz', (s) => (s.resolvedBy === undefined ? undefined : ts(s.at))],
+  // Who claimed, why, and who decided are kept once, in the claims table (src/claims), not on the payment.
 ]
 
 /** Thrown when a transition finds its payment no longer in its `from` state. */

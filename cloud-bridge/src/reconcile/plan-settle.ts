@@ -86,7 +86,10 @@ export function planResolve(p: PaymentRecord, decision: Resolution, operator: st
 
 /**
  * Return a purse's leftover to wallet_available once the purse has expired, the grace for late tokens has
- * passed, and none of its payments is still held or disputed.
+ * passed, and none of its payments is still held. A disputed payment does not hold the purse back: its money
+ * left escrow when it was received (escrow → merchant_held or merchant_wallet), and its reversal pays the
+ * wallet from merchant_held, never from escrow — so an open dispute, which has no time limit, cannot keep a
+ * leftover from its owner.
  */
 export function planPurseRelease(
   purse: PurseRecord,
@@ -96,9 +99,7 @@ export function planPurseRelease(
 ): Step[] {
   if (purse.releasedAt !== null) return []
   if (now < purse.expiresAt + seconds(config.purseGraceSeconds)) return []
-  const open = payments.some(
-    (p) => p.purseId === purse.purseId && (p.state === 'held' || p.state === 'disputed'),
-  )
+  const open = payments.some((p) => p.purseId === purse.purseId && p.state === 'held')
   if (open) return []
   const leftover = purse.purseAmount - purse.spent
   const steps: Step[] = [

@@ -10,7 +10,7 @@
  *   merchant_held → wallet_available; uphold → merchant_held → merchant_wallet.
  * - double spend (second token at a counter, or beyond the purse): the token arriving later at the bridge is
  *   refused and kept as proof; whatever the bridge received first was already honoured from escrow and stays so.
- * - purse expired + grace, no payment held or disputed: purse_escrow leftover → wallet_available.
+ * - purse expired + grace, no payment held (disputes do not block): purse_escrow leftover → wallet_available.
  */
 
 import { acct, move, seconds } from './plan-helpers.js'

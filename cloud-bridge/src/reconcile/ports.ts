@@ -58,5 +58,25 @@ export interface WalletFreezer {
   freeze(tx: Queryable, tenantId: string, walletId: string, reason: string): Promise<void>
 }
 
-/** The bridge clock, in ms. Injected so tests can step time to the second. */
+/** A clock in ms. Injected so tests can step time to the second. */
 export type Clock = () => number
+
+/**
+ * Where reconciliation reads "now": once per transaction, through that transaction. Hold ends, claim windows,
+ * purse grace and releases are deadlines every replica must agree on, so production reads the database's clock
+ * (`databaseClock`); tests wrap an injected Clock (`fixedClock`) to step time deterministically.
+ */
+export interface ClockPort {
+  now(tx: Queryable): Promise<number>
+}
+
+/** The database server's clock: `now()` is the transaction's start, the same for every statement in it. */
+export const databaseClock: ClockPort = {
+  async now(tx) {
+    const { rows } = await tx.query<{ now: Date | string }>('SELECT now() AS now')
+    return new Date(rows[0]!.now).getTime()
+  },
+}
+
+/** An injected clock as a ClockPort (tests, demos). */
+export const fixedClock = (clock: Clock): ClockPort => ({ now: async () => clock() })

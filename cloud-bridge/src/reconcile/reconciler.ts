@@ -1,7 +1,8 @@
 /**
  * Reconciliation service: loads records under the right locks, asks the planner, has the executor apply the
  * plan in the same transaction. Also runs the periodic sweep (auto-approval, purse leftovers), which several
- * replicas may run at once: rows are taken with FOR UPDATE SKIP LOCKED.
+ * replicas may run at once: rows are taken with FOR UPDATE SKIP LOCKED. "Now" is read once per transaction
+ * from the database (ClockPort), so replicas with drifting clocks still agree on every deadline.
  */
 import { applySteps } from './executor.js'
 import {
@@ -12,13 +13,16 @@ import {
   planResolve,
   type Resolution,
 } from './planner.js'
-import type {
-  Clock,
-  LedgerPort,
-  PayerNotifier,
-  Queryable,
-  TransactionRunner,
-  WalletFreezer,
+import {
+  type Clock,
+  type ClockPort,
+  databaseClock,
+  fixedClock,
+  type LedgerPort,
+  type PayerNotifier,
+  type Queryable,
+  type TransactionRunner,
+  type WalletFreezer,
 } from './ports.js'
 import {
   claimDuePayments,
@@ -28,7 +32,9 @@ import {
   loadPurses,
   lockPurseForRelease,
   lockWallets,
+  type PurseCursor,
   rowToPayment,
+  tenantsWithDuePurses,
   walletAvailable,
 } from './store.js'
 import {
@@ -55,12 +61,18 @@ export interface ReconcilerOptions {
   ledger: LedgerPort
   notifier: PayerNotifier
   wallets?: WalletFreezer
-  clock?: Clock
+  /** An injected clock (tests, demos); default: the database's clock, read once per transaction. */
+  clock?: Clock | ClockPort
   config?: Partial<ReconcileConfig>
   /** How often the sweep runs after start() (default 60 s). */
   sweepIntervalMs?: number
-  /** Rows taken per sweep transaction (default 200). */
+  /** Rows taken per sweep transaction, and purses per page of the release sweep (default 200). */
   sweepBatch?: number
+  /**
+   * Purses looked at per tenant per sweep (default 10 × sweepBatch): each tenant with due purses gets this
+   * much of every sweep, and the next sweep goes on from where it stopped.
+   */
+  pursesPerTenant?: number
   log?: Logger
 }
 
@@ -69,14 +81,17 @@ export interface ReconcilerOptions {
 
 export class Reconciler {
   readonly config: ReconcileConfig
-  private readonly clock: Clock
+  private readonly clock: ClockPort
   private readonly log: Logger
+  /** Per tenant, where the last sweep stopped when it ran out of budget (absent: start from the oldest). */
+  private readonly purseCursors = new Map<string, PurseCursor>()
   private timer: NodeJS.Timeout | undefined
   private sweeping: Promise<unknown> | undefined
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.config = { ...DEFAULT_RECONCILE_CONFIG, ...opts.config }
-    this.clock = opts.clock ?? Date.now
+    const c = opts.clock
+    this.clock = c === undefined ? databaseClock : typeof c === 'function' ? fixedClock(c) : c
     this.log = opts.log ?? silentLogger
   }
 
@@ -127,7 +142,7 @@ export class Reconciler {
     const released = purses.filter((p) => p.releasedAt !== null)
     const available = await walletAvailable(tx, tenantId, released)
     const plan = planArrivals({
-      now: this.clock(),
+      now: await this.clock.now(tx),
       config: this.config,
       side,
       tokens,
@@ -165,34 +180,39 @@ export class Reconciler {
     return rows[0] ? rowToPayment(rows[0]) : null
   }
 
-  /** The payer claims fraud on one of its payments. Throws ReconcileError with a stable code when refused. */
-  async claimFraud(input: {
-    tenantId: string
-    walletId: string
-    txId: string
-    reason: string
-  }): Promise<PaymentRecord> {
-    return this.opts.db.transaction(async (tx) => {
+  /**
+   * The payer claims fraud on one of its payments. Throws ReconcileError with a stable code when refused.
+   * Runs in `tx` when given (the claims module records the claim in the same transaction), else in its own.
+   */
+  async claimFraud(
+    input: { tenantId: string; walletId: string; txId: string; reason: string },
+    tx?: Queryable,
+  ): Promise<PaymentRecord> {
+    return this.inTransaction(tx, async (tx) => {
       const p = await loadPaymentForUpdate(tx, input.tenantId, input.txId)
       if (!p) throw new ReconcileError('not_found', 'no such payment')
-      await applySteps(tx, planClaim(p, input.walletId, input.reason, this.clock()), this.opts)
+      const now = await this.clock.now(tx)
+      await applySteps(tx, planClaim(p, input.walletId, input.reason, now), this.opts)
       return (await loadPaymentForUpdate(tx, input.tenantId, input.txId))!
     })
   }
 
-  /** The operator decides a disputed payment. */
-  async resolveClaim(input: {
-    tenantId: string
-    txId: string
-    decision: Resolution
-    operator: string
-  }): Promise<PaymentRecord> {
-    return this.opts.db.transaction(async (tx) => {
+  /** The operator decides a disputed payment; in `tx` when given, as claimFraud. */
+  async resolveClaim(
+    input: { tenantId: string; txId: string; decision: Resolution; operator: string },
+    tx?: Queryable,
+  ): Promise<PaymentRecord> {
+    return this.inTransaction(tx, async (tx) => {
       const p = await loadPaymentForUpdate(tx, input.tenantId, input.txId)
       if (!p) throw new ReconcileError('not_found', 'no such payment')
-      await applySteps(tx, planResolve(p, input.decision, input.operator, this.clock()), this.opts)
+      const now = await this.clock.now(tx)
+      await applySteps(tx, planResolve(p, input.decision, input.operator, now), this.opts)
       return (await loadPaymentForUpdate(tx, input.tenantId, input.txId))!
     })
+  }
+
+  private inTransaction<T>(tx: Queryable | undefined, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return tx ? fn(tx) : this.opts.db.transaction(fn)
   }
 
   /** One sweep: approve due held payments and return leftovers of finished purses. Returns the counts. */
@@ -201,7 +221,7 @@ export class Reconciler {
     let approved = 0
     for (;;) {
       const n = await this.opts.db.transaction(async (tx) => {
-        const now = this.clock()
+        const now = await this.clock.now(tx)
         const due = await claimDuePayments(tx, now, batch)
         await applySteps(tx, planApprovals(due, now, this.config), this.opts)
         return due.length
@@ -209,19 +229,55 @@ export class Reconciler {
       approved += n
       if (n < batch) break
     }
-    let released = 0
-    const cutoff = this.clock() - this.config.purseGraceSeconds * 1000
-    const candidates = await this.opts.db.transaction((tx) => duePurseCandidates(tx, cutoff, batch))
-    for (const c of candidates) {
-      released += await this.opts.db.transaction(async (tx) => {
-        const locked = await lockPurseForRelease(tx, c)
-        if (!locked) return 0
-        const steps = planPurseRelease(locked.purse, locked.payments, this.clock(), this.config)
-        await applySteps(tx, steps, this.opts)
-        return steps.length > 0 ? 1 : 0
-      })
-    }
+    const released = await this.releasePurses(batch)
     if (approved || released) this.log.info({ approved, released }, 'reconcile sweep')
     return { approved, released }
+  }
+
+  /**
+   * Purse leftovers, tenant by tenant: each tenant with due purses gets up to `pursesPerTenant` of this sweep,
+   * paged by (expires_at, purse_id), so purses that must wait (a held payment) are stepped over rather than
+   * heading every sweep, and a tenant with a backlog cannot starve the others. A tenant whose budget ran out
+   * resumes from its cursor on the next sweep; one that reached its end starts from its oldest again.
+   */
+  private async releasePurses(batch: number): Promise<number> {
+    const budget = this.opts.pursesPerTenant ?? batch * 10
+    const grace = this.config.purseGraceSeconds * 1000
+    const tenants = await this.opts.db.transaction(async (tx) =>
+      tenantsWithDuePurses(tx, (await this.clock.now(tx)) - grace),
+    )
+    for (const id of this.purseCursors.keys()) if (!tenants.includes(id)) this.purseCursors.delete(id)
+    let released = 0
+    for (const tenantId of tenants) {
+      let cursor = this.purseCursors.get(tenantId) ?? null
+      let seen = 0
+      let exhausted = false
+      while (seen < budget) {
+        const want = Math.min(batch, budget - seen)
+        const page = await this.opts.db.transaction(async (tx) =>
+          duePurseCandidates(tx, tenantId, (await this.clock.now(tx)) - grace, cursor, want),
+        )
+        for (const c of page) {
+          released += await this.opts.db.transaction(async (tx) => {
+            const locked = await lockPurseForRelease(tx, c)
+            if (!locked) return 0
+            const now = await this.clock.now(tx)
+            const steps = planPurseRelease(locked.purse, locked.payments, now, this.config)
+            await applySteps(tx, steps, this.opts)
+            return steps.length > 0 ? 1 : 0
+          })
+        }
+        seen += page.length
+        const last = page.at(-1)
+        if (last) cursor = { expiresAt: last.expiresAt, purseId: last.purseId }
+        if (page.length < want) {
+          exhausted = true
+          break
+        }
+      }
+      if (exhausted || cursor === null) this.purseCursors.delete(tenantId)
+      else this.purseCursors.set(tenantId, cursor)
+    }
+    return released
   }
 }

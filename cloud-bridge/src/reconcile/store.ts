@@ -136,33 +136,72 @@ export async function claimDuePayments(tx: Queryable, now: number, limit: number
   return rows.map(rowToPayment)
 }
 
+/** Where a tenant's purse sweep stopped: the last (expires_at, purse_id) it looked at. */
+export interface PurseCursor {
+  expiresAt: number
+  purseId: string
+}
+
 /**
- * Unreleased purses that expired at or before `cutoff` (candidates; each is re-checked under lock): those
- * offline payments touched, and those loaded (wallet_purses) but never spent from offline.
+ * Tenants with at least one unreleased purse that expired at or before `cutoff` (offline purses, and purses
+ * loaded but never spent from offline). The sweep serves each of them in turn, so one tenant's backlog never
+ * delays another's releases.
+ */
+export async function tenantsWithDuePurses(tx: Queryable, cutoff: number): Promise<string[]> {
+  const { rows } = await tx.query<{ tenant_id: string }>(
+    `SELECT tenant_id FROM offline_purses WHERE released_at IS NULL AND expires_at <= $1
+     UNION
+     SELECT wp.tenant_id FROM wallet_purses wp
+      WHERE wp.expires_at <= $1 AND NOT EXISTS (SELECT 1 FROM offline_purses op
+              WHERE op.tenant_id = wp.tenant_id AND op.purse_id = wp.wallet_id || ':' || wp.counter_base)
+     ORDER BY tenant_id`,
+    [new Date(cutoff)],
+  )
+  return rows.map((r) => r.tenant_id)
+}
+
+/**
+ * One page of a tenant's unreleased purses that expired at or before `cutoff`, in (expires_at, purse_id)
+ * order strictly after `after` (keyset paging): candidates only, each is re-checked under its wallet's lock.
+ * A purse that cannot be released yet is stepped over by the next page instead of heading every sweep.
  */
 export async function duePurseCandidates(
   tx: Queryable,
+  tenantId: string,
   cutoff: number,
+  after: PurseCursor | null,
   limit: number,
 ): Promise<PurseRecord[]> {
   const { rows } = await tx.query(
-    `SELECT tenant_id, purse_id, wallet_id, currency, purse_amount, spent, expires_at, released_at
-       FROM offline_purses WHERE released_at IS NULL AND expires_at <= $1
-     UNION ALL
-     SELECT wp.tenant_id, wp.wallet_id || ':' || wp.counter_base, wp.wallet_id, wp.currency, wp.amount, 0,
-            wp.expires_at, NULL
-       FROM wallet_purses wp
-      WHERE wp.expires_at <= $1 AND NOT EXISTS (SELECT 1 FROM offline_purses op
-              WHERE op.tenant_id = wp.tenant_id AND op.purse_id = wp.wallet_id || ':' || wp.counter_base)
-     ORDER BY expires_at LIMIT $2`,
-    [new Date(cutoff), limit],
+    `SELECT * FROM (
+       SELECT tenant_id, purse_id, wallet_id, currency, purse_amount, spent, expires_at, released_at
+         FROM offline_purses
+        WHERE tenant_id = $1 AND released_at IS NULL AND expires_at <= $2
+          AND (expires_at, purse_id) > ($3::timestamptz, $4::text)
+       UNION ALL
+       SELECT wp.tenant_id, wp.wallet_id || ':' || wp.counter_base, wp.wallet_id, wp.currency, wp.amount, 0,
+              wp.expires_at, NULL
+         FROM wallet_purses wp
+        WHERE wp.tenant_id = $1 AND wp.expires_at <= $2
+          AND (wp.expires_at, wp.wallet_id || ':' || wp.counter_base) > ($3::timestamptz, $4::text)
+          AND NOT EXISTS (SELECT 1 FROM offline_purses op
+                WHERE op.tenant_id = wp.tenant_id AND op.purse_id = wp.wallet_id || ':' || wp.counter_base)
+     ) due ORDER BY expires_at, purse_id LIMIT $5`,
+    [
+      tenantId,
+      new Date(cutoff),
+      after ? new Date(after.expiresAt) : new Date(0),
+      after ? after.purseId : '',
+      limit,
+    ],
   )
   return rows.map(rowToPurse)
 }
 
 /**
  * Lock one wallet without waiting (another replica or an arrival holds it → null), then load one of its purses
- * (recording a loaded-but-unused purse on first sight) and that purse's open payments.
+ * (recording a loaded-but-unused purse on first sight) and that purse's held payments (a disputed payment's
+ * money already left escrow for merchant_held, so it does not hold the purse back).
  */
 export async function lockPurseForRelease(
   tx: Queryable,
@@ -185,7 +224,7 @@ export async function lockPurseForRelease(
   const [purse] = await loadPurses(tx, c.tenantId, [c.purseId])
   if (!purse) return null
   const p = await tx.query(
-    `SELECT * FROM offline_payments WHERE tenant_id = $1 AND purse_id = $2 AND state IN ('held', 'disputed')`,
+    `SELECT * FROM offline_payments WHERE tenant_id = $1 AND purse_id = $2 AND state = 'held'`,
     [c.tenantId, c.purseId],
   )
   return { purse, payments: p.rows.map(rowToPayment) }

@@ -133,7 +133,9 @@ export type Step =
       holdUntil?: number | null
       settledAt?: number | null
       claimUntil?: number | null
+      /** For the claim record (the claims table, written in the same transaction); not stored on the payment. */
       claimReason?: string
+      /** For the claim record, as claimReason. */
       resolvedBy?: string
     }
   | { type: 'purse_spent'; tenantId: string; purseId: string; delta: number }

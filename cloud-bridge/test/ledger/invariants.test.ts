@@ -86,7 +86,13 @@ function movement(tenant: string, o: Exclude<Op, { op: 'replay' }>): { from: Acc
   }
 }
 
-const GUARDED = new Set(['wallet_available', 'purse_escrow', 'merchant_held'])
+const GUARDED = new Set([
+  'wallet_available',
+  'purse_escrow',
+  'merchant_held',
+  'merchant_wallet',
+  'merchant_bank_payable',
+])
 
 forEachDatabase(
   t,

@@ -159,11 +159,56 @@ for (const kind of ['pglite', 'postgres'] as const) {
       const payout = await call(app, 'POST', '/v1/payouts', w.operator, { currency: 'EUR' })
       t.equal(payout.status, 201)
       t.equal(payout.body.lines.length, 1)
-      t.equal(payout.body.lines[0].amount, 6500, 'card and wallet invoice payments, not the transfer')
+      t.match(
+        payout.body.lines[0],
+        { amount: 9500, invoiceAmount: 6500, walletAmount: 3000 },
+        'card and wallet invoice payments, and the released QR transfer',
+      )
       t.equal((await call(app, 'POST', '/v1/payouts', w.merchantKey, { currency: 'EUR' })).status, 403)
+      const file = await app.request(`/v1/payouts/${payout.body.id}/file`, {
+        headers: { authorization: `Bearer ${w.operator}` },
+      })
+      t.equal(file.status, 200)
+      t.match(file.headers.get('content-type'), /^text\/csv/)
+      t.match(await file.text(), /,EUR,95\.00,9500,6500,3000,2\r\n$/, 'decimal money and minor units')
+      const foreignFile = await call(app, 'GET', `/v1/payouts/${payout.body.id}/file`, other.operator)
+      t.equal(foreignFile.status, 404, 'another tenant cannot read the payout file')
       const settled = await call(app, 'POST', `/v1/payouts/${payout.body.id}/paid`, w.operator)
       t.equal(settled.body.status, 'paid')
       t.equal((await call(app, 'POST', `/v1/payouts/${payout.body.id}/paid`, other.operator)).status, 404)
+
+      const view = await call(app, 'GET', `/v1/merchants/${w.merchantId}/settlement`, w.merchantKey)
+      t.equal(view.status, 200, 'the merchant sees its settlement')
+      t.match(view.body.balances, [
+        { currency: 'EUR', held: 0, reserved: 0, released: 0, awaitingBank: 0, paid: 9500 },
+      ])
+      t.match(view.body.batches, [
+        { payoutId: payout.body.id, status: 'paid', amount: 9500, walletAmount: 3000 },
+      ])
+      t.equal(
+        (await call(app, 'GET', `/v1/merchants/${w.merchantId}/settlement`, other.operator)).status,
+        404,
+      )
+      t.equal((await call(app, 'GET', `/v1/merchants/${w.merchantId}/settlement`, w.walletKey)).status, 403)
+      t.equal((await call(app, 'GET', `/v1/merchants/${w.merchantId}/settlement`, w.operator)).status, 200)
+      const sched = await call(app, 'PUT', '/v1/payout-schedule', w.operator, {
+        frequency: 'weekly',
+        runHour: 6,
+        timeZone: 'Asia/Kolkata',
+      })
+      t.same(sched.body, { frequency: 'weekly', runHour: 6, timeZone: 'Asia/Kolkata' })
+      const badTz = await call(app, 'PUT', '/v1/payout-schedule', w.operator, {
+        frequency: 'daily',
+        runHour: 0,
+        timeZone: 'Mars/Olympus',
+      })
+      t.match(badTz, { status: 400, body: { error: { code: 'bad_schedule' } } })
+      t.equal((await call(app, 'PUT', '/v1/payout-schedule', w.merchantKey, sched.body)).status, 403)
+      t.same(
+        (await call(app, 'GET', '/v1/payout-schedule', other.operator)).body.frequency,
+        'daily',
+        'per tenant',
+      )
 
       const forged = await app.request('/webhooks/provider', {
         method: 'POST',

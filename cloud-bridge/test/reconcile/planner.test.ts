@@ -425,9 +425,9 @@ t.test('purse leftover release', async (t) => {
   t.same(transfers(steps), ['purse_escrow>wallet_available:1300'])
   t.same(planPurseRelease(p, [rec({ state: 'held' })], exp + grace, CFG), [], 'a held payment keeps it open')
   t.same(
-    planPurseRelease(p, [rec({ state: 'disputed' })], exp + grace, CFG),
-    [],
-    'a disputed payment keeps it open',
+    transfers(planPurseRelease(p, [rec({ state: 'disputed' })], exp + grace, CFG)),
+    ['purse_escrow>wallet_available:1300'],
+    'a disputed payment does not: its money already left escrow, and a reversal never returns to it',
   )
   t.same(
     kinds(planPurseRelease(purse({ spent: 2000 }), [], exp + grace, CFG)),
