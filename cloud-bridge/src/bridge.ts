@@ -19,6 +19,7 @@ import { type Config, LOG_REDACT_PATHS, redactConfig } from './config.js'
 import { migrate } from './db/migrate.js'
 import { openDb } from './db/open.js'
 import type { Db } from './db/types.js'
+import { BoxCommands } from './fleet/box-commands.js'
 import { deviceSecretAad } from './fleet/devices.js'
 import { EmbeddedBroker } from './fleet/embedded-broker.js'
 import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
@@ -87,6 +88,7 @@ export class Bridge {
   #db: Db | undefined
   #app: ApiApp | undefined
   #reconciler: Reconciler | undefined
+  #commands: BoxCommands | undefined
   #endpoints: BridgeEndpoints | undefined
 
   constructor(opts: BridgeOptions) {
@@ -113,6 +115,12 @@ export class Bridge {
   get reconciler(): Reconciler {
     if (!this.#reconciler) throw new Error('bridge not started')
     return this.#reconciler
+  }
+
+  /** Time and revocation commands to boxes (publishRevocations after a freeze), once started. */
+  get commands(): BoxCommands {
+    if (!this.#commands) throw new Error('bridge not started')
+    return this.#commands
   }
 
   /** Where the started bridge listens. */
@@ -189,7 +197,9 @@ export class Bridge {
 
     const unseal = (sealed: Uint8Array, tenantId: string, deviceId: string) =>
       master.open(sealed, deviceSecretAad(tenantId, deviceId))
+    const commands = await this.#boxCommands(db, master, mqttUrl)
     const processor = new BatchProcessor({
+      onStatus: (tenantId, deviceId, state) => commands.onStatus(tenantId, deviceId, state),
       db,
       reconciler,
       verifier,
@@ -252,6 +262,36 @@ export class Bridge {
     log.info({ httpUrl, mqttUrl, tls: tls !== null }, 'bridge started')
     this.#endpoints = { httpUrl, mqttUrl }
     return this.#endpoints
+  }
+
+  /**
+   * Trusted time and revocation lists for the boxes (fleet/box-commands.ts), over an MQTT client of their own
+   * so a slow publish never holds up ingest or online payments.
+   */
+  async #boxCommands(db: Db, master: MasterKey, mqttUrl: string): Promise<BoxCommands> {
+    const client = await mqtt.connectAsync(mqttUrl, {
+      ...this.#mqttClientOptions(),
+      clientId: `${this.config.mqtt.clientId}-boxcmd`,
+      protocolVersion: this.config.mqtt.url === null ? 4 : 5,
+      reconnectPeriod: 1000,
+    })
+    this.#started.push({ name: 'box command publisher', stop: () => client.endAsync() })
+    const commands = new BoxCommands({
+      db,
+      c: this.#c,
+      sealer: master,
+      clock: this.#clock,
+      log: this.logger,
+      link: {
+        publish: async (topicName, payload) => {
+          await client.publishAsync(topicName, Buffer.from(payload), { qos: 1 })
+        },
+      },
+    })
+    commands.start()
+    this.#started.push({ name: 'box commands', stop: async () => commands.stop() })
+    this.#commands = commands
+    return commands
   }
 
   /**
@@ -347,6 +387,7 @@ export class Bridge {
     this.#endpoints = undefined
     this.#app = undefined
     this.#reconciler = undefined
+    this.#commands = undefined
     this.#db = undefined
   }
 }
