@@ -146,6 +146,7 @@ export class OpgNode {
       batchSize: config.sync.batchSize,
       window: config.sync.window,
       ackTimeoutMs: config.sync.ackTimeoutMs,
+      resendMaxMs: config.sync.resendMaxMs,
       statusIntervalMs: config.sync.statusIntervalMs,
       reconnectMinMs: config.sync.reconnectMinMs,
       reconnectMaxMs: config.sync.reconnectMaxMs,
