@@ -16,6 +16,7 @@ import {
   type CryptoBackend,
   deriveKey,
   id8ToBytes,
+  MQTT_PAYLOAD_MAX,
   sealMqtt,
   toHex,
   topic,
@@ -277,6 +278,15 @@ export class BoxCommands {
     const cmd = build(seq)
     const sealed = await sealBoxCommand(db, c, sealer, tenantId, deviceId, cmd)
     if (!sealed) return false
+    if (sealed.payload.length > MQTT_PAYLOAD_MAX) {
+      // The box would refuse it unread (about 15,000 wallet ids): say so loudly rather than send it.
+      this.stats.failed++
+      this.#o.log.error(
+        { tenantId, deviceId, type: cmd.type, bytes: sealed.payload.length },
+        'box command over the MQTT payload limit: not sent',
+      )
+      return false
+    }
     const key = `${tenantId}/${deviceId}`
     this.#sent.set(key, { ...this.#sent.get(key), [cmd.type]: now })
     await link.publish(sealed.topic, sealed.payload)

@@ -109,6 +109,21 @@ t.test('box commands', async (t) => {
       t.match(r.inbox(box).slice(2), [{ type: 'time', now: r.clock.now }], 'time again after timeResyncMs')
     })
 
+    await t.test('a list too large for one MQTT payload is not sent, and counted', async (t) => {
+      const tenantId = await seedTenant(db)
+      const r = rig(db)
+      const box = await addBox(db, r.sealer, tenantId)
+      await db.query(
+        `INSERT INTO wallets (tenant_id, id, public_key, currency, frozen)
+         SELECT $1, lpad(to_hex(g), 16, '0'), decode(md5(g::text) || md5('k' || g::text), 'hex'), 'EUR', true
+           FROM generate_series(1, 16000) AS g`,
+        [tenantId],
+      )
+      await r.commands.onStatus(tenantId, box.id, { clock: 'unsynced', revocations: -1 })
+      t.match(r.inbox(box), [{ type: 'time' }], 'the time still goes out')
+      t.equal(r.commands.stats.failed, 1, 'the oversized list is a counted failure, not a silent drop')
+    })
+
     await t.test('a changed list is pushed to every online box of that tenant only', async (t) => {
       const tenantA = await seedTenant(db)
       const tenantB = await seedTenant(db)
