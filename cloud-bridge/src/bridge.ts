@@ -284,7 +284,8 @@ export class Bridge {
       log: this.logger,
       link: {
         publish: async (topicName, payload) => {
-          await client.publishAsync(topicName, Buffer.from(payload), { qos: 1 })
+          // Bounded: while the broker is away mqtt.js would hold the publish; the box's next status retries.
+          await withDeadline(client.publishAsync(topicName, Buffer.from(payload), { qos: 1 }), 10_000)
         },
       },
     })
@@ -390,4 +391,13 @@ export class Bridge {
     this.#commands = undefined
     this.#db = undefined
   }
+}
+
+/** Reject if `p` has not settled within `ms`. */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer))
 }

@@ -233,7 +233,8 @@ export class BatchProcessor {
           ...(s.revocations !== undefined ? { revocations: s.revocations } : {}),
         },
       })
-      await this.opts
+      // Not awaited: a slow or disconnected command link must never hold up ingest (the status is recorded).
+      void this.opts
         .onStatus?.(tenantId, deviceId, { clock: s.clock, revocations: s.revocations })
         .catch((err) => this.log.warn({ err, tenantId, deviceId }, 'status follow-up failed'))
     }
