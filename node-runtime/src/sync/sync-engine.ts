@@ -161,7 +161,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     if (o.url.startsWith('mqtts:') || o.url.startsWith('wss:')) options.rejectUnauthorized = true
     const client = mqtt.connect(o.url, options)
     this.#client = client
-    client.on('connect', () => void this.#onConnect())
+    client.on('connect', (connack) => void this.#onConnect(connack.sessionPresent === true))
     client.on('close', () => this.#onClose())
     client.on('error', (err) => this.emit('warning', err))
     client.on('message', (topic, payload) => void this.#onMessage(topic, payload))
@@ -244,7 +244,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     }
   }
 
-  async #onConnect(): Promise<void> {
+  async #onConnect(sessionPresent: boolean): Promise<void> {
     const client = this.#client
     if (!client) return
     this.#backoffMs = this.#o.reconnectMinMs
@@ -258,8 +258,18 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     }
     if (this.#client !== client || !client.connected) return
     this.#connected = true
-    // The session re-sends what the broker never PUBACKed; the ack clocks resume where the backoff was.
-    for (const [batchId, b] of this.#inflight) b.timer ??= this.#armAck(batchId, b.attempt)
+    // With its session kept, the broker still queues what it PUBACKed and mqtt.js re-sends the rest: the ack
+    // clocks resume where the backoff was. A broker that lost the session (restarted without persistence)
+    // lost those copies too: send every batch in flight again now, same ids, and start its backoff over.
+    for (const [batchId, b] of this.#inflight) {
+      if (sessionPresent) {
+        b.timer ??= this.#armAck(batchId, b.attempt)
+      } else {
+        this.#o.timers.clearTimeout(b.timer)
+        b.attempt = 0
+        this.#send(client, batchId, b)
+      }
+    }
     this.emit('online')
     void this.publishStatus()
     this.kick()

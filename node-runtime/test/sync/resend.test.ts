@@ -91,3 +91,41 @@ for (const make of targets) {
     t.equal(new Set(sent.map((s) => s.batchId)).size, 1, 'settled under the same batch id, no new one')
   })
 }
+
+t.test(
+  'a broker that lost the session gets every batch in flight again at once, same id (aedes)',
+  async (t) => {
+    const broker = aedesBroker(await freePort())
+    await broker.up()
+    const url = `mqtt://127.0.0.1:${broker.port}`
+    // Waits 100, 200, 400… ms up to 100 s: after a few expiries the next re-send is far away.
+    const rig = makeSyncRig(url, { ackTimeoutMs: 100, resendMaxMs: 100_000, random: () => 0 })
+    const bridge = new FakeBridge(broker.bridgeUrl)
+    bridge.addDevice(rig.world.deviceId, rig.world.deviceSecret)
+    bridge.acking = false
+    await bridge.start()
+    t.teardown(async () => {
+      await rig.engine.stop()
+      await bridge.stop()
+      await broker.down()
+    })
+    await pay(rig, 3)
+    const sent: { batchId: string; attempt: number }[] = []
+    rig.engine.on('published', (p) => sent.push(p))
+    rig.engine.start()
+    await waitFor(() => sent.length >= 3, 20_000, 'two re-sends')
+    const before = sent.length
+    // The in-memory broker restarts: its queue for the bridge and the box's session are gone.
+    await broker.down()
+    await broker.up()
+    await waitFor(
+      () => sent.slice(before).some((s) => s.attempt === 0),
+      20_000,
+      'the batch again, backoff reset',
+    )
+    t.equal(new Set(sent.map((s) => s.batchId)).size, 1, 'the same batch id throughout')
+    bridge.acking = true
+    const done = await rig.engine.syncNow(20_000)
+    t.equal(done.pendingCount, 0, 'settled once the bridge acks')
+  },
+)
