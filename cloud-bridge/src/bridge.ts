@@ -19,6 +19,7 @@ import { type Config, LOG_REDACT_PATHS, redactConfig } from './config.js'
 import { migrate } from './db/migrate.js'
 import { openDb } from './db/open.js'
 import type { Db } from './db/types.js'
+import { BoxCommands } from './fleet/box-commands.js'
 import { deviceSecretAad } from './fleet/devices.js'
 import { EmbeddedBroker } from './fleet/embedded-broker.js'
 import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
@@ -91,6 +92,7 @@ export class Bridge {
   #app: ApiApp | undefined
   #reconciler: Reconciler | undefined
   #payouts: PayoutScheduler | undefined
+  #commands: BoxCommands | undefined
   #endpoints: BridgeEndpoints | undefined
 
   constructor(opts: BridgeOptions) {
@@ -123,6 +125,12 @@ export class Bridge {
   get payouts(): PayoutScheduler {
     if (!this.#payouts) throw new Error('bridge not started')
     return this.#payouts
+  }
+
+  /** Time and revocation commands to boxes (publishRevocations after a freeze), once started. */
+  get commands(): BoxCommands {
+    if (!this.#commands) throw new Error('bridge not started')
+    return this.#commands
   }
 
   /** Where the started bridge listens. */
@@ -210,7 +218,9 @@ export class Bridge {
 
     const unseal = (sealed: Uint8Array, tenantId: string, deviceId: string) =>
       master.open(sealed, deviceSecretAad(tenantId, deviceId))
+    const commands = await this.#boxCommands(db, master, mqttUrl)
     const processor = new BatchProcessor({
+      onStatus: (tenantId, deviceId, state) => commands.onStatus(tenantId, deviceId, state),
       db,
       reconciler,
       verifier,
@@ -273,6 +283,37 @@ export class Bridge {
     log.info({ httpUrl, mqttUrl, tls: tls !== null }, 'bridge started')
     this.#endpoints = { httpUrl, mqttUrl }
     return this.#endpoints
+  }
+
+  /**
+   * Trusted time and revocation lists for the boxes (fleet/box-commands.ts), over an MQTT client of their own
+   * so a slow publish never holds up ingest or online payments.
+   */
+  async #boxCommands(db: Db, master: MasterKey, mqttUrl: string): Promise<BoxCommands> {
+    const client = await mqtt.connectAsync(mqttUrl, {
+      ...this.#mqttClientOptions(),
+      clientId: `${this.config.mqtt.clientId}-boxcmd`,
+      protocolVersion: this.config.mqtt.url === null ? 4 : 5,
+      reconnectPeriod: 1000,
+    })
+    this.#started.push({ name: 'box command publisher', stop: () => client.endAsync() })
+    const commands = new BoxCommands({
+      db,
+      c: this.#c,
+      sealer: master,
+      clock: this.#clock,
+      log: this.logger,
+      link: {
+        publish: async (topicName, payload) => {
+          // Bounded: while the broker is away mqtt.js would hold the publish; the box's next status retries.
+          await withDeadline(client.publishAsync(topicName, Buffer.from(payload), { qos: 1 }), 10_000)
+        },
+      },
+    })
+    commands.start()
+    this.#started.push({ name: 'box commands', stop: async () => commands.stop() })
+    this.#commands = commands
+    return commands
   }
 
   /**
@@ -368,6 +409,16 @@ export class Bridge {
     this.#endpoints = undefined
     this.#app = undefined
     this.#reconciler = undefined
+    this.#commands = undefined
     this.#db = undefined
   }
+}
+
+/** Reject if `p` has not settled within `ms`. */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer))
 }

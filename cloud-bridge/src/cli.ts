@@ -6,6 +6,7 @@
  *   opg-bridge issuer init [TENANT]           create the master key file if missing; give tenants an issuer key
  *   opg-bridge issuer rotate TENANT           new active issuer key; the old one still verifies
  *   opg-bridge tenant create NAME [--currency EUR]   create a tenant; prints its first operator key
+ *   opg-bridge tenant suspend|resume NAME [--reason TEXT]   stop or restart a tenant (audited)
  *   opg-bridge payouts build TENANT CURRENCY   batch what is due to merchant banks (one line per merchant)
  *   opg-bridge payouts list TENANT             the tenant's payout batches
  *   opg-bridge payouts paid TENANT PAYOUT_ID   the bank confirmed a batch: settle it in the ledger
@@ -23,6 +24,7 @@ import { type Config, ConfigError, loadConfig } from './config.js'
 import { migrate } from './db/migrate.js'
 import { openDb } from './db/open.js'
 import type { Db } from './db/types.js'
+import { setTenantStatus } from './fleet/operator-actions.js'
 import { initIssuer, listIssuerKeys, rotateIssuer } from './issuer/index.js'
 import { buildPayout } from './online/payout-build.js'
 import { listPayouts, markPayoutPaid, type Payout } from './online/payouts.js'
@@ -43,6 +45,7 @@ const USAGE = `usage:
   opg-bridge issuer init [TENANT]
   opg-bridge issuer rotate TENANT
   opg-bridge tenant create NAME [--currency XXX]
+  opg-bridge tenant suspend|resume NAME [--reason TEXT]
   opg-bridge payouts build TENANT CURRENCY | list TENANT | paid TENANT PAYOUT_ID`
 
 class UsageError extends Error {}
@@ -73,7 +76,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         throw new UsageError('issuer init [TENANT] | issuer rotate TENANT')
       case 'tenant':
         if (sub === 'create' && rest[0]) return await tenantCreate(config, rest, out, err)
-        throw new UsageError('tenant create NAME [--currency XXX]')
+        if ((sub === 'suspend' || sub === 'resume') && rest[0])
+          return await tenantStatus(config, sub, rest, out)
+        throw new UsageError(
+          'tenant create NAME [--currency XXX] | tenant suspend|resume NAME [--reason TEXT]',
+        )
       case 'payouts':
         return await payouts(config, sub, rest, out)
       default:
@@ -185,6 +192,25 @@ async function tenantCreate(
     const k = await initIssuer(db, { c: nodeBackend, sealer }, tenant.id)
     out(`tenant ${tenant.name} (${tenant.id}, ${tenant.currency}), issuer key ${k.keyId}`)
     out(`operator key (shown once): ${operatorKey.key}`)
+    return 0
+  })
+}
+
+/** The platform's switch for a tenant (its own keys stop while it is suspended, so resume lives here). */
+async function tenantStatus(
+  config: Config,
+  sub: 'suspend' | 'resume',
+  args: string[],
+  out: (s: string) => void,
+): Promise<number> {
+  const i = args.indexOf('--reason')
+  const reason = i >= 0 ? (args[i + 1] ?? null) : null
+  return withDb(config, async (db) => {
+    const t = await findTenantByName(db, args[0]!)
+    if (!t) throw new Error(`no tenant named ${args[0]}`)
+    const status = sub === 'suspend' ? 'suspended' : 'active'
+    const r = await setTenantStatus(db, t.id, status, { actor: null, reason, now: new Date() })
+    out(`tenant ${t.name}: ${r.status}${r.changed ? '' : ' (unchanged)'}`)
     return 0
   })
 }

@@ -38,6 +38,8 @@ export interface LocalBoxOptions {
   ble?: ble.BleBinding
   /** Pause between camera frames when no code is in view (default 250 ms). */
   cameraIdleMs?: number
+  /** The box's system clock (default Date.now), trusted only until the bridge sends the time. */
+  systemTime?: () => number
 }
 
 /** A box started from its provisioned config, with simulated hardware. */
@@ -93,6 +95,7 @@ export class LocalBox {
         modem: this.modem,
         gpio: this.gpio,
         ...(this.#o.ble ? { ble: this.#o.ble } : {}),
+        ...(this.#o.systemTime ? { systemTime: this.#o.systemTime } : {}),
       })
       const node = this.#opened.node
       node.sync.on('online', () => gpioBindings.signalOnline(this.gpio, true))

@@ -35,6 +35,8 @@ export interface LocalStackOptions {
   boxLogger?: Logger
   /** The box's BLE binding, made once its device id is known (see ble-rig.ts); none by default. */
   boxBle?: (deviceId: string) => BleBinding
+  /** The in-process box's system clock (default Date.now): a Pi without RTC is often minutes off. */
+  boxSystemTime?: () => number
   /** Start the provisioned box in this process (default true; false when a test runs `opg-node` itself). */
   startBox?: boolean
   /** Names used on first start. */
@@ -188,6 +190,7 @@ export class LocalStack {
         mqttUrl: linkUrl,
         ...(this.#o.boxBle ? { ble: this.#o.boxBle(saved.box.deviceId) } : {}),
         ...(this.#o.boxLogger ? { log: this.#o.boxLogger } : {}),
+        ...(this.#o.boxSystemTime ? { systemTime: this.#o.boxSystemTime } : {}),
       })
       await this.#box.start()
       if (saved.box.modemNumber) this.#sms.attach(saved.box.modemNumber, this.#box.modem)

@@ -89,7 +89,9 @@ async function makeNode(t: { teardown(fn: () => unknown): void }, withBle = fals
   return { world, node, vault, clock, state, bridge, signals, ble, modem }
 }
 
-const cmd = <T extends object>(o: T) => ({ v: 1 as const, id: uuidv7(c), ...o })
+/** Commands as the bridge numbers them: each one's seq above the last (SPEC.md §8.1). */
+let lastSeq = 0
+const cmd = <T extends object>(o: T) => ({ v: 1 as const, id: uuidv7(c), seq: ++lastSeq, ...o })
 
 t.test('a revocation list from the bridge stops that wallet; older lists are ignored', async (t) => {
   const { world, node, state, bridge } = await makeNode(t)

@@ -1,8 +1,15 @@
-/** Writes protocol/test-vectors/opg-v1.json from scripts/vectors.ts (node:crypto backend). */
+/** Writes protocol/test-vectors/opg-v1*.json from scripts/*vectors.ts (node:crypto backend). */
 import { writeFileSync } from 'node:fs'
 import { nodeBackend } from '../src/node.js'
+import { buildCommandVectors } from './command-vectors.js'
 import { buildVectors } from './vectors.js'
 
-const out = new URL('../test-vectors/opg-v1.json', import.meta.url)
-writeFileSync(out, `${JSON.stringify(buildVectors(nodeBackend), null, 2)}\n`)
-console.log(`wrote ${out.pathname}`)
+const files = [
+  ['../test-vectors/opg-v1.json', buildVectors(nodeBackend)],
+  ['../test-vectors/opg-v1-commands.json', buildCommandVectors(nodeBackend)],
+] as const
+for (const [path, vectors] of files) {
+  const out = new URL(path, import.meta.url)
+  writeFileSync(out, `${JSON.stringify(vectors, null, 2)}\n`)
+  console.log(`wrote ${out.pathname}`)
+}

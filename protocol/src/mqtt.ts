@@ -78,33 +78,43 @@ export const StatusSchema = z.object({
   storageBytes: count,
   version: z.string().max(32),
   signal: z.number().int().min(-150).max(0).optional(),
+  /** Where the box's clock comes from (SPEC.md §8.1): the bridge sends `time` unless it is `trusted`. */
+  clock: z.enum(['trusted', 'carried', 'unsynced']).optional(),
+  /** Version of the revocation list the box applies: the bridge sends `revocations` when it is behind. */
+  revocations: z.number().int().min(-1).optional(),
 })
+/**
+ * Sequence of a command (SPEC.md §8.1): one counter per device at the bridge, strictly increasing across every
+ * command it sends that box. It travels inside the sealed payload, so only the bridge can set it; the box
+ * refuses a command whose seq is not above the last one it applied of the same type (a replay).
+ */
+const seq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER)
+const cmdBase = { v: z.literal(1), id: uuid, seq }
 export const CommandSchema = z.discriminatedUnion('type', [
-  z.object({ v: z.literal(1), id: uuid, type: z.literal('time'), now: count }),
+  z.object({ ...cmdBase, type: z.literal('time'), now: count }),
   z.object({
-    v: z.literal(1),
-    id: uuid,
+    ...cmdBase,
     type: z.literal('revocations'),
     version: count,
     wallets: z.array(z.string().regex(/^[0-9a-f]{16}$/)).max(100_000),
   }),
   z.object({
-    v: z.literal(1),
-    id: uuid,
+    ...cmdBase,
     type: z.literal('config'),
     config: z.record(z.string(), z.unknown()),
   }),
   z.object({
-    v: z.literal(1),
-    id: uuid,
+    ...cmdBase,
     type: z.literal('invoice_paid'),
     ref: z.string().regex(/^[A-Za-z0-9-]{1,32}$/),
     amount: z.number().int().positive(),
     currency,
     counter: count,
   }),
-  z.object({ v: z.literal(1), id: uuid, type: z.literal('sync_now') }),
+  z.object({ ...cmdBase, type: z.literal('sync_now') }),
 ])
+/** The command types; the box keeps one sequence high-water mark per type. */
+export const COMMAND_TYPES = ['time', 'revocations', 'config', 'invoice_paid', 'sync_now'] as const
 
 export type TxRecord = z.infer<typeof TxRecordSchema>
 export type TxBatch = z.infer<typeof TxBatchSchema>

@@ -137,7 +137,7 @@ for (const c of backends) {
     const ackTopic = topic(w.ids.tenantId, w.ids.deviceId, 'down/ack')
     t.same(openMqtt(c, key, ackTopic, AckSchema, sealMqtt(c, key, ackTopic, AckSchema, ack)), ack)
     const cmdTopic = topic(w.ids.tenantId, w.ids.deviceId, 'down/cmd')
-    const cmd = { v: 1 as const, id: uuidv7(c), type: 'time' as const, now: NOW_S * 1000 }
+    const cmd = { v: 1 as const, id: uuidv7(c), seq: 1, type: 'time' as const, now: NOW_S * 1000 }
     t.same(openMqtt(c, key, cmdTopic, CommandSchema, sealMqtt(c, key, cmdTopic, CommandSchema, cmd)), cmd)
     t.ok(isOfflineStatus(OFFLINE_STATUS))
     t.equal(

@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { buildVectors } from '../scripts/vectors.js'
+import { buildCommandVectors } from '../scripts/command-vectors.js'
+import { buildVectors, FIXED } from '../scripts/vectors.js'
 import {
   base45Decode,
   base45Encode,
+  CommandSchema,
+  checkCommandSeq,
+  deriveKey,
   fromHex,
   hpkeDeriveKeyPair,
   hpkeKeySchedule,
@@ -11,6 +15,7 @@ import {
   hpkeOpen,
   hpkeSeal,
   hpkeSetupSender,
+  openMqtt,
   toHex,
   utf8,
 } from '../src/index.js'
@@ -85,4 +90,47 @@ t.test('RFC 9285 Base45 examples', async (t) => {
     t.equal(base45Encode(utf8(ex.text)), ex.base45)
     t.same(base45Decode(ex.base45), utf8(ex.text))
   }
+})
+
+const commands = JSON.parse(
+  readFileSync(new URL('../test-vectors/opg-v1-commands.json', import.meta.url), 'utf8'),
+)
+for (const c of backends) {
+  t.test(`${c.name}: rebuilds the published command vectors byte for byte`, async (t) => {
+    t.same(JSON.parse(JSON.stringify(buildCommandVectors(c))), commands)
+  })
+  t.test(`${c.name}: a published sealed command opens to its message; replays are refused`, async (t) => {
+    const key = deriveKey(c, fromHex(FIXED.deviceSecret), 'mqtt', fromHex(FIXED.deviceId))
+    for (const k of ['time', 'revocations'] as const) {
+      const opened = openMqtt(c, key, commands.topic, CommandSchema, fromHex(commands[k].sealed))
+      t.same(opened, commands[k].message)
+      t.throws(
+        () =>
+          openMqtt(
+            c,
+            key,
+            commands.topic.replace('/down/cmd', '/down/ack'),
+            CommandSchema,
+            fromHex(commands[k].sealed),
+          ),
+        { code: 'bad_tag' },
+        'bound to its topic',
+      )
+    }
+    for (const check of commands.sequence.checks) {
+      t.equal(
+        checkCommandSeq(commands.sequence.marks, check).apply,
+        check.apply,
+        `${check.type} seq ${check.seq}`,
+      )
+    }
+  })
+}
+
+t.test('command schema: seq is required, positive and an integer', async (t) => {
+  const base = { v: 1, id: '01890a5d-ac96-774b-bcce-b302099a8059', type: 'time', now: 1 }
+  t.notOk(CommandSchema.safeParse(base).success, 'no seq')
+  t.notOk(CommandSchema.safeParse({ ...base, seq: 0 }).success, 'zero')
+  t.notOk(CommandSchema.safeParse({ ...base, seq: 1.5 }).success, 'fraction')
+  t.ok(CommandSchema.safeParse({ ...base, seq: 1 }).success)
 })

@@ -17,10 +17,12 @@ export function sqlDeviceDirectory(db: Queryable, unseal: UnsealDeviceSecret): D
         merchant_id: string
         sealed_secret: Uint8Array
         revoked_at: Date | null
-      }>('SELECT merchant_id, sealed_secret, revoked_at FROM devices WHERE tenant_id = $1 AND id = $2', [
-        tenantId,
-        deviceId,
-      ])
+        tenant_status: string
+      }>(
+        `SELECT d.merchant_id, d.sealed_secret, d.revoked_at, t.status AS tenant_status
+           FROM devices d JOIN tenants t ON t.id = d.tenant_id WHERE d.tenant_id = $1 AND d.id = $2`,
+        [tenantId, deviceId],
+      )
       const r = rows[0]
       if (!r) return null
       return {
@@ -29,6 +31,7 @@ export function sqlDeviceDirectory(db: Queryable, unseal: UnsealDeviceSecret): D
         merchantId: r.merchant_id,
         secret: unseal(new Uint8Array(r.sealed_secret), tenantId, deviceId),
         revoked: r.revoked_at !== null,
+        suspended: r.tenant_status !== 'active',
       }
     },
     async recordStatus(tenantId, deviceId, s: DeviceStatusUpdate) {

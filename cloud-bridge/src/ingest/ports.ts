@@ -11,8 +11,10 @@ export interface DeviceRecord {
   merchantId: string
   /** The 16-byte device secret the MQTT payload key is derived from. */
   secret: Uint8Array
-  /** A revoked box's messages are dropped. */
+  /** A revoked box's messages are refused (its batch tokens kept as refused, nothing booked or acked). */
   revoked: boolean
+  /** Its tenant is suspended: refused the same way. */
+  suspended?: boolean
 }
 
 /** What a box's status message says, as handed to the fleet view. */

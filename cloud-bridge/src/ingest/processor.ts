@@ -30,6 +30,7 @@ import type { ArrivalOutcome, TokenFacts } from '../reconcile/types.js'
 import type { TokenVerifier } from '../verify/pool.js'
 import type { VerifyResult } from '../verify/verify-token.js'
 import type { DeviceDirectory, DeviceRecord, KeyringSource } from './ports.js'
+import { type DeviceRefusal, keepRefusedBatch } from './refuse-device.js'
 
 export interface ProcessorOptions {
   db: TransactionRunner
@@ -42,6 +43,15 @@ export interface ProcessorOptions {
   log?: Logger
   /** How long a device's record and derived key are reused (default 30 s). */
   cacheTtlMs?: number
+  /**
+   * Called after an online status is recorded, with what the box says about its clock and revocation list
+   * (the composition root sends `time` / `revocations` from here: fleet/box-commands.ts). Errors are logged.
+   */
+  onStatus?: (
+    tenantId: string,
+    deviceId: string,
+    state: { clock?: 'trusted' | 'carried' | 'unsynced' | undefined; revocations?: number | undefined },
+  ) => Promise<void>
 }
 
 /** What became of one message. */
@@ -50,7 +60,13 @@ export type ProcessResult =
   | { kind: 'status' }
   | { kind: 'batch'; ackTopic: string; ackPayload: Uint8Array; ack: Ack }
 
-export type DropReason = 'bad_topic' | 'not_inbound' | 'unknown_device' | 'revoked_device' | 'bad_payload'
+export type DropReason =
+  | 'bad_topic'
+  | 'not_inbound'
+  | 'unknown_device'
+  | 'revoked_device'
+  | 'suspended_tenant'
+  | 'bad_payload'
 
 /** Counters for the fleet view and the bench. */
 export interface IngestStats {
@@ -59,6 +75,8 @@ export interface IngestStats {
   duplicates: number
   rejected: number
   statuses: number
+  /** Tokens kept as refused because their box is revoked or its tenant suspended. */
+  refusedTokens: number
   dropped: Record<DropReason, number>
 }
 
@@ -80,7 +98,15 @@ export class BatchProcessor {
     duplicates: 0,
     rejected: 0,
     statuses: 0,
-    dropped: { bad_topic: 0, not_inbound: 0, unknown_device: 0, revoked_device: 0, bad_payload: 0 },
+    refusedTokens: 0,
+    dropped: {
+      bad_topic: 0,
+      not_inbound: 0,
+      unknown_device: 0,
+      revoked_device: 0,
+      suspended_tenant: 0,
+      bad_payload: 0,
+    },
   }
 
   constructor(private readonly opts: ProcessorOptions) {
@@ -122,6 +148,34 @@ export class BatchProcessor {
     return ring
   }
 
+  /**
+   * A revoked box, or a box of a suspended tenant: its status is ignored and its batches are not booked nor
+   * acked, but their tokens are kept as refused with the reason (refuse-device.ts).
+   */
+  private async refuseRevoked(
+    tenantId: string,
+    deviceId: string,
+    kind: 'up/tx' | 'up/status',
+    topicName: string,
+    payload: Uint8Array,
+    dev: CachedDevice,
+  ): Promise<ProcessResult> {
+    const reason: DeviceRefusal = dev.device.revoked ? 'device_revoked' : 'tenant_suspended'
+    const dropReason: DropReason = dev.device.revoked ? 'revoked_device' : 'suspended_tenant'
+    if (kind === 'up/status') return this.drop(dropReason, { tenantId, deviceId, kind })
+    const r = await keepRefusedBatch(
+      this.opts.db,
+      this.c,
+      dev.key,
+      { tenantId, deviceId, topic: topicName },
+      payload,
+      reason,
+      this.clock(),
+    )
+    this.stats.refusedTokens += r.kept
+    return this.drop(dropReason, { tenantId, deviceId, kind, tokensKept: r.kept, unreadable: r.unreadable })
+  }
+
   /** Handle one message. Throws only for infrastructure failures (database, worker pool): then do not ack. */
   async process(topicName: string, payload: Uint8Array): Promise<ProcessResult> {
     let t: ReturnType<typeof parseTopic>
@@ -133,7 +187,8 @@ export class BatchProcessor {
     if (t.kind !== 'up/tx' && t.kind !== 'up/status') return this.drop('not_inbound', { topic: topicName })
     const dev = await this.device(t.tenantId, t.deviceId)
     if (!dev) return this.drop('unknown_device', { tenantId: t.tenantId, deviceId: t.deviceId })
-    if (dev.device.revoked) return this.drop('revoked_device', { tenantId: t.tenantId, deviceId: t.deviceId })
+    if (dev.device.revoked || dev.device.suspended)
+      return this.refuseRevoked(t.tenantId, t.deviceId, t.kind, topicName, payload, dev)
     if (t.kind === 'up/status') return this.status(t.tenantId, t.deviceId, topicName, payload, dev)
     return this.batch(t.tenantId, t.deviceId, topicName, payload, dev)
   }
@@ -174,8 +229,14 @@ export class BatchProcessor {
           version: s.version,
           ...(s.signal !== undefined ? { signal: s.signal } : {}),
           deviceTime: s.at,
+          ...(s.clock !== undefined ? { clock: s.clock } : {}),
+          ...(s.revocations !== undefined ? { revocations: s.revocations } : {}),
         },
       })
+      // Not awaited: a slow or disconnected command link must never hold up ingest (the status is recorded).
+      void this.opts
+        .onStatus?.(tenantId, deviceId, { clock: s.clock, revocations: s.revocations })
+        .catch((err) => this.log.warn({ err, tenantId, deviceId }, 'status follow-up failed'))
     }
     this.stats.statuses++
     return { kind: 'status' }

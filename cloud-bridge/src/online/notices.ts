@@ -17,6 +17,7 @@ import {
   uuidv7,
 } from '@opg/protocol'
 import type { Tx } from '../db/types.js'
+import { nextCommandSeq } from '../fleet/box-commands.js'
 import { deviceSecret } from '../fleet/devices.js'
 import type { SecretSealer } from '../issuer/master-key.js'
 import { enqueueSms } from '../sms/outbox.js'
@@ -92,10 +93,14 @@ export async function recordNotice(tx: Tx, d: NoticeDeps, n: PaidNotice): Promis
       text: `opg: payment received, ${formatMoney(n.amount, n.currency)} for ${n.reference}.`,
     })
   }
-  if (online) {
+  // Commands carry the box's next sequence number (SPEC.md §8.1); taken in this transaction, so a rolled-back
+  // payment leaves only a gap, which the box accepts.
+  const seq = online ? await nextCommandSeq(tx, n.tenantId, n.deviceId, Date.now()) : null
+  if (online && seq !== null) {
     const cmd: Command = {
       v: 1,
       id: uuidv7(d.c),
+      seq,
       type: 'invoice_paid',
       ref: n.reference,
       amount: Number(n.amount),

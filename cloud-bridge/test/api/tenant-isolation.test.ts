@@ -97,6 +97,10 @@ const ROUTES: { method: string; path: string; body?: (ids: Ids) => unknown; scop
   },
   { method: 'GET', path: '/v1/payments/{txId}', scoped: true },
   { method: 'GET', path: '/v1/sandbox/sms', scoped: false },
+  { method: 'POST', path: '/v1/devices/{deviceId}/revoke', scoped: true, body: () => ({ reason: 'x' }) },
+  { method: 'GET', path: '/v1/audit', scoped: false },
+  // Last: an intruding operator suspends only its own tenant, whose keys then stop (401 for the rest).
+  { method: 'POST', path: '/v1/tenant/suspend', scoped: false, body: () => ({ reason: 'x' }) },
 ]
 
 const fill = (path: string, ids: Ids) =>
@@ -116,8 +120,10 @@ async function snapshot(db: Db, api: TestApi, a: World): Promise<string> {
         'SELECT id, name, phone, bank_account_ref FROM merchants WHERE tenant_id = $1 ORDER BY id',
       ),
       devices: await q(
-        'SELECT id, merchant_id, certificate, signing_key, modem_number FROM devices WHERE tenant_id = $1 ORDER BY id',
+        'SELECT id, merchant_id, certificate, signing_key, modem_number, revoked_at FROM devices WHERE tenant_id = $1 ORDER BY id',
       ),
+      tenant: await q('SELECT status FROM tenants WHERE id = $1'),
+      audit: await q('SELECT count(*)::int AS n FROM audit_log WHERE tenant_id = $1'),
       wallets: await q('SELECT id, frozen, next_counter FROM wallets WHERE tenant_id = $1 ORDER BY id'),
       purses: await q('SELECT id FROM wallet_purses WHERE tenant_id = $1 ORDER BY id'),
       claims: await q('SELECT id, status FROM claims WHERE tenant_id = $1 ORDER BY id'),

@@ -99,6 +99,8 @@ export const ConfigSchema = z.object({
       window: z.number().int().min(1).max(64).default(8),
       /** Re-publish a batch the bridge has not acked after this long. */
       ackTimeoutMs: positiveInt.default(15_000),
+      /** Each further wait doubles (with jitter) up to this cap: no resend storm while the bridge is down. */
+      resendMaxMs: positiveInt.default(600_000),
       statusIntervalMs: positiveInt.default(60_000),
       reconnectMinMs: positiveInt.default(1_000),
       reconnectMaxMs: positiveInt.default(60_000),

@@ -29,6 +29,8 @@ export interface OpenNodeOptions {
   modem?: Modem
   gpio?: Gpio
   version?: string
+  /** The box's own clock, consulted only until the bridge sends trusted time (tests skew it). */
+  systemTime?: () => number
 }
 
 export interface OpenedNode {
@@ -71,7 +73,11 @@ export async function openNode(
     throw err
   }
   const effective = applyOverrides(config, state.data.configOverrides, o.log)
-  const clock = new TrustedClock({ store: stateClockStore(state), floor: () => vault.stats().lastAcceptedAt })
+  const clock = new TrustedClock({
+    store: stateClockStore(state),
+    floor: () => vault.stats().lastAcceptedAt,
+    ...(o.systemTime ? { systemTime: o.systemTime } : {}),
+  })
   await clock.start()
   const node = new OpgNode({
     config: effective,

@@ -3,7 +3,7 @@
  * commands (trusted time, revocation list, config, invoice-paid notices) and status for the CLI. Everything
  * is passed in (see open-node.ts for the real wiring); `start()` and `stop()` own every timer and listener.
  */
-import { type CryptoBackend, deriveKey, id8ToBytes } from '@opg/protocol'
+import { type CommandMarks, type CryptoBackend, checkCommandSeq, deriveKey, id8ToBytes } from '@opg/protocol'
 import { type AcceptInput, type AcceptOutcome, Acceptor } from '../accept/acceptor.js'
 import { blePaymentHandler } from '../accept/ble-payments.js'
 import { VaultView } from '../accept/ledger.js'
@@ -32,6 +32,8 @@ export interface NodeClock {
 export interface NodeStateDb {
   data: {
     revocations?: { version: number; wallets: string[] }
+    /** Highest command seq applied per type (SPEC.md §8.1): a recorded command cannot be replayed. */
+    commandMarks?: CommandMarks
     configOverrides?: Record<string, unknown>
     sync?: { lastSyncAt?: number }
     [section: string]: unknown
@@ -78,6 +80,8 @@ export interface NodeReport {
   lastSyncAt?: number
   clock: { ms: number; source: string }
   revocationVersion: number
+  /** Bridge commands refused as replays (seq not above the last one applied of their type) since start. */
+  commandsRefused: number
   /** Paid-online confirmations (SMS or MQTT), newest first, and refusals. */
   confirmations: ConfirmReport
   version: string
@@ -94,6 +98,9 @@ export class OpgNode {
   readonly #log: Logger
   #started = false
   #lastSyncSaved = 0
+  /** Commands are applied one at a time, in arrival order (a later time must not be overtaken by an earlier). */
+  #commands: Promise<void> = Promise.resolve()
+  #commandsRefused = 0
 
   constructor(o: OpgNodeOptions) {
     this.#o = o
@@ -139,6 +146,7 @@ export class OpgNode {
       batchSize: config.sync.batchSize,
       window: config.sync.window,
       ackTimeoutMs: config.sync.ackTimeoutMs,
+      resendMaxMs: config.sync.resendMaxMs,
       statusIntervalMs: config.sync.statusIntervalMs,
       reconnectMinMs: config.sync.reconnectMinMs,
       reconnectMaxMs: config.sync.reconnectMaxMs,
@@ -146,7 +154,13 @@ export class OpgNode {
       version: o.version ?? '0.1.0',
       now: () => clock.now(),
       ...(o.tls ? { tls: o.tls } : {}),
-      statusExtras: async () => ({ ...(await o.statusExtras?.()), ...(await this.#modemSignal()) }),
+      statusExtras: async () => ({
+        ...(await o.statusExtras?.()),
+        ...(await this.#modemSignal()),
+        // What the bridge needs to know to send time and revocations (SPEC.md §8.1).
+        clock: clockSource(clock.source),
+        revocations: this.view.revocationVersion,
+      }),
     })
   }
 
@@ -224,31 +238,57 @@ export class OpgNode {
       ...(lastSyncAt !== undefined ? { lastSyncAt } : {}),
       clock: { ms: this.#o.clock.now(), source: this.#o.clock.source },
       revocationVersion: this.view.revocationVersion,
+      commandsRefused: this.#commandsRefused,
       confirmations: this.notices.report(5),
       version: this.#o.version ?? '0.1.0',
     }
   }
 
   readonly #onCommand = (cmd: NodeCommand): void => {
-    void this.#handleCommand(cmd).catch((err) => this.#log.error({ err, type: cmd.type }, 'command failed'))
+    this.#commands = this.#commands.then(() =>
+      this.#handleCommand(cmd).catch((err) => this.#log.error({ err, type: cmd.type }, 'command failed')),
+    )
+  }
+
+  /** Resolves once every command received so far has been applied (or refused). */
+  commandsSettled(): Promise<void> {
+    return this.#commands
   }
 
   async #handleCommand(cmd: NodeCommand): Promise<void> {
     const { state, clock } = this.#o
+    // The seal says the bridge wrote it, not that it is new: refuse a seq not above the last of its type, so a
+    // recorded `time` cannot roll the clock back nor a recorded `revocations` un-revoke a wallet.
+    const verdict = checkCommandSeq(state.data.commandMarks ?? {}, cmd)
+    if (!verdict.apply) {
+      this.#commandsRefused++
+      this.#log.warn(
+        { type: cmd.type, seq: cmd.seq, last: verdict.last, code: 'bad_sequence' },
+        'bridge command refused: replayed or out of date',
+      )
+      return
+    }
+    // The mark is durable before the effect: a crash between the two loses this command, which the bridge
+    // sends again (with a new seq) at the next status, rather than letting it be replayed.
+    state.data.commandMarks = verdict.marks
+    if (cmd.type !== 'revocations') await state.write()
     switch (cmd.type) {
       case 'time': {
         // The spec sends unix ms; a seconds value (before 2001 as ms) is taken as seconds.
         const ms = cmd.now < 1e12 ? cmd.now * 1000 : cmd.now
         await clock.setTrusted(ms)
-        this.#log.info({ ms }, 'trusted time set by the bridge')
+        this.#log.info({ ms, seq: cmd.seq }, 'trusted time set by the bridge')
+        void this.sync.publishStatus()
         return
       }
       case 'revocations':
         if (this.view.setRevoked(cmd.wallets, cmd.version)) {
           state.data.revocations = { version: cmd.version, wallets: cmd.wallets }
-          await state.write()
           this.#log.info({ version: cmd.version, wallets: cmd.wallets.length }, 'revocation list updated')
         }
+        // One write: the list and its mark together.
+        await state.write()
+        void this.sync.publishStatus()
         return
       case 'config':
         // Overrides take effect at the next start, after validation against the schema.
@@ -297,6 +337,10 @@ export class OpgNode {
     this.#o.state.data.sync = { ...(this.#o.state.data.sync ?? {}), lastSyncAt: at }
     await this.#o.state.write().catch((err) => this.#log.warn({ err: String(err) }, 'state write failed'))
   }
+}
+
+function clockSource(s: string): 'trusted' | 'carried' | 'unsynced' {
+  return s === 'trusted' || s === 'carried' ? s : 'unsynced'
 }
 
 function redactUrl(url: string): string {

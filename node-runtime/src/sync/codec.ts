@@ -29,6 +29,10 @@ export interface NodeStatus {
   /** Modem signal in dBm when a modem is present. */
   signal?: number
   at: number
+  /** Where the clock comes from; the bridge sends `time` unless it is trusted. */
+  clock?: 'trusted' | 'carried' | 'unsynced'
+  /** Version of the revocation list applied (−1: none); the bridge sends a newer one. */
+  revocations?: number
 }
 
 /** What an ack tells the node: the bridge has durably taken these payments over (booked or refused). */
@@ -88,6 +92,8 @@ export function protocolCodec(c: CryptoBackend, mqttKey: Bytes, topics: NodeTopi
         storageBytes: status.storageBytes,
         version: status.version,
         ...(status.signal !== undefined ? { signal: status.signal } : {}),
+        ...(status.clock !== undefined ? { clock: status.clock } : {}),
+        ...(status.revocations !== undefined ? { revocations: status.revocations } : {}),
       }
       return sealMqtt(c, mqttKey, topics.status, StatusSchema, msg)
     },

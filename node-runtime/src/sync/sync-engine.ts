@@ -3,13 +3,15 @@
  * names them — a PUBACK only means the broker has the bytes, not that the bridge has booked them.
  * Persistent session (clean: false, client id = device id), QoS 1 everywhere, a retained up/status with an
  * "offline" last will, reconnect with jittered exponential backoff, a window of batches in flight, and a
- * re-publish of any batch not acked in time (every record is idempotent by tx id at the bridge).
+ * re-send of any batch not acked in time — same batch id and bytes, after a wait that doubles up to a cap
+ * (resend-backoff.ts), so a bridge that is down costs a paid link a few sends an hour, not a storm.
  */
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import type { PaymentRecord, Vault } from '../vault/types.js'
 import type { NodeCommand, NodeStatus, SyncCodec } from './codec.js'
+import { ackWaitMs } from './resend-backoff.js'
 import { SyncError, withTimeout } from './sync-error.js'
 import { type NodeTopics, nodeTopics } from './topics.js'
 
@@ -25,6 +27,8 @@ export interface SyncOptions {
   batchSize?: number
   window?: number
   ackTimeoutMs?: number
+  /** Cap of the doubling wait between re-sends of an unacked batch (default 10 min). */
+  resendMaxMs?: number
   statusIntervalMs?: number
   reconnectMinMs?: number
   reconnectMaxMs?: number
@@ -33,6 +37,16 @@ export interface SyncOptions {
   /** Extra status fields gathered at publish time (free storage, modem signal). */
   statusExtras?: () => Promise<Partial<NodeStatus>> | Partial<NodeStatus>
   now?: () => number
+  /** Jitter source of the re-send waits (tests pin it). */
+  random?: () => number
+  /** Timers of the ack waits (a benchmark runs them on simulated time). */
+  timers?: SyncTimers
+}
+
+/** setTimeout/clearTimeout, injectable. */
+export interface SyncTimers {
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
 }
 
 /** Progress of draining the backlog; the CLI prints these. */
@@ -49,7 +63,8 @@ export interface SyncProgress {
 export interface SyncEvents {
   online: []
   offline: [reason: string]
-  published: [info: { batchId: string; count: number; bytes: number }]
+  /** A batch went out; `attempt` 0 is its first send, higher ones re-sends of the same id and bytes. */
+  published: [info: { batchId: string; count: number; bytes: number; attempt: number }]
   progress: [p: SyncProgress]
   command: [cmd: NodeCommand]
   /** The bridge refused these payments (they are settled at the box; the bridge holds the reason). */
@@ -61,12 +76,18 @@ interface InFlight {
   txIds: Set<string>
   /** Unset while offline: the ack clock only runs while the bridge can answer. */
   timer: NodeJS.Timeout | undefined
+  /** Sends so far minus one; picks the next wait. */
+  attempt: number
+  /** The sealed batch, re-sent as is (same batch id: the bridge sees a re-delivery, not a new batch). */
+  payload: Buffer
 }
 
 /** One engine per node; `start()` connects, `stop()` closes everything it opened. */
 export class SyncEngine extends EventEmitter<SyncEvents> {
   readonly topics: NodeTopics
   readonly #o: Required<Omit<SyncOptions, 'tls' | 'statusExtras'>> & Pick<SyncOptions, 'tls' | 'statusExtras'>
+  /** Re-sends of unacked batches since start. */
+  resends = 0
   #client: MqttClient | undefined
   #connected = false
   #stopping = false
@@ -88,12 +109,18 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
       batchSize: 200,
       window: 8,
       ackTimeoutMs: 15_000,
+      resendMaxMs: 600_000,
       statusIntervalMs: 60_000,
       reconnectMinMs: 1_000,
       reconnectMaxMs: 60_000,
       keepaliveS: 30,
       version: '0.1.0',
       now: Date.now,
+      random: Math.random,
+      timers: {
+        setTimeout: (fn, ms) => setTimeout(fn, ms),
+        clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+      },
       ...options,
     }
     this.topics = nodeTopics(options.tenantId, options.deviceId)
@@ -134,7 +161,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     if (o.url.startsWith('mqtts:') || o.url.startsWith('wss:')) options.rejectUnauthorized = true
     const client = mqtt.connect(o.url, options)
     this.#client = client
-    client.on('connect', () => void this.#onConnect())
+    client.on('connect', (connack) => void this.#onConnect(connack.sessionPresent === true))
     client.on('close', () => this.#onClose())
     client.on('error', (err) => this.emit('warning', err))
     client.on('message', (topic, payload) => void this.#onMessage(topic, payload))
@@ -217,7 +244,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     }
   }
 
-  async #onConnect(): Promise<void> {
+  async #onConnect(sessionPresent: boolean): Promise<void> {
     const client = this.#client
     if (!client) return
     this.#backoffMs = this.#o.reconnectMinMs
@@ -231,8 +258,17 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     }
     if (this.#client !== client || !client.connected) return
     this.#connected = true
+    // With its session kept, the broker still queues what it PUBACKed and mqtt.js re-sends the rest: the ack
+    // clocks resume where the backoff was. A broker that lost the session (restarted without persistence)
+    // lost those copies too: send every batch in flight again now, same ids, and start its backoff over.
     for (const [batchId, b] of this.#inflight) {
-      b.timer ??= setTimeout(() => this.#expire(batchId), this.#o.ackTimeoutMs)
+      if (sessionPresent) {
+        b.timer ??= this.#armAck(batchId, b.attempt)
+      } else {
+        this.#o.timers.clearTimeout(b.timer)
+        b.attempt = 0
+        this.#send(client, batchId, b)
+      }
     }
     this.emit('online')
     void this.publishStatus()
@@ -251,7 +287,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     // Batches in flight stay in flight: mqtt.js keeps them in its outgoing store and re-sends them after
     // the reconnect (same session stores), so only their ack timers pause.
     for (const b of this.#inflight.values()) {
-      clearTimeout(b.timer)
+      this.#o.timers.clearTimeout(b.timer)
       b.timer = undefined
     }
     if (wasConnected) this.emit('offline', 'connection closed')
@@ -370,27 +406,52 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     const batchId = randomUUID()
     const txIds = records.map((r) => r.txId)
     const payload = Buffer.from(this.#o.codec.sealBatch(batchId, records))
-    const timer = setTimeout(() => this.#expire(batchId), this.#o.ackTimeoutMs)
-    this.#inflight.set(batchId, { txIds: new Set(txIds), timer })
+    const batch: InFlight = { txIds: new Set(txIds), timer: undefined, attempt: 0, payload }
+    this.#inflight.set(batchId, batch)
     for (const id of txIds) this.#inflightTx.set(id, batchId)
-    client.publish(this.topics.tx, payload, { qos: 1 }, (err) => {
+    this.#send(client, batchId, batch)
+  }
+
+  #send(client: MqttClient, batchId: string, batch: InFlight): void {
+    batch.timer = this.#armAck(batchId, batch.attempt)
+    client.publish(this.topics.tx, batch.payload, { qos: 1 }, (err) => {
       if (err && !this.#stopping)
         this.emit('warning', new SyncError('publish_failed', 'publish failed', { cause: err }))
     })
-    this.emit('published', { batchId, count: txIds.length, bytes: payload.length })
+    this.emit('published', {
+      batchId,
+      count: batch.txIds.size,
+      bytes: batch.payload.length,
+      attempt: batch.attempt,
+    })
   }
 
-  /** No ack in time: release the batch's records so the next pump re-publishes them. */
+  #armAck(batchId: string, attempt: number): NodeJS.Timeout {
+    const policy = { ackTimeoutMs: this.#o.ackTimeoutMs, maxMs: this.#o.resendMaxMs }
+    const wait = ackWaitMs(attempt, policy, this.#o.random)
+    // Injected timers return their own handles; clearing one with the global clearTimeout is a no-op and a
+    // late expiry of a settled batch finds nothing to do.
+    return this.#o.timers.setTimeout(() => this.#expire(batchId), wait) as NodeJS.Timeout
+  }
+
+  /**
+   * No ack in time: send the same batch again (same id, same bytes) and wait twice as long, up to the cap.
+   * While offline nothing is sent: the ack clock resumes on reconnect, and the MQTT session re-sends any
+   * publish the broker never acknowledged.
+   */
   #expire(batchId: string): void {
     const batch = this.#inflight.get(batchId)
     if (!batch) return
-    this.#inflight.delete(batchId)
-    for (const id of batch.txIds) this.#inflightTx.delete(id)
-    this.kick()
+    batch.timer = undefined
+    const client = this.#client
+    if (!client || !this.#connected) return
+    batch.attempt++
+    this.resends++
+    this.#send(client, batchId, batch)
   }
 
   #clearInflight(): void {
-    for (const b of this.#inflight.values()) clearTimeout(b.timer)
+    for (const b of this.#inflight.values()) this.#o.timers.clearTimeout(b.timer)
     this.#inflight.clear()
     this.#inflightTx.clear()
   }

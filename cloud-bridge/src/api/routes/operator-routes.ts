@@ -1,0 +1,133 @@
+/**
+ * Operator actions that stop things: revoke a box, suspend the tenant, read the audit trail. Operator keys
+ * only; each action is idempotent (a repeat answers 200 with `changed: false` and the original time) and
+ * audited with the acting key's id (fleet/operator-actions.ts).
+ */
+import { createRoute, z } from '@hono/zod-openapi'
+import { requireRole } from '../../auth/middleware.js'
+import { listAudit, revokeDevice, setTenantStatus } from '../../fleet/operator-actions.js'
+import type { ApiApp, ApiDeps } from '../app.js'
+import { Id } from '../schemas.js'
+import { body, errors, json, secured } from './helpers.js'
+
+const tags = ['operator']
+const Iso = z.string().openapi({ format: 'date-time' })
+const Reason = z.object({ reason: z.string().trim().min(1).max(500).optional() })
+
+const revokeDeviceRoute = createRoute({
+  method: 'post',
+  path: '/v1/devices/{deviceId}/revoke',
+  tags,
+  security: secured,
+  summary: 'Revoke a box (operator): its batches are refused at ingest and kept, its device keys stop',
+  request: { params: z.object({ deviceId: Id }), body: body(Reason) },
+  responses: {
+    200: json(
+      z.object({
+        deviceId: Id,
+        revoked: z.literal(true),
+        revokedAt: Iso,
+        reason: z.string().nullable(),
+        changed: z.boolean(),
+      }),
+      'revoked (changed: false when it already was)',
+    ),
+    ...errors,
+  },
+})
+
+const suspendTenantRoute = createRoute({
+  method: 'post',
+  path: '/v1/tenant/suspend',
+  tags,
+  security: secured,
+  summary: 'Suspend the tenant (operator): every key stops at once; the platform resumes it',
+  request: { body: body(Reason) },
+  responses: {
+    200: json(
+      z.object({ status: z.literal('suspended'), suspendedAt: Iso, changed: z.boolean() }),
+      'suspended',
+    ),
+    ...errors,
+  },
+})
+
+const auditRoute = createRoute({
+  method: 'get',
+  path: '/v1/audit',
+  tags,
+  security: secured,
+  summary: 'The tenant’s audit trail of operator actions, newest first (operator)',
+  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
+  responses: {
+    200: json(
+      z.object({
+        entries: z.array(
+          z.object({
+            at: Iso,
+            actor: z.string().nullable(),
+            action: z.string(),
+            subjectId: z.string().nullable(),
+            detail: z.record(z.string(), z.unknown()),
+          }),
+        ),
+      }),
+      'the entries',
+    ),
+    ...errors,
+  },
+})
+
+/** Register the operator action routes. */
+export function registerOperatorRoutes(app: ApiApp, deps: ApiDeps): void {
+  const { db } = deps
+
+  app.openapi(revokeDeviceRoute, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'operator')
+    const { deviceId } = c.req.valid('param')
+    const { reason } = c.req.valid('json')
+    const r = await revokeDevice(db, p.tenantId, deviceId, {
+      actor: p.keyId,
+      reason: reason ?? null,
+      now: deps.now(),
+    })
+    return c.json(
+      {
+        deviceId,
+        revoked: true as const,
+        revokedAt: r.revokedAt.toISOString(),
+        reason: r.reason,
+        changed: r.changed,
+      },
+      200,
+    )
+  })
+
+  app.openapi(suspendTenantRoute, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'operator')
+    const { reason } = c.req.valid('json')
+    const r = await setTenantStatus(db, p.tenantId, 'suspended', {
+      actor: p.keyId,
+      reason: reason ?? null,
+      now: deps.now(),
+    })
+    return c.json(
+      {
+        status: 'suspended' as const,
+        suspendedAt: (r.suspendedAt ?? deps.now()).toISOString(),
+        changed: r.changed,
+      },
+      200,
+    )
+  })
+
+  app.openapi(auditRoute, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'operator')
+    const { limit } = c.req.valid('query')
+    const entries = await listAudit(db, p.tenantId, limit)
+    return c.json({ entries: entries.map((e) => ({ ...e, at: e.at.toISOString() })) }, 200)
+  })
+}

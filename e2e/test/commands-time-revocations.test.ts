@@ -1,0 +1,94 @@
+// Time and revocations reach the box, and recordings of them cannot be replayed (issue: "trusted time never
+// arrives", "revocations and time reach the boxes"). A real bridge and an in-process box whose own clock runs
+// two minutes behind: the bridge sets the box's clock as soon as it connects; a wallet the operator freezes is
+// refused at the box once its list arrives; a captured `time` replayed later does not roll the clock back and a
+// captured `revocations` replayed after the freeze does not un-revoke the wallet.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createLogger } from '@opg/cloud-bridge'
+import mqtt from 'mqtt'
+import t from 'tap'
+import { Customer } from '../src/customer.js'
+import { LocalStack } from '../src/stack.js'
+import { waitUntil } from '../src/wait.js'
+
+const BEHIND_MS = 2 * 60_000
+
+t.test('time and revocations reach the box; replays of them are refused', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'opg-cmds-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const stack = new LocalStack({
+    dataDir,
+    bridgeLogger: createLogger('silent'),
+    boxSystemTime: () => Date.now() - BEHIND_MS,
+    env: { OPG_HTTP_PORT: '0', OPG_MQTT_EMBEDDED_PORT: '0', OPG_VERIFY_WORKERS: '0' },
+  })
+  const info = await stack.start()
+  t.teardown(() => stack.stop())
+  const node = stack.box.node
+  const wire = await mqtt.connectAsync(info.mqttUrl, {
+    clientId: `tap-cmd-${process.pid}`,
+    protocolVersion: 4,
+  })
+  t.teardown(() => wire.endAsync())
+  const cmdTopic = `opg/v1/${info.tenantId}/${info.box.deviceId}/down/cmd`
+  const captured: Buffer[] = []
+  wire.on('message', (_t, payload) => captured.push(Buffer.from(payload)))
+  await wire.subscribeAsync(cmdTopic, { qos: 1 })
+
+  await t.test('the bridge sets the clock of a box two minutes behind', async (t) => {
+    await waitUntil('the box clock to be trusted', () => node.report().clock.source === 'trusted', {
+      timeoutMs: 30_000,
+    })
+    const skew = node.report().clock.ms - Date.now()
+    t.ok(
+      Math.abs(skew) < 10_000,
+      `box clock within seconds of the bridge (was ${-BEHIND_MS} ms; now ${skew} ms)`,
+    )
+  })
+
+  const joe = await Customer.register(info.httpUrl, info.operatorKey, 'Joe', '+15550004101')
+  await joe.topUpByCard(5000, 'EUR')
+  await joe.loadPurse(3000, 1000)
+  const pay = async (amount: number) => {
+    const p = await joe.wallet.pay({ to: info.box.sticker, amount })
+    return node.accept({ qrText: p.qrText })
+  }
+  t.ok((await pay(100)).ok, 'the box takes Joe’s payment before the freeze')
+  // Commands in flight that someone on the path records: the time, and the list as it is before the freeze.
+  await stack.bridge.commands.sendTime(info.tenantId, info.box.deviceId)
+  await stack.bridge.commands.sendRevocations(info.tenantId, info.box.deviceId)
+  await waitUntil('both recorded on the wire', () => captured.length >= 2, { timeoutMs: 15_000 })
+  const beforeFreeze = [...captured]
+
+  await t.test('a frozen wallet paying the box after the box got the revocation: refused', async (t) => {
+    const versionBefore = node.report().revocationVersion
+    const r = await fetch(`${info.httpUrl}/v1/wallets/${joe.walletId}/freeze`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${info.operatorKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'double spend under review' }),
+    })
+    t.equal(r.status, 200)
+    await waitUntil('the new list at the box', () => node.report().revocationVersion > versionBefore, {
+      timeoutMs: 30_000,
+    })
+    t.match(await pay(100), { ok: false, code: 'revoked' })
+  })
+
+  await t.test('replayed time and revocations commands are refused', async (t) => {
+    const clockBefore = node.report().clock.ms
+    const version = node.report().revocationVersion
+    const refusedBefore = node.report().commandsRefused
+    // Someone on the path replays every command it recorded before the freeze (an empty list, an older time).
+    for (const payload of beforeFreeze) await wire.publishAsync(cmdTopic, payload, { qos: 1 })
+    await waitUntil(
+      'the replays to be refused',
+      () => node.report().commandsRefused >= refusedBefore + beforeFreeze.length,
+      { timeoutMs: 15_000 },
+    )
+    t.ok(node.report().clock.ms >= clockBefore, 'the clock did not go back')
+    t.equal(node.report().revocationVersion, version, 'the list did not go back')
+    t.match(await pay(100), { ok: false, code: 'revoked' }, 'the wallet stays revoked')
+  })
+})
