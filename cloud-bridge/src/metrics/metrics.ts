@@ -30,6 +30,7 @@ export class BridgeMetrics {
   readonly #o: MetricsOptions
   readonly #requests: Counter<'method' | 'status'>
   readonly #latency: Histogram<'method'>
+  readonly #refill: () => Promise<void>
 
   constructor(q: Queryable, o: MetricsOptions) {
     this.#q = q
@@ -49,6 +50,12 @@ export class BridgeMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [r],
     })
+    const scrapeRows = gauge(
+      r,
+      'opg_metrics_scrape_rows',
+      'Rows read from the database for the last scrape',
+      [],
+    )
     const fleet = {
       boxes: gauge(r, 'opg_boxes', 'Boxes by link state', ['tenant', 'state']),
       unsyncedPayments: gauge(r, 'opg_unsynced_payments', 'Payments boxes report holding unsynced', [
@@ -82,17 +89,13 @@ export class BridgeMetrics {
       batches: gauge(r, 'opg_ingest_batches_5m', 'Batches received in the last 5 minutes', ['tenant']),
       tokens: gauge(r, 'opg_ingest_tokens_5m', 'Tokens received in the last 5 minutes', ['tenant']),
     }
-    // One collect for all of them: the gauges are reset and refilled from the tables at each scrape.
     const all = [...Object.values(fleet), ...Object.values(money)]
-    new Gauge({
-      name: 'opg_metrics_scrape_rows',
-      help: 'Rows read from the database for the last scrape',
-      registers: [r],
-      collect: async function (this: Gauge) {
-        for (const g of all) g.reset()
-        this.set(await collect(q, o, fleet, money))
-      },
-    })
+    // Refilled from the tables before each exposition (prom-client collects metrics concurrently, so a
+    // collect() hook on one gauge cannot fill the others in time).
+    this.#refill = async () => {
+      for (const g of all) g.reset()
+      scrapeRows.set(await collect(q, o, fleet, money))
+    }
   }
 
   /** Middleware counting this replica's HTTP requests. */
@@ -108,6 +111,7 @@ export class BridgeMetrics {
   /** The /metrics handler: token or loopback, then the text exposition format. */
   async handle(c: Context): Promise<Response> {
     if (!allowed(c, this.#o.token)) return c.text('metrics need the bearer token or a loopback client\n', 401)
+    await this.#refill()
     c.header('Content-Type', this.registry.contentType)
     return c.body(await this.registry.metrics())
   }
