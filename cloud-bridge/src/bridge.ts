@@ -16,6 +16,8 @@ import { type ApiApp, createApi } from './api/app.js'
 import { BridgeError } from './api/errors.js'
 import { HttpServer } from './api/http-server.js'
 import { type Config, LOG_REDACT_PATHS, redactConfig } from './config.js'
+import { DEFAULT_ALERT_OPTIONS } from './console/alerts.js'
+import { ExposureSampler } from './console/sampler.js'
 import { migrate } from './db/migrate.js'
 import { openDb } from './db/open.js'
 import type { Db } from './db/types.js'
@@ -26,6 +28,7 @@ import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
 import { IngestConsumer } from './ingest/consumer.js'
 import { BatchProcessor } from './ingest/processor.js'
 import { MasterKey } from './issuer/master-key.js'
+import { BridgeMetrics } from './metrics/metrics.js'
 import { type BoxLink, OnlinePayments, PayoutScheduler, SandboxProvider } from './online/index.js'
 import { ledgerPort, smsOutboxNotifier, walletsTableFreezer } from './reconcile/adapters.js'
 import { Reconciler } from './reconcile/reconciler.js'
@@ -245,7 +248,23 @@ export class Bridge {
     const online = await this.#online(db, master, mqttUrl, () => app)
 
     const issuer = issuerPort(db, { c, sealer: master })
+    const obs = cfg.observability
+    const metrics = new BridgeMetrics(db, {
+      token: obs.metricsTokenFile ? readFileSync(obs.metricsTokenFile, 'utf8').trim() : null,
+      silentBoxMs: obs.silentBoxSeconds * 1000,
+      now: () => new Date(this.#clock()),
+    })
+    const sampler = new ExposureSampler({
+      db,
+      everyMs: obs.exposureSampleSeconds * 1000,
+      now: () => new Date(this.#clock()),
+      onError: (err) => log.warn({ err }, 'exposure sample failed'),
+    })
+    sampler.start()
+    this.#started.push({ name: 'exposure sampler', stop: () => sampler.stop() })
     const app: ApiApp = createApi({
+      metrics,
+      alerts: { ...DEFAULT_ALERT_OPTIONS, silentBoxMs: obs.silentBoxSeconds * 1000 },
       online,
       db,
       issuer,

@@ -117,6 +117,15 @@ export const ConfigSchema = z
     log: z.object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     }),
+    /** The console's figures, /metrics and the alerts computed by the bridge. */
+    observability: z.object({
+      /** File holding the bearer token Prometheus sends to /metrics; without it /metrics answers loopback only. */
+      metricsTokenFile: z.string().nullable().default(null),
+      /** How often the fleet's unsynced exposure is sampled for the console chart (0: never). */
+      exposureSampleSeconds: z.coerce.number().int().min(0).max(86_400).default(60),
+      /** A box unseen this long while holding payments raises an alert. */
+      silentBoxSeconds: Duration.default(6 * 3600),
+    }),
   })
   .superRefine((c, ctx) => {
     const tls = c.http.tlsCertFile !== null || c.http.tlsKeyFile !== null
@@ -195,6 +204,9 @@ const ENV_MAP: Record<string, string[]> = {
   OPG_SMS_TWILIO_ACCOUNT_SID: ['sms', 'twilioAccountSid'],
   OPG_SMS_TWILIO_AUTH_TOKEN_FILE: ['sms', 'twilioAuthTokenFile'],
   OPG_LOG_LEVEL: ['log', 'level'],
+  OPG_METRICS_TOKEN_FILE: ['observability', 'metricsTokenFile'],
+  OPG_EXPOSURE_SAMPLE_SECONDS: ['observability', 'exposureSampleSeconds'],
+  OPG_SILENT_BOX_PERIOD: ['observability', 'silentBoxSeconds'],
   OPG_PAYMENTS_PROVIDER: ['payments', 'provider'],
   OPG_WEBHOOK_SECRET_FILE: ['payments', 'webhookSecretFile'],
   OPG_SANDBOX_CONFIRM_DELAY_MS: ['payments', 'sandboxConfirmDelayMs'],
@@ -240,7 +252,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       issues.push(`config file ${file}: ${(err as Error).message}`)
     }
   }
-  for (const k of ['database', 'mqtt', 'http', 'sms', 'payments', 'log'])
+  for (const k of ['database', 'mqtt', 'http', 'sms', 'payments', 'log', 'observability'])
     if (raw[k] === undefined) raw[k] = {}
   for (const [name, path] of Object.entries(ENV_MAP)) {
     const v = env[name]
@@ -259,6 +271,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       ['mqtt.caFile', c.mqtt.caFile],
       ['mqtt.certFile', c.mqtt.certFile],
       ['mqtt.keyFile', c.mqtt.keyFile],
+      ['observability.metricsTokenFile', c.observability.metricsTokenFile],
     ] as const) {
       if (f !== null && !existsSync(f)) issues.push(`${label}: file ${f} does not exist`)
     }

@@ -10,7 +10,10 @@ import { HTTPException } from 'hono/http-exception'
 import type { Logger } from 'pino'
 import type { AuthVariables } from '../auth/middleware.js'
 import { bearerAuth } from '../auth/middleware.js'
+import type { AlertOptions } from '../console/alerts.js'
+import { createConsole } from '../console/index.js'
 import type { SecretSealer } from '../issuer/master-key.js'
+import type { BridgeMetrics } from '../metrics/metrics.js'
 import { registerOnlineRoutes } from '../online/routes.js'
 import type { OnlinePayments } from '../online/service.js'
 import { BridgeError, codeForStatus, toErrorResponse } from './errors.js'
@@ -41,6 +44,10 @@ export interface ApiDeps {
   online?: OnlinePayments
   /** Request body limits in bytes: every route, and the larger one for signed-log uploads. */
   limits?: { bodyBytes?: number; logBodyBytes?: number }
+  /** Prometheus metrics: served at /metrics and fed by every request; absent → no /metrics. */
+  metrics?: BridgeMetrics
+  /** When the console raises its alerts (defaults in console/alerts.ts). */
+  alerts?: AlertOptions
 }
 
 /** Hono environment of the API: the authenticated principal. */
@@ -89,6 +96,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   const small = bodyLimit({ maxSize: deps.limits?.bodyBytes ?? DEFAULT_BODY_LIMIT, onError: tooLarge })
   const large = bodyLimit({ maxSize: deps.limits?.logBodyBytes ?? DEFAULT_LOG_BODY_LIMIT, onError: tooLarge })
   app.use('*', (c, next) => (c.req.path.endsWith('/log') ? large(c, next) : small(c, next)))
+  if (deps.metrics) app.use('*', deps.metrics.middleware())
   // One line per request; the Authorization header is never logged.
   app.use('*', async (c, next) => {
     const t0 = performance.now()
@@ -112,6 +120,19 @@ export function createApi(deps: ApiDeps): ApiApp {
   })
 
   app.get('/health', (c) => c.json({ ok: true }))
+  if (deps.metrics) {
+    const metrics = deps.metrics
+    app.get('/metrics', (c) => metrics.handle(c))
+  }
+  app.route(
+    '/console',
+    createConsole({
+      db: deps.db,
+      reconciler: deps.reconciler,
+      now: deps.now,
+      ...(deps.alerts ? { alerts: deps.alerts } : {}),
+    }),
+  )
   registerTenantRoutes(app, deps)
   registerMerchantRoutes(app, deps)
   registerWalletRoutes(app, deps)

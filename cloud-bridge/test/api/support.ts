@@ -17,6 +17,7 @@ import type {
 } from '../../src/api/ports.js'
 import type { Db } from '../../src/db/types.js'
 import { MasterKey } from '../../src/issuer/master-key.js'
+import type { BridgeMetrics } from '../../src/metrics/metrics.js'
 import { createTenant } from '../../src/tenants/tenants.js'
 
 /** A stand-in issuer: signs a JSON rendering of the fields with a per-tenant Ed25519 key. */
@@ -158,7 +159,7 @@ export interface TestApi {
 /** Build the API over `db`. */
 export function makeApi(
   db: Db,
-  opts: { limits?: { bodyBytes?: number; logBodyBytes?: number } } = {},
+  opts: { limits?: { bodyBytes?: number; logBodyBytes?: number }; metrics?: BridgeMetrics } = {},
 ): TestApi {
   const issuer = new TestIssuer()
   const reconciler = new TestReconciler()
@@ -183,6 +184,7 @@ export function makeApi(
     purseTtlSeconds: 72 * 3600,
     nodeCertTtlSeconds: 365 * 86400,
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   })
   return t
 }

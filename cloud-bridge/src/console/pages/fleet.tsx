@@ -1,0 +1,143 @@
+/** Operator pages about boxes: the fleet (riskiest first, unsynced exposure and its history) and one box. */
+import type { ConsoleAlert } from '../alerts.js'
+import { money, moneyByCurrency, relative, shortId, when } from '../format.js'
+import type { BoxRow, ExposurePoint, PaymentRow } from '../queries.js'
+import type { ConsoleSession } from '../session.js'
+import { Figure, Layout } from './layout.js'
+
+export interface FleetProps {
+  session: ConsoleSession
+  now: Date
+  boxes: BoxRow[]
+  exposure: Record<string, number>
+  history: ExposurePoint[]
+  alerts: ConsoleAlert[]
+}
+
+export function BoxTable(p: { boxes: BoxRow[]; now: Date; link: boolean }) {
+  return (
+    <table id="boxes">
+      <thead>
+        <tr>
+          <th>Box</th>
+          <th>Merchant</th>
+          <th>Link</th>
+          <th>Last seen</th>
+          <th class="num">Unsynced payments</th>
+          <th class="num">Unsynced value</th>
+          <th>Waiting for a link</th>
+          <th>Version</th>
+        </tr>
+      </thead>
+      <tbody>
+        {p.boxes.map((b) => (
+          <tr data-box={b.id} class={b.revoked ? 'revoked' : !b.online && b.pendingCount > 0 ? 'risk' : ''}>
+            <td>{p.link ? <a href={`/console/boxes/${b.id}`}>{b.label || b.id}</a> : b.label || b.id}</td>
+            <td>{b.merchantName}</td>
+            <td class="state">{b.revoked ? 'revoked' : b.online ? 'online' : 'offline'}</td>
+            <td title={when(b.lastSeenAt)}>{relative(b.lastSeenAt, p.now)}</td>
+            <td class="num pending-count">{b.pendingCount}</td>
+            <td class="num pending-value">{moneyByCurrency(b.pendingAmount)}</td>
+            <td>
+              {b.unsyncedForMs > 0
+                ? relative(new Date(p.now.getTime() - b.unsyncedForMs), p.now).replace(' ago', '')
+                : '—'}
+            </td>
+            <td>{b.version ?? '—'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
+
+export function FleetPage(p: FleetProps) {
+  const live = p.boxes.filter((b) => !b.revoked)
+  const series = p.history.map((h) => ({ t: Math.floor(h.at.getTime() / 1000), c: h.currency, v: h.amount }))
+  return (
+    <Layout title="Fleet" session={p.session} active="fleet" alerts={p.alerts}>
+      <section class="figures">
+        <Figure
+          id="exposure-total"
+          label="Unsynced exposure (accepted offline, not yet at the bridge)"
+          value={moneyByCurrency(p.exposure)}
+        />
+        <Figure label="Boxes online" value={`${live.filter((b) => b.online).length} of ${live.length}`} />
+        <Figure
+          label="Boxes holding payments"
+          value={String(live.filter((b) => b.pendingCount > 0).length)}
+        />
+      </section>
+      <section>
+        <h2>Unsynced exposure over time</h2>
+        <div id="exposure-chart" class="chart" />
+        <script type="application/json" id="exposure-data">
+          {JSON.stringify(series)}
+        </script>
+      </section>
+      <section>
+        <h2>Boxes, riskiest first</h2>
+        <BoxTable boxes={p.boxes} now={p.now} link />
+      </section>
+    </Layout>
+  )
+}
+
+export interface BoxProps {
+  session: ConsoleSession
+  now: Date
+  box: BoxRow
+  status: unknown
+  payments: PaymentRow[]
+}
+
+export function BoxPage(p: BoxProps) {
+  return (
+    <Layout title={`Box ${p.box.label || p.box.id}`} session={p.session} active="fleet">
+      <section class="figures">
+        <Figure label="Merchant" value={p.box.merchantName} />
+        <Figure label="Link" value={p.box.revoked ? 'revoked' : p.box.online ? 'online' : 'offline'} />
+        <Figure label="Last seen" value={relative(p.box.lastSeenAt, p.now)} />
+        <Figure label="Unsynced" value={`${p.box.pendingCount} · ${moneyByCurrency(p.box.pendingAmount)}`} />
+      </section>
+      <p>
+        <a href={`/console/boxes/${p.box.id}/sticker.svg`}>Printable sticker</a>
+      </p>
+      <section>
+        <h2>Payments from this box</h2>
+        <PaymentTable payments={p.payments} now={p.now} />
+      </section>
+      <section>
+        <h2>Last status report</h2>
+        <pre>{JSON.stringify(p.status ?? null, null, 2)}</pre>
+      </section>
+    </Layout>
+  )
+}
+
+export function PaymentTable(p: { payments: PaymentRow[]; now: Date }) {
+  return (
+    <table class="payments">
+      <thead>
+        <tr>
+          <th>Payment</th>
+          <th>State</th>
+          <th class="num">Amount</th>
+          <th>Received</th>
+          <th>Auto-approves</th>
+        </tr>
+      </thead>
+      <tbody>
+        {p.payments.map((x) => (
+          <tr data-tx={x.txId}>
+            <td title={x.txId}>{shortId(x.txId)}</td>
+            <td class="state">{x.state}</td>
+            <td class="num">{money(x.amount, x.currency)}</td>
+            <td>{when(x.firstReceivedAt)}</td>
+            <td>{x.state === 'held' ? relative(x.holdUntil, p.now) : '—'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+}
