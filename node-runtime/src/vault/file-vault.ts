@@ -8,6 +8,7 @@
 import { type ReplayItem, summarise, validateRecord } from './codec.js'
 import { deriveVaultKeys } from './frame.js'
 import { type FsLike, nodeFs } from './fs.js'
+import { type JournalDamage, quarantine, type SalvagedPayment } from './journal-damage.js'
 import { type FrameLocation, JournalWriter } from './journal-writer.js'
 import {
   type CompactResult,
@@ -32,6 +33,11 @@ export interface FileVaultOptions {
   retention?: Partial<RetentionPolicy>
   /** A new segment is started once the current one would pass this size. Default 4 MiB. */
   segmentBytes?: number
+  /**
+   * Flash block (page) size each commit is padded to, so no commit rewrites a block holding a confirmed
+   * frame. Default 4096; set it to the card's page size (often 16 KiB) when known.
+   */
+  blockBytes?: number
 }
 
 interface WriteItem {
@@ -67,10 +73,21 @@ export class FileVault implements Vault {
   #closed = false
   #readers = 0
   #readersIdle: (() => void)[] = []
+  readonly #fs: FsLike
+  readonly #dir: string
+  #damage: JournalDamage[] = []
 
   constructor(opts: FileVaultOptions) {
     const keys = deriveVaultKeys(opts.key)
-    this.#journal = new JournalWriter(opts.fs ?? nodeFs, opts.dir, keys, opts.segmentBytes ?? 4 * 1024 * 1024)
+    this.#fs = opts.fs ?? nodeFs
+    this.#dir = opts.dir
+    this.#journal = new JournalWriter(
+      this.#fs,
+      opts.dir,
+      keys,
+      opts.segmentBytes ?? 4 * 1024 * 1024,
+      opts.blockBytes ?? 4096,
+    )
     this.#retention = { ...DEFAULT_RETENTION, ...opts.retention }
   }
 
@@ -81,9 +98,52 @@ export class FileVault implements Vault {
     return v
   }
 
-  /** Replay and get ready to append. Throws `corrupt` or `wrong_key` (a VaultError) on a damaged journal. */
+  /**
+   * Replay and get ready to append. Damage is not an error: intact records are kept, damaged bytes are
+   * copied to the quarantine and listed in `damage`. Throws `wrong_key` when the journal is not ours.
+   */
   async start(): Promise<void> {
-    await this.#journal.open((item, seg, off, len) => this.#apply(item, seg, off, len))
+    await this.#journal.open(
+      (item, seg, off, len) => this.#apply(item, seg, off, len),
+      (s, seg, off, len) => this.#salvaged(s, seg, off, len),
+    )
+    const found = [...this.#journal.damage]
+    if (this.#journal.markUnreadable) {
+      found.push({
+        damage: { reason: 'mark_unreadable', segment: 0, offset: 0, length: 0, record: 0, confirmed: false },
+        bytes: undefined,
+      })
+    }
+    this.#damage = await quarantine(this.#fs, this.#dir, found)
+  }
+
+  /**
+   * Damage found at the last open (each already copied to the vault's quarantine directory); empty for a
+   * healthy journal. `confirmed` entries hurt records the vault had acknowledged: the operator must look.
+   */
+  get damage(): JournalDamage[] {
+    return this.#damage.map((d) => ({ ...d }))
+  }
+
+  /** A damaged payment frame whose identifiers could be read: keep them so its token is refused if re-offered. */
+  #salvaged(s: SalvagedPayment, seg: number, off: number, len: number): void {
+    if (this.#index.has(s.txId)) return
+    this.#index.putPayment(
+      { ...s, purseId: undefined, channel: 'qr', synced: true, damaged: true },
+      seg,
+      off,
+      len,
+    )
+  }
+
+  /** Resolves once the high-water mark covers every commit so far (for tests and a clean shutdown). */
+  settled(): Promise<void> {
+    return this.#journal.settleMark()
+  }
+
+  /** Bytes written to flash since open: commits with their padding, seals, and high-water marks. */
+  get flashBytes(): { journal: number; markWrites: number } {
+    return { journal: this.#journal.bytesWritten, markWrites: this.#journal.markWrites }
   }
 
   /** Bytes cut from a torn tail at the last open (0 if the journal ended cleanly). */
@@ -94,6 +154,7 @@ export class FileVault implements Vault {
   #apply(item: ReplayItem, seg: number, off: number, len: number): void {
     if (item.kind === 'payment') this.#index.putPayment(item.summary, seg, off, len)
     else if (item.kind === 'notice') this.#index.putNotice(item, seg)
+    else if (item.kind === 'refused') for (const r of item.items) this.#index.markRefused(r.txId, r.code)
     else for (const id of item.txIds) this.#index.markSynced(id)
   }
 
@@ -235,7 +296,8 @@ export class FileVault implements Vault {
 
   async get(txId: string): Promise<PaymentRecord | undefined> {
     const e = this.#index.entry(txId)
-    if (!e) return undefined
+    // A damaged payment has no readable frame: its summary (and the quarantine) is all there is.
+    if (!e || e.damaged) return undefined
     return (await this.#read([e]))[0]
   }
 
@@ -286,6 +348,31 @@ export class FileVault implements Vault {
     return changed
   }
 
+  async markRefused(items: Iterable<{ txId: string; code: string }>): Promise<number> {
+    this.#check()
+    const seen = new Set<string>()
+    const fresh = [...items].filter((i) => {
+      if (seen.has(i.txId) || !this.#index.has(i.txId) || this.#index.isRefused(i.txId)) return false
+      seen.add(i.txId)
+      return true
+    })
+    if (fresh.length === 0) return 0
+    let changed = 0
+    const writes: WriteItem[] = []
+    for (let i = 0; i < fresh.length; i += SYNCED_CHUNK) {
+      const chunk = fresh.slice(i, i + SYNCED_CHUNK)
+      writes.push({
+        rec: { kind: 'refused', items: chunk },
+        done: () => {
+          for (const r of chunk) if (this.#index.markRefused(r.txId, r.code)) changed++
+        },
+        undo: () => {},
+      })
+    }
+    await this.#enqueueWrite(writes)
+    return changed
+  }
+
   stats(): VaultStats {
     return {
       ...this.#index.stats(),
@@ -324,7 +411,9 @@ export class FileVault implements Vault {
     const carryBySeg = new Map<number, IndexEntry[]>()
     for (const e of this.#index.entries()) {
       if (e.seg < 0 || e.seg >= active) continue
-      if (!e.synced) {
+      // A damaged frame's segment is kept: its bytes are the evidence (a copy is also in the quarantine).
+      if (e.damaged) blocked.add(e.seg)
+      else if (!e.synced || e.refused !== undefined) {
         carryBySeg.set(e.seg, [...(carryBySeg.get(e.seg) ?? []), e])
         copies.set(e.seg, (copies.get(e.seg) ?? 0) + 1)
       } else if (expired.has(e.txId)) frees.add(e.seg)
@@ -356,8 +445,12 @@ export class FileVault implements Vault {
   async #compact(now: number): Promise<CompactResult> {
     const { removable, carry, keepNotices } = this.#plan(now)
     if (removable.length === 0) return { segmentsRemoved: 0, dropped: 0, carried: 0 }
-    // 1. Copy forward what must stay; a cut after this leaves duplicates, which replay folds together.
+    // 1. Copy forward what must stay, refusals with their code; a cut after this leaves duplicates, which
+    //    replay folds together.
     const records = await this.#read(carry)
+    const refusals = carry.flatMap((e) =>
+      e.refused !== undefined ? [{ txId: e.txId, code: e.refused }] : [],
+    )
     await this.#write([
       ...records.map(
         (rec): WriteItem => ({
@@ -373,6 +466,9 @@ export class FileVault implements Vault {
           undo: () => {},
         }),
       ),
+      ...(refusals.length > 0
+        ? [{ rec: { kind: 'refused' as const, items: refusals }, done: () => {}, undo: () => {} }]
+        : []),
     ])
     // 2. Move the journal's authenticated start past the old segments; a cut after this only leaves files
     //    that the next open removes.

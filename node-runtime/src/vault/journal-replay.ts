@@ -1,9 +1,10 @@
 /**
  * Start-up of the journal: find the segments, authenticate and replay every record in order, check the MAC
  * chain end to end, and repair a torn tail. A torn tail is what a power cut leaves: damage in the last,
- * never-acknowledged write batch of the last segment. Anything else that fails — a bad frame followed by
- * frames of a later batch, a broken chain, a missing segment — is a hard `corrupt` error: nothing is dropped
- * silently. A full segment ends with a seal (frame.ts): if its HMAC over the segment's bytes checks out,
+ * never-acknowledged write batch of the last segment, above the high-water mark (high-water.ts). Anything
+ * else that fails — a bad frame followed by frames of a later batch, damage at or below the mark, a broken
+ * chain, a missing segment — is reported as damage (journal-damage.ts) and skipped: the box starts with every
+ * intact record, nothing is cut, and nothing is dropped silently. Only a wrong key stops the start. A full segment ends with a seal (frame.ts): if its HMAC over the segment's bytes checks out,
  * the seal's summaries are applied without decrypting each record; if anything about it is off, the
  * segment is replayed record by record, which gives the verdict.
  */
@@ -13,6 +14,7 @@ import { decodeFrame, type ReplayItem, type SealRecord, summarise } from './code
 import {
   type Anchor,
   checkSegmentHeader,
+  decryptUnauthenticated,
   FRAME_HEADER,
   headerLooksValid,
   openAnchor,
@@ -24,8 +26,9 @@ import {
   type VaultKeys,
 } from './frame.js'
 import { type FsLike, isNotFound } from './fs.js'
+import { type JournalDamage, type SalvagedPayment, salvagePayment } from './journal-damage.js'
 import { replaySeal, SealColumns, sealCount } from './seal.js'
-import { VaultError } from './types.js'
+import { isVaultError, VaultError } from './types.js'
 
 export const ANCHOR_FILE = 'anchor'
 const SEGMENT_RE = /^seg-(\d{12})\.vlt$/
@@ -62,6 +65,8 @@ export interface ReplayResult {
   tail: TailState | undefined
   /** Segments checked through their seal rather than record by record. */
   sealedSegments: number
+  /** The last segment holds damage: append to a new segment, so it is never sealed over. */
+  tailDamaged: boolean
 }
 
 export type ApplyItem = (item: ReplayItem, seg: number, off: number, len: number) => void
@@ -103,10 +108,38 @@ function isTornTail(keys: VaultKeys, buf: Buffer, pos: number, expectSeq: number
   return true
 }
 
+/** The next offset after `pos` where an intact frame starts, or the end of the buffer. */
+function nextIntact(keys: VaultKeys, buf: Buffer, pos: number): number {
+  for (let q = pos + 1; q + FRAME_HEADER <= buf.length; q++) {
+    if (headerLooksValid(buf, q) && openFrameAt(keys.journal, buf, q).kind === 'ok') return q
+  }
+  return buf.length
+}
+
+/** Damage found while replaying, with a copy of the bytes for the quarantine. */
+export interface FoundDamage {
+  damage: JournalDamage
+  bytes: Uint8Array | undefined
+}
+
+/** Called for the identifiers salvaged from a damaged payment frame. */
+export type OnSalvage = (s: SalvagedPayment, seg: number, off: number, len: number) => void
+
 /** Chain position while replaying. */
 interface Cursor {
   seq: number
   prev: Buffer
+  /** Set after damage: the next intact frame restarts the chain wherever it stands. */
+  resync: boolean
+}
+
+/** What replay needs besides the keys: the confirmed mark, and where damage and salvage go. */
+export interface ReplayContext {
+  keys: VaultKeys
+  /** Last confirmed sequence number (-1 when unknown). */
+  hwm: number
+  damage: FoundDamage[]
+  onSalvage: OnSalvage
 }
 
 /** Try the seal of segment `no`; true if it checked out and its entries were applied. */
@@ -124,14 +157,16 @@ function replaySealed(keys: VaultKeys, buf: Buffer, no: number, at: Cursor, appl
     return false
   }
   const count = sealCount(seal.columns)
-  const lastTag = count > 0 ? buf.subarray(sealOff - 16, sealOff) : at.prev
+  // The seal's HMAC covers every byte before it (frames, padding, their chained tags), so the chain inside
+  // the segment is vouched for by it; an empty segment's seal must chain straight on.
+  const lastTagOk = count > 0 || r.frame.prevTag.equals(at.prev)
   const mac = createHmac('sha256', keys.seal).update(buf.subarray(0, sealOff)).digest()
   if (
     count < 0 ||
     seal.firstSeq !== at.seq ||
     !Buffer.from(seal.firstPrevTag).equals(at.prev) ||
     r.frame.seq !== at.seq + count ||
-    !r.frame.prevTag.equals(lastTag) ||
+    !lastTagOk ||
     !mac.equals(seal.hmac)
   ) {
     return false
@@ -147,41 +182,130 @@ function replaySealed(keys: VaultKeys, buf: Buffer, no: number, at: Cursor, appl
   return true
 }
 
+/** Record damage at [pos, end) of segment `no`; salvage what a payment frame there still tells. */
+function damaged(
+  ctx: ReplayContext,
+  buf: Buffer,
+  no: number,
+  pos: number,
+  end: number,
+  at: Cursor,
+  reason: JournalDamage['reason'],
+): void {
+  const plain = decryptUnauthenticated(ctx.keys.journal, buf, pos)
+  const salvaged = plain ? salvagePayment(plain) : undefined
+  if (salvaged) ctx.onSalvage(salvaged, no, pos, end - pos)
+  ctx.damage.push({
+    damage: { reason, segment: no, offset: pos, length: end - pos, record: at.seq, confirmed: true },
+    bytes: Buffer.from(buf.subarray(pos, end)),
+  })
+  at.resync = true
+}
+
 /**
  * Replay segment `no` record by record. Returns the length the file should have (shorter when a torn tail
- * is to be cut), whether it ends with a seal, and the seal entries of its records.
+ * is to be cut), whether it ends with a seal, and the seal entries of its records. Damage is recorded in
+ * `ctx.damage` and skipped; only a torn tail (damage in the last batch of the last segment, above the
+ * high-water mark, with no later batch after it) is cut.
  */
 function replayFrames(
-  keys: VaultKeys,
+  ctx: ReplayContext,
   buf: Buffer,
   no: number,
   last: boolean,
   at: Cursor,
   apply: ApplyItem,
 ): { end: number; sealAt: number | undefined; trailerMissing: boolean; entries: SealColumns } {
+  const { keys } = ctx
   const entries = new SealColumns()
   let pos = SEGMENT_HEADER
   while (pos < buf.length) {
     const r = openFrameAt(keys.journal, buf, pos)
     if (r.kind === 'ok') {
       const f = r.frame
-      if (f.seq !== at.seq || !f.prevTag.equals(at.prev)) {
-        throw corrupt(`journal chain broken at record ${at.seq} (segment ${no}, offset ${pos})`)
+      if (!at.resync && f.seq < at.seq) {
+        ctx.damage.push({
+          damage: {
+            reason: 'out_of_order',
+            segment: no,
+            offset: pos,
+            length: f.end - pos,
+            record: f.seq,
+            confirmed: false,
+          },
+          bytes: Buffer.from(buf.subarray(pos, f.end)),
+        })
+        // Authentic, so still a real record: applying is idempotent (ids are keys), and a payment is kept.
+        try {
+          const rec = decodeFrame(f.plain)
+          if (rec.kind !== 'seal') {
+            apply(
+              rec.kind === 'payment' ? { kind: 'payment', summary: summarise(rec) } : rec,
+              no,
+              f.start,
+              f.end - f.start,
+            )
+          }
+        } catch {
+          // Unreadable: the quarantine copy is all there is.
+        }
+        pos = f.next
+        continue
       }
+      if (f.seq !== at.seq || !f.prevTag.equals(at.prev)) {
+        const gap = f.seq - at.seq
+        const prev = ctx.damage[ctx.damage.length - 1]?.damage
+        if (at.resync && prev && prev.segment <= no) prev.missingRecords = Math.max(0, gap)
+        else {
+          ctx.damage.push({
+            damage: {
+              reason: 'chain_gap',
+              segment: no,
+              offset: pos,
+              length: 0,
+              record: at.seq,
+              missingRecords: Math.max(0, gap),
+              confirmed: true,
+            },
+            bytes: undefined,
+          })
+        }
+      }
+      at.resync = false
+      at.seq = f.seq + 1
+      at.prev = f.tag
       let rec: ReturnType<typeof decodeFrame>
       try {
         rec = decodeFrame(f.plain)
-      } catch (err) {
-        throw corrupt(`journal record ${f.seq} does not decode`, err)
+      } catch {
+        // Authentic but unreadable (written by a newer version?): keep it in quarantine, go on.
+        damaged(ctx, buf, no, pos, f.end, { ...at }, 'damaged_frame')
+        pos = f.next
+        continue
       }
-      at.seq = f.seq + 1
-      at.prev = f.tag
       if (rec.kind === 'seal') {
         // Only the trailer may follow a seal; a partial one (cut while written) is cut on the last segment.
         const rest = buf.length - f.end
         const trailerOk = rest === SEAL_TRAILER && readSealTrailer(buf) === f.start
-        if (!trailerOk && !last) throw corrupt(`journal segment ${no} has a bad seal trailer`)
-        return { end: trailerOk ? buf.length : f.end, sealAt: f.start, trailerMissing: !trailerOk, entries }
+        if (!trailerOk && !last) {
+          ctx.damage.push({
+            damage: {
+              reason: 'damaged_frame',
+              segment: no,
+              offset: f.end,
+              length: rest,
+              record: at.seq,
+              confirmed: false,
+            },
+            bytes: Buffer.from(buf.subarray(f.end)),
+          })
+        }
+        return {
+          end: trailerOk || !last ? buf.length : f.end,
+          sealAt: f.start,
+          trailerMissing: !trailerOk && last,
+          entries,
+        }
       }
       entries.add(rec, f.start, f.end - f.start)
       apply(
@@ -190,13 +314,15 @@ function replayFrames(
         f.start,
         f.end - f.start,
       )
-      pos = f.end
+      pos = f.next
       continue
     }
-    if (!last || !isTornTail(keys, buf, pos, at.seq)) {
-      throw corrupt(`journal record ${at.seq} is damaged (segment ${no}, offset ${pos}): ${r.kind}`)
+    if (last && at.seq > ctx.hwm && isTornTail(keys, buf, pos, at.seq)) {
+      return { end: pos, sealAt: undefined, trailerMissing: false, entries }
     }
-    return { end: pos, sealAt: undefined, trailerMissing: false, entries }
+    const next = nextIntact(keys, buf, pos)
+    damaged(ctx, buf, no, pos, next, at, 'damaged_frame')
+    pos = next
   }
   return { end: buf.length, sealAt: undefined, trailerMissing: false, entries }
 }
@@ -205,9 +331,10 @@ function replayFrames(
 export async function replayJournal(
   fs: FsLike,
   dir: string,
-  keys: VaultKeys,
+  ctx: ReplayContext,
   apply: ApplyItem,
 ): Promise<ReplayResult> {
+  const { keys } = ctx
   await fs.mkdir(dir)
   const names = await fs.readdir(dir)
   let dirty = false
@@ -230,7 +357,22 @@ export async function replayJournal(
       throw new VaultError('wrong_key', 'the journal was written with another key')
     }
   }
-  const anchor = await readAnchor(fs, dir, keys)
+  const gap = (no: number, record: number): void => {
+    ctx.damage.push({
+      damage: { reason: 'chain_gap', segment: no, offset: 0, length: 0, record, confirmed: true },
+      bytes: undefined,
+    })
+  }
+  let anchor: Anchor | undefined
+  let resync = false
+  try {
+    anchor = await readAnchor(fs, dir, keys)
+  } catch (err) {
+    if (!isVaultError(err, 'corrupt')) throw err
+    // A damaged anchor only said where the journal starts: replay what is there and report the start.
+    resync = true
+    gap(segNos[0] ?? 1, 0)
+  }
   if (anchor) {
     // Segments before the anchor are left over from a compaction that was cut short.
     for (const no of segNos.filter((n) => n < anchor.firstSegment)) {
@@ -238,24 +380,34 @@ export async function replayJournal(
       dirty = true
     }
     segNos = segNos.filter((n) => n >= anchor.firstSegment)
-    if (segNos[0] !== anchor.firstSegment) throw corrupt('the first retained journal segment is missing')
-  } else if (segNos.length > 0 && segNos[0] !== 1) {
-    throw corrupt('the start of the journal is missing')
+    if (segNos.length > 0 && segNos[0] !== anchor.firstSegment) {
+      resync = true
+      gap(segNos[0]!, anchor.firstSeq)
+    }
+  } else if (!resync && segNos.length > 0 && segNos[0] !== 1) {
+    resync = true
+    gap(segNos[0]!, 0)
   }
-  segNos.forEach((no, i) => {
-    if (no !== segNos[0]! + i) throw corrupt(`journal segment ${segNos[0]! + i} is missing`)
-  })
 
   const segments = new Map<number, SegmentInfo>()
   // Copies: tags read from a segment buffer are views that would keep the whole segment in memory.
-  const at: Cursor = { seq: anchor?.firstSeq ?? 0, prev: Buffer.from(anchor?.prevTag ?? keys.genesis) }
+  const at: Cursor = {
+    seq: anchor?.firstSeq ?? 0,
+    prev: Buffer.from(anchor?.prevTag ?? keys.genesis),
+    resync,
+  }
   let tornBytes = 0
   let nextSegment = anchor?.firstSegment ?? 1
   let tail: TailState | undefined
   let sealedSegments = 0
+  let tailDamaged = false
 
   for (const [i, no] of segNos.entries()) {
     const last = i === segNos.length - 1
+    if (i > 0 && no !== segNos[i - 1]! + 1) {
+      at.resync = true
+      gap(no, at.seq)
+    }
     const path = join(dir, segmentName(no))
     const buf = asBuffer(await fs.readFile(path))
     const header = checkSegmentHeader(keys.mac, buf, no)
@@ -266,16 +418,30 @@ export async function replayJournal(
       nextSegment = no
       break
     }
-    if (header !== 'ok') throw corrupt(`journal segment ${no} has a bad header (${header})`)
+    const damageBefore = ctx.damage.length
     const info: SegmentInfo = { firstSeq: at.seq, prevTag: Buffer.from(at.prev), bytes: buf.length }
     segments.set(no, info)
     nextSegment = no
-    if (replaySealed(keys, buf, no, at, apply)) {
+    if (header !== 'ok') {
+      // The header block is gone: its frames may still be intact and are replayed like any others.
+      ctx.damage.push({
+        damage: {
+          reason: 'damaged_frame',
+          segment: no,
+          offset: 0,
+          length: SEGMENT_HEADER,
+          record: at.seq,
+          confirmed: true,
+        },
+        bytes: Buffer.from(buf.subarray(0, SEGMENT_HEADER)),
+      })
+      at.resync = true
+    } else if (!at.resync && replaySealed(keys, buf, no, at, apply)) {
       sealedSegments++
       if (last) tail = { sealed: true, hmac: createHmac('sha256', keys.seal), entries: new SealColumns() }
       continue
     }
-    const r = replayFrames(keys, buf, no, last, at, apply)
+    const r = replayFrames(ctx, buf, no, last, at, apply)
     at.prev = Buffer.from(at.prev)
     if (r.end < buf.length || r.trailerMissing) {
       tornBytes = buf.length - r.end
@@ -291,10 +457,40 @@ export async function replayJournal(
       info.bytes = r.end + (r.trailerMissing ? SEAL_TRAILER : 0)
     }
     if (last) {
+      tailDamaged = ctx.damage.length > damageBefore || header !== 'ok'
       const hmac = createHmac('sha256', keys.seal).update(buf.subarray(0, r.end))
       tail = { sealed: r.sealAt !== undefined, hmac, entries: r.entries }
     }
   }
+  if (ctx.hwm >= at.seq) {
+    // The journal ends before records the vault had confirmed: they were lost after they were written.
+    const missing = ctx.hwm - at.seq + 1
+    const trailing = at.resync ? ctx.damage[ctx.damage.length - 1]?.damage : undefined
+    if (trailing) trailing.missingRecords = missing
+    else {
+      ctx.damage.push({
+        damage: {
+          reason: 'missing_records',
+          segment: nextSegment,
+          offset: segments.get(nextSegment)?.bytes ?? 0,
+          length: 0,
+          record: at.seq,
+          missingRecords: missing,
+          confirmed: true,
+        },
+        bytes: undefined,
+      })
+    }
+  }
   if (dirty) await fs.syncDir(dir)
-  return { segments, nextSeq: at.seq, chainTag: at.prev, tornBytes, nextSegment, tail, sealedSegments }
+  return {
+    segments,
+    nextSeq: at.seq,
+    chainTag: at.prev,
+    tornBytes,
+    nextSegment,
+    tail,
+    sealedSegments,
+    tailDamaged,
+  }
 }
