@@ -101,7 +101,12 @@ const FLAGS: Record<OpenMode, string | number> = {
 /** The real file system (node:fs/promises). */
 export const nodeFs: FsLike = {
   async mkdir(path) {
-    await mkdir(path, { recursive: true })
+    const first = await mkdir(path, { recursive: true })
+    if (first === undefined) return
+    // A new directory's name is durable only once its parent is fsynced: each level that was created.
+    const made: string[] = []
+    for (let p = path; p.length >= first.length; p = dirname(p)) made.push(p)
+    for (const d of made.reverse()) await nodeFs.syncDir(dirname(d))
   },
   readdir: (path) => readdir(path),
   readFile: (path) => readFile(path),
