@@ -179,6 +179,7 @@ async function main(): Promise<void> {
     '        |                    |  p50        p99      |  p50        p99     |  p50         p99       | fdatasync  O_DSYNC  |   p50',
   )
   let bigDir = ''
+  const blockRows: string[] = []
   try {
     for (const n of SIZES) {
       const dir = join(root, `n${n}`)
@@ -188,12 +189,18 @@ async function main(): Promise<void> {
       const frameBytes = 52 + encodeRecord(payment(n)).length + 16
       const raw = await openRaw(dir, 'raw.bin', frameBytes, n, false)
       const dsync = await openRaw(dir, 'dsync.bin', frameBytes, n, true)
+      // The same bytes the vault writes: one padded 4 KiB block per commit, O_DSYNC.
+      const block = await openRaw(dir, 'block.bin', 4096, 0, true)
       let i = n
-      const [vault, rawTimes, rawDsync] = (await interleaved(
-        [() => v.append(payment(i++)), raw.append, dsync.append],
+      const [vault, rawTimes, rawDsync, rawBlock] = (await interleaved(
+        [() => v.append(payment(i++)), raw.append, dsync.append, block.append],
         SAMPLES,
-      )) as [number[], number[], number[]]
-      await Promise.all([v.close(), raw.close(), dsync.close()])
+      )) as [number[], number[], number[], number[]]
+      await Promise.all([v.close(), raw.close(), dsync.close(), block.close()])
+      await rm(join(dir, 'block.bin'), { force: true })
+      blockRows.push(
+        `${String(n).padEnd(7)} | raw O_DSYNC 4 KiB block p50 ${ms(pct(rawBlock, 50))} | vault ÷ it ${(pct(vault, 50) / pct(rawBlock, 50)).toFixed(2)}×`,
+      )
       const low = await benchLowdb(dir, n)
       await rm(join(dir, 'low.json'), { force: true })
       await rm(join(dir, 'raw.bin'), { force: true })
@@ -204,6 +211,8 @@ async function main(): Promise<void> {
       )
       if (n === 100_000) bigDir = dir
     }
+    console.log('\nagainst a raw append of the same bytes the vault writes (a padded block per commit):')
+    for (const row of blockRows) console.log(row)
     const frame = 52 + encodeRecord(payment(0)).length + 16
     console.log(`\nwrite amplification (frame ${frame} B; block 4096 B; mark slot = one 4096 B block):`)
     for (const group of [1, 50]) {

@@ -62,7 +62,10 @@ export async function readHighWater(
 
 /**
  * Writes the mark in the background, one write at a time, always the newest value; never on a commit's
- * path (a commit would pay a second flash write), so it trails the journal by the write under way.
+ * path (a commit would pay a second flash write). It waits `delayMs` after a commit before writing, so a
+ * run of commits shares one mark write instead of each competing with the next commit for the card; the
+ * mark thus trails the journal by at most that delay plus one write. A box is idle between customers far
+ * longer than that.
  */
 export class HighWaterMark {
   readonly #fs: FsLike
@@ -79,7 +82,10 @@ export class HighWaterMark {
   /** Mark writes done (for the write-amplification figures). */
   writes = 0
 
-  constructor(fs: FsLike, dir: string, macKey: Buffer, block: number, start: number) {
+  readonly #delayMs: number
+
+  constructor(fs: FsLike, dir: string, macKey: Buffer, block: number, start: number, delayMs = 20) {
+    this.#delayMs = delayMs
     this.#fs = fs
     this.#dir = dir
     this.#path = join(dir, HWM_FILE)
@@ -98,9 +104,11 @@ export class HighWaterMark {
   advance(seq: number): void {
     if (seq <= this.#target) return
     this.#target = seq
-    this.#running ??= this.#pump().finally(() => {
-      this.#running = undefined
-    })
+    this.#running ??= new Promise<void>((r) => setTimeout(r, this.#delayMs))
+      .then(() => this.#pump())
+      .finally(() => {
+        this.#running = undefined
+      })
   }
 
   /** Resolves once the mark has caught up with everything confirmed so far (or the write failed). */
