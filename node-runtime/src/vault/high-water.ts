@@ -39,6 +39,8 @@ export interface HighWaterRead {
   seq: number
   /** The file exists but neither slot authenticates (damage): the mark is unknown. */
   unreadable: boolean
+  /** The slot holding the newer mark (0 or 1): the next write goes to the other one. */
+  newer: number
 }
 
 export async function readHighWater(
@@ -51,13 +53,13 @@ export async function readHighWater(
   try {
     bytes = Buffer.from(await fs.readFile(join(dir, HWM_FILE)))
   } catch (err) {
-    if (isNotFound(err)) return { seq: -1, unreadable: false }
+    if (isNotFound(err)) return { seq: -1, unreadable: false, newer: 1 }
     throw err
   }
   const a = readSlot(macKey, bytes.subarray(0, SLOT))
   const b = readSlot(macKey, bytes.subarray(block, block + SLOT))
-  if (a === undefined && b === undefined) return { seq: -1, unreadable: bytes.length > 0 }
-  return { seq: Math.max(a ?? -1, b ?? -1), unreadable: false }
+  if (a === undefined && b === undefined) return { seq: -1, unreadable: bytes.length > 0, newer: 1 }
+  return { seq: Math.max(a ?? -1, b ?? -1), unreadable: false, newer: (b ?? -1) > (a ?? -1) ? 1 : 0 }
 }
 
 /**
@@ -84,8 +86,18 @@ export class HighWaterMark {
 
   readonly #delayMs: number
 
-  constructor(fs: FsLike, dir: string, macKey: Buffer, block: number, start: number, delayMs = 20) {
+  /** `newerSlot`: the slot holding the newest mark now, so the first write never overwrites it. */
+  constructor(
+    fs: FsLike,
+    dir: string,
+    macKey: Buffer,
+    block: number,
+    start: number,
+    newerSlot = 1,
+    delayMs = 20,
+  ) {
     this.#delayMs = delayMs
+    this.#slot = newerSlot
     this.#fs = fs
     this.#dir = dir
     this.#path = join(dir, HWM_FILE)

@@ -99,7 +99,14 @@ export class JournalWriter {
     this.#chainTag = r.chainTag
     this.tornBytes = r.tornBytes
     this.sealedAtOpen = r.sealedSegments
-    this.#mark = new HighWaterMark(this.#fs, this.#dir, this.#keys.mac, this.#block, this.#nextSeq - 1)
+    this.#mark = new HighWaterMark(
+      this.#fs,
+      this.#dir,
+      this.#keys.mac,
+      this.#block,
+      this.#nextSeq - 1,
+      hwm.newer,
+    )
     const info = r.segments.get(r.nextSegment)
     if (info && r.tail) {
       const handle = await this.#fs.open(this.#path(r.nextSegment), 'append-sync')

@@ -156,3 +156,26 @@ t.test('a refusal keeps the payment with its code through compaction and restart
   await t.rejects(w.append(payment(2)), { code: 'duplicate_tx' })
   await w.close()
 })
+
+t.test('a torn write of the high-water mark leaves the other slot', async (t) => {
+  const fs = new SimFs()
+  const v = await FileVault.open({ dir: DIR, key: KEY, fs })
+  for (let i = 1; i <= 3; i++) await v.append(payment(i))
+  await v.settled()
+  await v.close()
+  // Reopened, the next mark goes to the older slot; the power goes while it is programmed.
+  const w = await FileVault.open({ dir: DIR, key: KEY, fs })
+  await w.append(payment(4))
+  await w.settled()
+  const mark = Buffer.from(fs.peek(`${DIR}/hwm`))
+  const slotOf = (b: Buffer, at: number) => b.readUInt32BE(at + 12)
+  const [a, b] = [slotOf(mark, 0), slotOf(mark, 4096)]
+  t.same([a, b].sort(), [2, 3], 'the two slots hold the last two marks')
+  const torn = fs.crash(() => 0.9)
+  torn.poke(`${DIR}/hwm`, a === 3 ? 0 : 4096, new Uint8Array(32).fill(0xff))
+  await w.close()
+  const back = await FileVault.open({ dir: DIR, key: KEY, fs: torn })
+  t.same(back.damage, [], 'the older slot still authenticates')
+  t.equal(back.stats().records, 4)
+  await back.close()
+})
