@@ -6,6 +6,7 @@
  * every payment in them is synced and past retention, copying the few that must stay forward.
  */
 import { type ReplayItem, summarise, validateRecord } from './codec.js'
+import { type CompactionPlan, planCompaction } from './compaction-plan.js'
 import { deriveVaultKeys } from './frame.js'
 import { type FsLike, nodeFs } from './fs.js'
 import { type JournalDamage, quarantine, type SalvagedPayment } from './journal-damage.js'
@@ -22,7 +23,7 @@ import {
   type VaultRecord,
   type VaultStats,
 } from './types.js'
-import { type IndexEntry, type NoticeEntry, VaultIndex } from './vault-index.js'
+import { type IndexEntry, VaultIndex } from './vault-index.js'
 
 export interface FileVaultOptions {
   /** Directory of the journal (created if absent). */
@@ -398,48 +399,15 @@ export class FileVault implements Vault {
     })
   }
 
-  /**
-   * Remove the longest run of oldest segments in which no synced payment is still retained, stopping at a
-   * segment that would only be copied forward whole (removing it frees nothing).
-   */
-  #plan(now: number): { removable: number[]; carry: IndexEntry[]; keepNotices: NoticeEntry[] } {
-    const expired = this.#index.expired(now, this.#retention)
-    const active = this.#journal.activeSegment
-    const blocked = new Set<number>()
-    const frees = new Set<number>()
-    const copies = new Map<number, number>()
-    const carryBySeg = new Map<number, IndexEntry[]>()
-    for (const e of this.#index.entries()) {
-      if (e.seg < 0 || e.seg >= active) continue
-      // A damaged frame's segment is kept: its bytes are the evidence (a copy is also in the quarantine).
-      if (e.damaged) blocked.add(e.seg)
-      else if (!e.synced || e.refused !== undefined) {
-        carryBySeg.set(e.seg, [...(carryBySeg.get(e.seg) ?? []), e])
-        copies.set(e.seg, (copies.get(e.seg) ?? 0) + 1)
-      } else if (expired.has(e.txId)) frees.add(e.seg)
-      else blocked.add(e.seg)
-    }
-    const notices = [...this.#index.noticeEntries()]
-    for (const n of notices) {
-      if (this.#noticeExpired(n, now)) frees.add(n.seg)
-      else copies.set(n.seg, (copies.get(n.seg) ?? 0) + 1)
-    }
-    const removable: number[] = []
-    for (const no of this.#journal.segmentNumbers()) {
-      if (no >= active || blocked.has(no)) break
-      if ((copies.get(no) ?? 0) > 0 && !frees.has(no)) break
-      removable.push(no)
-    }
-    const gone = new Set(removable)
-    return {
-      removable,
-      carry: removable.flatMap((no) => carryBySeg.get(no) ?? []),
-      keepNotices: notices.filter((n) => gone.has(n.seg) && !this.#noticeExpired(n, now)),
-    }
-  }
-
-  #noticeExpired(n: NoticeEntry, now: number): boolean {
-    return n.rec.receivedAt < now - this.#retention.maxAgeMs
+  #plan(now: number): CompactionPlan {
+    return planCompaction({
+      entries: this.#index.entries(),
+      notices: [...this.#index.noticeEntries()],
+      expired: this.#index.expired(now, this.#retention),
+      active: this.#journal.activeSegment,
+      segments: this.#journal.segmentNumbers(),
+      noticeKept: (n) => n.rec.receivedAt >= now - this.#retention.maxAgeMs,
+    })
   }
 
   async #compact(now: number): Promise<CompactResult> {
