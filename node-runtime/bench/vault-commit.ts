@@ -6,7 +6,13 @@
  *   - lowdb: the stock JSONFile adapter writing the whole store after adding the same record (sampled).
  * It prints p50/p99 and ratios, then the start-up (open + replay) time and memory with 100,000 payments,
  * measured in a fresh child process. Goals: vault p50 ≤ 1.3× raw and flat as the store grows; ready ≤ 1.5 s
- * and RSS ≤ 80 MB at 100,000.
+ * and RSS ≤ 80 MB at 100,000. The raw baselines append the payment's unpadded frame, so the ratio includes
+ * the cost of padding each commit to a flash block.
+ *
+ * Write amplification: bytes handed to the file system per payment (commit padded to its block, segment
+ * seals, high-water-mark slots counted as one block each) for sequential commits and for group commits of
+ * 50, next to the frame's own size; and, when the disk is a real block device, the kernel's count of bytes
+ * this process caused to be written (/proc/self/io write_bytes, which includes the file system's metadata).
  *
  * Run from node-runtime/: `npx tsx bench/vault-commit.ts` (VAULT_BENCH_DIR picks the disk; default tmpdir).
  */
@@ -18,7 +24,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Low } from 'lowdb'
 import { JSONFile } from 'lowdb/node'
-import { FileVault, type PaymentRecord } from '../src/vault/index.js'
+import { encodeRecord, FileVault, type PaymentRecord } from '../src/vault/index.js'
 
 const KEY = new Uint8Array(16).fill(0x42)
 const SIZES = [100, 10_000, 100_000]
@@ -121,6 +127,38 @@ async function benchLowdb(dir: string, stored: number): Promise<number[]> {
   })
 }
 
+/** Bytes this process caused to be written to storage so far (0 on tmpfs, or where /proc is absent). */
+async function ioWriteBytes(): Promise<number> {
+  try {
+    const { readFile } = await import('node:fs/promises')
+    const m = /write_bytes:\s*(\d+)/.exec(await readFile('/proc/self/io', 'utf8'))
+    return m ? Number(m[1]) : 0
+  } catch {
+    return 0
+  }
+}
+
+/** Bytes per payment for `n` payments committed `group` at a time. */
+async function amplification(root: string, n: number, group: number) {
+  const dir = join(root, `wa-${group}`)
+  const v = await FileVault.open({ dir, key: KEY })
+  const io0 = await ioWriteBytes()
+  for (let i = 0; i < n; i += group) {
+    await Promise.all([...Array(group).keys()].map((j) => v.append(payment(20_000_000 + i + j))))
+  }
+  await v.settled()
+  const io = (await ioWriteBytes()) - io0
+  const { journal, markWrites } = v.flashBytes
+  await v.close()
+  await rm(dir, { recursive: true, force: true })
+  return {
+    logical: (journal + markWrites * 4096) / n,
+    journal: journal / n,
+    marks: markWrites / n,
+    io: io / n,
+  }
+}
+
 async function main(): Promise<void> {
   const root = await mkdtemp(join(process.env.VAULT_BENCH_DIR ?? tmpdir(), 'opg-vault-bench-'))
   console.log(`vault commit benchmark in ${root} (${SAMPLES} sequential commits per case, interleaved)\n`)
@@ -141,20 +179,28 @@ async function main(): Promise<void> {
     '        |                    |  p50        p99      |  p50        p99     |  p50         p99       | fdatasync  O_DSYNC  |   p50',
   )
   let bigDir = ''
+  const blockRows: string[] = []
   try {
     for (const n of SIZES) {
       const dir = join(root, `n${n}`)
       const v = await FileVault.open({ dir, key: KEY })
       await fillVault(v, 0, n)
-      const frameBytes = Math.round(v.stats().bytes / v.stats().records)
+      // The raw baseline appends the frame itself (header + record + GCM tag), without the block padding.
+      const frameBytes = 52 + encodeRecord(payment(n)).length + 16
       const raw = await openRaw(dir, 'raw.bin', frameBytes, n, false)
       const dsync = await openRaw(dir, 'dsync.bin', frameBytes, n, true)
+      // The same bytes the vault writes: one padded 4 KiB block per commit, O_DSYNC.
+      const block = await openRaw(dir, 'block.bin', 4096, 0, true)
       let i = n
-      const [vault, rawTimes, rawDsync] = (await interleaved(
-        [() => v.append(payment(i++)), raw.append, dsync.append],
+      const [vault, rawTimes, rawDsync, rawBlock] = (await interleaved(
+        [() => v.append(payment(i++)), raw.append, dsync.append, block.append],
         SAMPLES,
-      )) as [number[], number[], number[]]
-      await Promise.all([v.close(), raw.close(), dsync.close()])
+      )) as [number[], number[], number[], number[]]
+      await Promise.all([v.close(), raw.close(), dsync.close(), block.close()])
+      await rm(join(dir, 'block.bin'), { force: true })
+      blockRows.push(
+        `${String(n).padEnd(7)} | raw O_DSYNC 4 KiB block p50 ${ms(pct(rawBlock, 50))} | vault ÷ it ${(pct(vault, 50) / pct(rawBlock, 50)).toFixed(2)}×`,
+      )
       const low = await benchLowdb(dir, n)
       await rm(join(dir, 'low.json'), { force: true })
       await rm(join(dir, 'raw.bin'), { force: true })
@@ -164,6 +210,17 @@ async function main(): Promise<void> {
         `${String(n).padEnd(7)} |${ms(vp)}${ms(pct(vault, 99))} |${ms(rp)}${ms(pct(rawTimes, 99))} |${ms(dp)}${ms(pct(rawDsync, 99))} |${ms(lp)}${ms(pct(low, 99))} | ${(vp / rp).toFixed(2).padStart(8)}× ${(vp / dp).toFixed(2).padStart(7)}× | ${(lp / vp).toFixed(0).padStart(7)}×`,
       )
       if (n === 100_000) bigDir = dir
+    }
+    console.log('\nagainst a raw append of the same bytes the vault writes (a padded block per commit):')
+    for (const row of blockRows) console.log(row)
+    const frame = 52 + encodeRecord(payment(0)).length + 16
+    console.log(`\nwrite amplification (frame ${frame} B; block 4096 B; mark slot = one 4096 B block):`)
+    for (const group of [1, 50]) {
+      const a = await amplification(root, 1000, group)
+      const io = a.io > 0 ? `, kernel write_bytes ${a.io.toFixed(0)} B/payment` : ''
+      console.log(
+        `  commits of ${String(group).padStart(2)}: ${a.logical.toFixed(0)} B/payment (journal ${a.journal.toFixed(0)} B, ${a.marks.toFixed(2)} mark writes) = ${(a.logical / frame).toFixed(1)}× the frame${io}`,
+      )
     }
     const child = fileURLToPath(new URL('./vault-open.ts', import.meta.url))
     const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, bigDir], {

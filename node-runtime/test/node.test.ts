@@ -222,3 +222,26 @@ t.test('an OPG1 PAID SMS is authenticated, journaled, signalled once', async (t)
   )
   t.equal(node.report().confirmations.refused, 3)
 })
+
+t.test('a payment the bridge refuses stays on the box, listed as refused with its code', async (t) => {
+  const { world, node, bridge } = await makeNode(t)
+  bridge.acking = false
+  const w = new TestWallet(world)
+  const ok = await node.accept({ qrText: qrFor(world, w.token(900)) })
+  const kept = await node.accept({ qrText: qrFor(world, w.token(300)) })
+  if (!ok.ok || !kept.ok) throw new Error('payments not accepted')
+  await waitFor(() => bridge.deliveries.size === 2, 5_000, 'the batch')
+  await bridge.sendAck(
+    TENANT,
+    world.deviceId,
+    uuidv7(c),
+    [kept.receipt.txId],
+    [{ tx: ok.receipt.txId, code: 'replay' }],
+  )
+  await waitFor(() => node.report().pendingCount === 0, 5_000, 'the ack')
+  const r = node.report()
+  t.equal(r.payments, 2, 'nothing deleted')
+  t.equal(r.refused.count, 1)
+  t.match(r.refused.recent[0], { txId: ok.receipt.txId, code: 'replay', amount: 900, currency: 'EUR' })
+  t.same(r.storage.alerts, [])
+})

@@ -105,3 +105,20 @@ t.test('wrong passphrase, tampering and key files', async (t) => {
   })
   await t.rejects(s.set('../escape', 'x'), { code: 'storage' }, 'key names cannot escape the directory')
 })
+
+t.test('a temp file left by a crash is removed at open; the committed value stays', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'opg-wallet-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const inner = join(dir, 'a', 'b')
+  const store = await new EncryptedFileStorage(inner, { key: new Uint8Array(16).fill(3) }).open()
+  await store.set('purse', 'committed')
+  // What a power cut between write and rename leaves: a random-named temp beside the live file.
+  await writeFile(join(inner, '.purse.opgw.0badc0de.tmp'), 'half written')
+  const again = await new EncryptedFileStorage(inner, { key: new Uint8Array(16).fill(3) }).open()
+  t.same(
+    (await readdir(inner)).filter((n) => n.endsWith('.tmp')),
+    [],
+    'no temp file left',
+  )
+  t.equal(await again.get('purse'), 'committed')
+})

@@ -36,6 +36,16 @@ export function formatReport(r: NodeReport): string {
     `clock       ${new Date(r.clock.ms).toISOString()} (${r.clock.source})`,
     `revocations version ${r.revocationVersion < 0 ? 'none' : r.revocationVersion}`,
     `paid online ${r.confirmations.recent.length} recent, ${r.confirmations.refused} refused`,
+    `refused     ${r.refused.count} payment(s) refused by the bridge (kept, disputed)`,
+    ...r.refused.recent.map(
+      (p) =>
+        `  REFUSED ${p.code}  ${money(p.amount, p.currency)}  tx ${p.txId}  ${new Date(p.acceptedAt).toISOString()}`,
+    ),
+    ...(r.damagedPayments > 0
+      ? [`damaged     ${r.damagedPayments} payment(s) damaged on flash (kept to refuse replays)`]
+      : []),
+    `storage     ${r.storage.alerts.length === 0 ? 'ok' : `${r.storage.alerts.length} ALERT(S) — run opg-node check`}`,
+    ...r.storage.alerts.map((a) => `  ALERT ${a}`),
     `version     ${r.version}`,
   ].join('\n')
 }

@@ -25,6 +25,7 @@ import { createHardware } from '../node/hardware.js'
 import { type OpenedNode, openNode } from '../node/open-node.js'
 import { type NodeReport, nodeControlHandler } from '../node/opg-node.js'
 import type { SyncProgress } from '../sync/sync-engine.js'
+import { checkStorage, formatCheck } from './check.js'
 import { formatOutcome, formatProgress, formatReport } from './format.js'
 import { receiveProvisioning } from './provisioning-transfer.js'
 import { createLogger, simSignal } from './runtime.js'
@@ -41,11 +42,13 @@ export interface CliIo {
 
 export const EXIT = { ok: 0, failed: 1, rejected: 2, usage: 64, config: 78 } as const
 
-const USAGE = `usage: opg-node <start|scan|status|sync|receive-provisioning> [options]
+const USAGE = `usage: opg-node <start|scan|status|sync|check|repair|receive-provisioning> [options]
   start  --config FILE [--sim]      run the merchant box
   scan   IMAGE [--config FILE]      accept a QR payment from an image file
   status [--config FILE] [--json]   pending payments, last sync, online
   sync   [--config FILE] [--timeout SECONDS]   sync now with progress
+  check  [--config FILE] [--json]   examine the vault and state offline (exit 1 if damaged)
+  repair [--config FILE] [--json]   quarantine journal damage, rebuild a damaged state file
   receive-provisioning --serial PATH --dir DIR [--baud 115200] [--timeout SECONDS]
                                     take a provisioning bundle over the serial console`
 
@@ -76,6 +79,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await status(configPath, values.json ?? false, io)
       case 'sync':
         return await sync(configPath, Number(values.timeout ?? 120) * 1000, io)
+      case 'check':
+      case 'repair': {
+        const { config, secrets } = await loadAll(configPath, io)
+        const r = await checkStorage(config, secrets, command === 'repair')
+        io.stdout(values.json ? JSON.stringify(r) : formatCheck(r))
+        return r.healthy ? EXIT.ok : EXIT.failed
+      }
       case 'receive-provisioning': {
         if (!values.serial || !values.dir) {
           io.stderr(`receive-provisioning needs --serial and --dir\n${USAGE}`)

@@ -15,10 +15,10 @@ import { stateClockStore, TrustedClock } from '../clock/index.js'
 import { ConfigSchema, type NodeConfig } from '../config/schema.js'
 import type { NodeSecrets } from '../config/secrets.js'
 import { FileVault } from '../vault/file-vault.js'
-import { type NodeState, openStateStore } from '../vault/state-store.js'
 import { checkIdentity } from './identity.js'
 import { acquireLock } from './lock.js'
 import { type Logger, type NodeStateDb, OpgNode } from './opg-node.js'
+import { openStateOrRebuild, type StorageHealth, storageHealth } from './storage-health.js'
 
 export interface OpenNodeOptions {
   c?: CryptoBackend
@@ -55,15 +55,20 @@ export async function openNode(
   // The journal must never have two writers (a node and a CLI fallback, or two nodes).
   const lock = await acquireLock(config.dataDir)
   let vault: FileVault
-  let state: Awaited<ReturnType<typeof openStateStore<NodeState>>>
+  let state: NonNullable<Awaited<ReturnType<typeof openStateOrRebuild>>['state']>
+  let health: StorageHealth
   try {
+    // Damage never stops the box: the vault quarantines and reports it, a bad state file is rebuilt.
     vault = await FileVault.open({ dir: join(config.dataDir, 'vault'), key: vaultKey })
     try {
-      state = await openStateStore<NodeState>({
+      const opened = await openStateOrRebuild({
         dir: config.dataDir,
         key: deriveKey(c, identity.deviceSecret, 'state', id8ToBytes(config.deviceId)),
-        defaults: { version: 1 },
       })
+      state = opened.state!
+      health = storageHealth(vault.damage, vault.tornBytes, opened.rebuilt)
+      for (const alert of health.alerts)
+        o.log?.error({ alert }, 'STORAGE DAMAGE: recovered, operator action needed')
     } catch (err) {
       await vault.close()
       throw err
@@ -94,6 +99,7 @@ export async function openNode(
     ...(o.version ? { version: o.version } : {}),
     tls: await readTls(config),
     statusExtras: async () => ({ storageBytes: await freeBytes(config.dataDir) }),
+    storage: () => health,
   })
   return {
     node,

@@ -20,6 +20,7 @@ import { nodeTopics } from '../sync/topics.js'
 import type { Vault } from '../vault/types.js'
 import type { ControlHandler } from './control.js'
 import type { NodeIdentity } from './identity.js'
+import type { StorageHealth } from './storage-health.js'
 
 /** The parts of the trusted clock the node uses. */
 export interface NodeClock {
@@ -67,6 +68,22 @@ export interface OpgNodeOptions {
   statusExtras?: () => Promise<Partial<NodeStatus>> | Partial<NodeStatus>
   /** MQTT TLS material read from the config's files. */
   tls?: { ca?: Uint8Array; cert?: Uint8Array; key?: Uint8Array }
+  /** What the open found wrong with storage (journal damage, rebuilt state), for status. */
+  storage?: () => StorageHealth
+  /**
+   * How often the running node compacts synced history out of the journal (which also bounds the
+   * in-memory index to the retention policy). Default 1 h; 0 turns it off.
+   */
+  compactEveryMs?: number
+}
+
+/** A payment the bridge refused, as status lists it. */
+export interface RefusedPayment {
+  txId: string
+  code: string
+  amount: number
+  currency: string
+  acceptedAt: number
 }
 
 /** What `opg-node status` prints. */
@@ -84,6 +101,12 @@ export interface NodeReport {
   commandsRefused: number
   /** Paid-online confirmations (SMS or MQTT), newest first, and refusals. */
   confirmations: ConfirmReport
+  /** Payments the bridge refused (newest first, at most 20) and how many in all: disputed, not lost. */
+  refused: { count: number; recent: RefusedPayment[] }
+  /** Payments whose frame is damaged on flash (identifiers salvaged, bytes quarantined). */
+  damagedPayments: number
+  /** Storage problems found at start; `alerts` empty when healthy. */
+  storage: StorageHealth
   version: string
 }
 
@@ -101,6 +124,8 @@ export class OpgNode {
   /** Commands are applied one at a time, in arrival order (a later time must not be overtaken by an earlier). */
   #commands: Promise<void> = Promise.resolve()
   #commandsRefused = 0
+  #compactTimer: NodeJS.Timeout | undefined
+  #compacting: Promise<void> | undefined
 
   constructor(o: OpgNodeOptions) {
     this.#o = o
@@ -196,11 +221,38 @@ export class OpgNode {
     }
     const s = this.#o.vault.stats()
     this.#log.info({ pending: s.unsyncedCount, payments: s.records }, 'node started')
+    for (const alert of this.#o.storage?.().alerts ?? [])
+      this.#log.error({ alert }, 'STORAGE DAMAGE: operator action needed')
+    const every = this.#o.compactEveryMs ?? 3_600_000
+    if (every > 0) {
+      this.#compactTimer = setInterval(() => void this.compactNow(), every)
+      this.#compactTimer.unref()
+    }
+  }
+
+  /**
+   * Drop synced history beyond retention from the journal and the in-memory index (refusals, unsynced and
+   * damaged payments are kept). One at a time; a failure is logged and retried at the next run.
+   */
+  compactNow(): Promise<void> {
+    this.#compacting ??= (async () => {
+      try {
+        const r = await this.#o.vault.compact(this.#o.clock.now())
+        if (r.segmentsRemoved > 0) this.#log.info({ ...r }, 'journal compacted')
+      } catch (err) {
+        this.#log.warn({ err: String(err) }, 'compaction failed')
+      } finally {
+        this.#compacting = undefined
+      }
+    })()
+    return this.#compacting
   }
 
   async stop(): Promise<void> {
     if (!this.#started) return
     this.#started = false
+    clearInterval(this.#compactTimer)
+    await this.#compacting
     await this.#o.ble?.stop()
     await this.#o.modem?.stop().catch(() => {})
     await this.notices.stop()
@@ -240,8 +292,26 @@ export class OpgNode {
       revocationVersion: this.view.revocationVersion,
       commandsRefused: this.#commandsRefused,
       confirmations: this.notices.report(5),
+      refused: this.#refused(20),
+      damagedPayments: s.damagedCount,
+      storage: this.#o.storage?.() ?? { journalDamage: [], tornBytes: 0, alerts: [] },
       version: this.#o.version ?? '0.1.0',
     }
+  }
+
+  #refused(limit: number): NodeReport['refused'] {
+    const all: RefusedPayment[] = []
+    for (const p of this.#o.vault.payments()) {
+      if (p.refused === undefined) continue
+      all.push({
+        txId: p.txId,
+        code: p.refused,
+        amount: p.amount,
+        currency: p.currency,
+        acceptedAt: p.acceptedAt,
+      })
+    }
+    return { count: all.length, recent: all.reverse().slice(0, limit) }
   }
 
   readonly #onCommand = (cmd: NodeCommand): void => {

@@ -67,7 +67,7 @@ export interface SyncEvents {
   published: [info: { batchId: string; count: number; bytes: number; attempt: number }]
   progress: [p: SyncProgress]
   command: [cmd: NodeCommand]
-  /** The bridge refused these payments (they are settled at the box; the bridge holds the reason). */
+  /** The bridge refused these payments (journaled on the box as refused, with the code). */
   rejected: [items: { txId: string; code: string }[]]
   warning: [err: Error]
 }
@@ -313,7 +313,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
         return
       }
       if (ack.rejected.length > 0) this.emit('rejected', ack.rejected)
-      await this.#onAck([...ack.accepted, ...ack.rejected.map((r) => r.txId)])
+      await this.#onAck(ack.accepted, ack.rejected)
     } else if (topic === this.topics.cmd) {
       let cmd: NodeCommand
       try {
@@ -330,10 +330,19 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     }
   }
 
-  async #onAck(txIds: string[]): Promise<void> {
+  /**
+   * Journal the ack: booked payments as synced, refused ones with the bridge's code. A refusal is never
+   * treated as success: the payment stays on the box, shown as refused, with its receipt.
+   */
+  async #onAck(accepted: string[], rejected: { txId: string; code: string }[]): Promise<void> {
+    const txIds = [...accepted, ...rejected.map((r) => r.txId)]
     let settled: number
     try {
-      settled = await this.#o.vault.markSynced(txIds)
+      const [booked, refused] = await Promise.all([
+        this.#o.vault.markSynced(accepted),
+        this.#o.vault.markRefused(rejected),
+      ])
+      settled = booked + refused
     } catch (err) {
       // Not recorded as synced: the batch will be re-sent and acked again.
       this.emit('warning', new SyncError('bad_message', 'could not record ack', { cause: err }))

@@ -7,6 +7,7 @@ import {
   type NoticeRecord,
   type PaymentRecord,
   type PaymentSummary,
+  type RefusedRecord,
   type SyncedRecord,
   VaultError,
   type VaultRecord,
@@ -18,6 +19,7 @@ const KIND_PAYMENT = 1
 const KIND_SYNCED = 2
 const KIND_NOTICE = 3
 const KIND_SEAL = 4
+const KIND_REFUSED = 5
 
 /**
  * The last frame of a full segment: an HMAC of every byte before it and the summary of each record in it
@@ -33,7 +35,11 @@ export interface SealRecord {
 }
 
 /** What replay hands on for each record: payments as summaries (token and receipt stay on flash). */
-export type ReplayItem = { kind: 'payment'; summary: PaymentSummary } | SyncedRecord | NoticeRecord
+export type ReplayItem =
+  | { kind: 'payment'; summary: PaymentSummary }
+  | SyncedRecord
+  | RefusedRecord
+  | NoticeRecord
 
 /** A plain Uint8Array view of decoded bytes (no copy: the decoded plaintext belongs to this record alone). */
 function bytes(v: unknown): Uint8Array {
@@ -62,6 +68,8 @@ export function encodeRecord(rec: VaultRecord): Uint8Array {
       ])
     case 'synced':
       return cbor.encode([KIND_SYNCED, rec.txIds])
+    case 'refused':
+      return cbor.encode([KIND_REFUSED, rec.items.map((i) => [i.txId, i.code])])
     case 'notice':
       return cbor.encode([
         KIND_NOTICE,
@@ -124,6 +132,15 @@ export function decodeFrame(plain: Uint8Array): VaultRecord | SealRecord {
       validateRecord(rec)
       return rec
     }
+    case KIND_REFUSED: {
+      if (!Array.isArray(a[1])) throw new Error('bad refused record')
+      const rec: RefusedRecord = {
+        kind: 'refused',
+        items: (a[1] as unknown[][]).map((i) => ({ txId: i[0] as string, code: i[1] as string })),
+      }
+      validateRecord(rec)
+      return rec
+    }
     case KIND_NOTICE: {
       const rec: NoticeRecord = {
         kind: 'notice',
@@ -168,6 +185,10 @@ function problem(rec: VaultRecord): string | undefined {
       return undefined
     case 'synced':
       return Array.isArray(rec.txIds) && rec.txIds.every(id) ? undefined : 'txIds'
+    case 'refused':
+      return Array.isArray(rec.items) && rec.items.every((i) => id(i?.txId) && id(i?.code))
+        ? undefined
+        : 'items'
     case 'notice':
       if (!id(rec.ref)) return 'ref'
       if (!uint(rec.amount)) return 'amount'

@@ -6,8 +6,10 @@
  * every payment in them is synced and past retention, copying the few that must stay forward.
  */
 import { type ReplayItem, summarise, validateRecord } from './codec.js'
+import { type CompactionPlan, planCompaction } from './compaction-plan.js'
 import { deriveVaultKeys } from './frame.js'
 import { type FsLike, nodeFs } from './fs.js'
+import { type JournalDamage, quarantine, type SalvagedPayment } from './journal-damage.js'
 import { type FrameLocation, JournalWriter } from './journal-writer.js'
 import {
   type CompactResult,
@@ -21,7 +23,7 @@ import {
   type VaultRecord,
   type VaultStats,
 } from './types.js'
-import { type IndexEntry, type NoticeEntry, VaultIndex } from './vault-index.js'
+import { type IndexEntry, VaultIndex } from './vault-index.js'
 
 export interface FileVaultOptions {
   /** Directory of the journal (created if absent). */
@@ -32,6 +34,11 @@ export interface FileVaultOptions {
   retention?: Partial<RetentionPolicy>
   /** A new segment is started once the current one would pass this size. Default 4 MiB. */
   segmentBytes?: number
+  /**
+   * Flash block (page) size each commit is padded to, so no commit rewrites a block holding a confirmed
+   * frame. Default 4096; set it to the card's page size (often 16 KiB) when known.
+   */
+  blockBytes?: number
 }
 
 interface WriteItem {
@@ -67,10 +74,21 @@ export class FileVault implements Vault {
   #closed = false
   #readers = 0
   #readersIdle: (() => void)[] = []
+  readonly #fs: FsLike
+  readonly #dir: string
+  #damage: JournalDamage[] = []
 
   constructor(opts: FileVaultOptions) {
     const keys = deriveVaultKeys(opts.key)
-    this.#journal = new JournalWriter(opts.fs ?? nodeFs, opts.dir, keys, opts.segmentBytes ?? 4 * 1024 * 1024)
+    this.#fs = opts.fs ?? nodeFs
+    this.#dir = opts.dir
+    this.#journal = new JournalWriter(
+      this.#fs,
+      opts.dir,
+      keys,
+      opts.segmentBytes ?? 4 * 1024 * 1024,
+      opts.blockBytes ?? 4096,
+    )
     this.#retention = { ...DEFAULT_RETENTION, ...opts.retention }
   }
 
@@ -81,9 +99,52 @@ export class FileVault implements Vault {
     return v
   }
 
-  /** Replay and get ready to append. Throws `corrupt` or `wrong_key` (a VaultError) on a damaged journal. */
+  /**
+   * Replay and get ready to append. Damage is not an error: intact records are kept, damaged bytes are
+   * copied to the quarantine and listed in `damage`. Throws `wrong_key` when the journal is not ours.
+   */
   async start(): Promise<void> {
-    await this.#journal.open((item, seg, off, len) => this.#apply(item, seg, off, len))
+    await this.#journal.open(
+      (item, seg, off, len) => this.#apply(item, seg, off, len),
+      (s, seg, off, len) => this.#salvaged(s, seg, off, len),
+    )
+    const found = [...this.#journal.damage]
+    if (this.#journal.markUnreadable) {
+      found.push({
+        damage: { reason: 'mark_unreadable', segment: 0, offset: 0, length: 0, record: 0, confirmed: false },
+        bytes: undefined,
+      })
+    }
+    this.#damage = await quarantine(this.#fs, this.#dir, found)
+  }
+
+  /**
+   * Damage found at the last open (each already copied to the vault's quarantine directory); empty for a
+   * healthy journal. `confirmed` entries hurt records the vault had acknowledged: the operator must look.
+   */
+  get damage(): JournalDamage[] {
+    return this.#damage.map((d) => ({ ...d }))
+  }
+
+  /** A damaged payment frame whose identifiers could be read: keep them so its token is refused if re-offered. */
+  #salvaged(s: SalvagedPayment, seg: number, off: number, len: number): void {
+    if (this.#index.has(s.txId)) return
+    this.#index.putPayment(
+      { ...s, purseId: undefined, channel: 'qr', synced: true, damaged: true },
+      seg,
+      off,
+      len,
+    )
+  }
+
+  /** Resolves once the high-water mark covers every commit so far (for tests and a clean shutdown). */
+  settled(): Promise<void> {
+    return this.#journal.settleMark()
+  }
+
+  /** Bytes written to flash since open: commits with their padding, seals, and high-water marks. */
+  get flashBytes(): { journal: number; markWrites: number } {
+    return { journal: this.#journal.bytesWritten, markWrites: this.#journal.markWrites }
   }
 
   /** Bytes cut from a torn tail at the last open (0 if the journal ended cleanly). */
@@ -94,6 +155,7 @@ export class FileVault implements Vault {
   #apply(item: ReplayItem, seg: number, off: number, len: number): void {
     if (item.kind === 'payment') this.#index.putPayment(item.summary, seg, off, len)
     else if (item.kind === 'notice') this.#index.putNotice(item, seg)
+    else if (item.kind === 'refused') for (const r of item.items) this.#index.markRefused(r.txId, r.code)
     else for (const id of item.txIds) this.#index.markSynced(id)
   }
 
@@ -235,7 +297,8 @@ export class FileVault implements Vault {
 
   async get(txId: string): Promise<PaymentRecord | undefined> {
     const e = this.#index.entry(txId)
-    if (!e) return undefined
+    // A damaged payment has no readable frame: its summary (and the quarantine) is all there is.
+    if (!e || e.damaged) return undefined
     return (await this.#read([e]))[0]
   }
 
@@ -286,6 +349,31 @@ export class FileVault implements Vault {
     return changed
   }
 
+  async markRefused(items: Iterable<{ txId: string; code: string }>): Promise<number> {
+    this.#check()
+    const seen = new Set<string>()
+    const fresh = [...items].filter((i) => {
+      if (seen.has(i.txId) || !this.#index.has(i.txId) || this.#index.isRefused(i.txId)) return false
+      seen.add(i.txId)
+      return true
+    })
+    if (fresh.length === 0) return 0
+    let changed = 0
+    const writes: WriteItem[] = []
+    for (let i = 0; i < fresh.length; i += SYNCED_CHUNK) {
+      const chunk = fresh.slice(i, i + SYNCED_CHUNK)
+      writes.push({
+        rec: { kind: 'refused', items: chunk },
+        done: () => {
+          for (const r of chunk) if (this.#index.markRefused(r.txId, r.code)) changed++
+        },
+        undo: () => {},
+      })
+    }
+    await this.#enqueueWrite(writes)
+    return changed
+  }
+
   stats(): VaultStats {
     return {
       ...this.#index.stats(),
@@ -311,53 +399,26 @@ export class FileVault implements Vault {
     })
   }
 
-  /**
-   * Remove the longest run of oldest segments in which no synced payment is still retained, stopping at a
-   * segment that would only be copied forward whole (removing it frees nothing).
-   */
-  #plan(now: number): { removable: number[]; carry: IndexEntry[]; keepNotices: NoticeEntry[] } {
-    const expired = this.#index.expired(now, this.#retention)
-    const active = this.#journal.activeSegment
-    const blocked = new Set<number>()
-    const frees = new Set<number>()
-    const copies = new Map<number, number>()
-    const carryBySeg = new Map<number, IndexEntry[]>()
-    for (const e of this.#index.entries()) {
-      if (e.seg < 0 || e.seg >= active) continue
-      if (!e.synced) {
-        carryBySeg.set(e.seg, [...(carryBySeg.get(e.seg) ?? []), e])
-        copies.set(e.seg, (copies.get(e.seg) ?? 0) + 1)
-      } else if (expired.has(e.txId)) frees.add(e.seg)
-      else blocked.add(e.seg)
-    }
-    const notices = [...this.#index.noticeEntries()]
-    for (const n of notices) {
-      if (this.#noticeExpired(n, now)) frees.add(n.seg)
-      else copies.set(n.seg, (copies.get(n.seg) ?? 0) + 1)
-    }
-    const removable: number[] = []
-    for (const no of this.#journal.segmentNumbers()) {
-      if (no >= active || blocked.has(no)) break
-      if ((copies.get(no) ?? 0) > 0 && !frees.has(no)) break
-      removable.push(no)
-    }
-    const gone = new Set(removable)
-    return {
-      removable,
-      carry: removable.flatMap((no) => carryBySeg.get(no) ?? []),
-      keepNotices: notices.filter((n) => gone.has(n.seg) && !this.#noticeExpired(n, now)),
-    }
-  }
-
-  #noticeExpired(n: NoticeEntry, now: number): boolean {
-    return n.rec.receivedAt < now - this.#retention.maxAgeMs
+  #plan(now: number): CompactionPlan {
+    return planCompaction({
+      entries: this.#index.entries(),
+      notices: [...this.#index.noticeEntries()],
+      expired: this.#index.expired(now, this.#retention),
+      active: this.#journal.activeSegment,
+      segments: this.#journal.segmentNumbers(),
+      noticeKept: (n) => n.rec.receivedAt >= now - this.#retention.maxAgeMs,
+    })
   }
 
   async #compact(now: number): Promise<CompactResult> {
     const { removable, carry, keepNotices } = this.#plan(now)
     if (removable.length === 0) return { segmentsRemoved: 0, dropped: 0, carried: 0 }
-    // 1. Copy forward what must stay; a cut after this leaves duplicates, which replay folds together.
+    // 1. Copy forward what must stay, refusals with their code; a cut after this leaves duplicates, which
+    //    replay folds together.
     const records = await this.#read(carry)
+    const refusals = carry.flatMap((e) =>
+      e.refused !== undefined ? [{ txId: e.txId, code: e.refused }] : [],
+    )
     await this.#write([
       ...records.map(
         (rec): WriteItem => ({
@@ -373,6 +434,9 @@ export class FileVault implements Vault {
           undo: () => {},
         }),
       ),
+      ...(refusals.length > 0
+        ? [{ rec: { kind: 'refused' as const, items: refusals }, done: () => {}, undo: () => {} }]
+        : []),
     ])
     // 2. Move the journal's authenticated start past the old segments; a cut after this only leaves files
     //    that the next open removes.

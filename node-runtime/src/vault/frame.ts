@@ -2,8 +2,13 @@
  * The journal's on-flash layout. A segment file is a 32-byte header (magic, segment number, MAC that also
  * tells a wrong key) followed by frames:
  *
- *   0 magic 'OV' | 2 version | 3 reserved | 4 body length u32 | 8 seq u64 | 16 offset of the record in its
- *   write batch u32 | 20 previous record's GCM tag (16) | 36 nonce (12) | 48 CRC-32 of bytes 0..48 | 52 body
+ *   0 magic 'OV' | 2 version | 3 padding shift | 4 body length u32 | 8 seq u64 | 16 offset of the record in
+ *   its write batch u32 | 20 previous record's GCM tag (16) | 36 nonce (12) | 48 CRC-32 of bytes 0..48 | 52 body
+ *
+ * A padding shift k > 0 marks the last frame of a write batch: zeros follow it up to the next multiple of 2^k
+ * bytes of the file, where the next batch starts. Each commit thus begins on a fresh flash block and never
+ * rewrites a block that holds an already confirmed frame (see journal-writer.ts). The shift is in the
+ * authenticated header, so padding cannot be forged to hide a record.
  *
  * The body is AES-128-GCM(ciphertext || tag) of the CBOR record, with bytes 0..48 as associated data. Each
  * frame carries the previous frame's tag, so the tags form a MAC chain: removing, reordering or replaying a
@@ -62,6 +67,13 @@ export interface Frame {
   plain: Buffer
   start: number
   end: number
+  /** Where the next frame starts: `end`, or `end` rounded up to the padding block. */
+  next: number
+}
+
+/** Round `n` up to a multiple of `block` (a power of two). */
+export function alignUp(n: number, block: number): number {
+  return Math.ceil(n / block) * block
 }
 
 /** Random 12-byte nonces, drawn from the CSPRNG 1024 at a time (one call per frame costs more than the AEAD). */
@@ -87,11 +99,12 @@ export function sealFrame(
   prevTag: Uint8Array,
   plain: Uint8Array,
   nonces: NoncePool,
+  padShift = 0,
 ): { bytes: Buffer; tag: Buffer } {
   const out = Buffer.allocUnsafe(FRAME_HEADER + plain.length + TAG)
   out.writeUInt16BE(MAGIC, 0)
   out[2] = VERSION
-  out[3] = 0
+  out[3] = padShift
   out.writeUInt32BE(plain.length + TAG, 4)
   out.writeUInt32BE(Math.floor(seq / 2 ** 32), 8)
   out.writeUInt32BE(seq >>> 0, 12)
@@ -140,6 +153,8 @@ export function openFrameAt(key: Buffer, buf: Buffer, pos: number): FrameRead {
     const plain = d.update(buf.subarray(pos + FRAME_HEADER, end - TAG))
     // GCM yields everything from update(); final() only checks the tag (it throws if it fails).
     if (d.final().length !== 0) return { kind: 'bad', reason: 'unexpected trailing plaintext' }
+    const shift = buf[pos + 3]!
+    if (shift > 20) return { kind: 'bad', reason: 'bad padding shift' }
     return {
       kind: 'ok',
       frame: {
@@ -150,11 +165,27 @@ export function openFrameAt(key: Buffer, buf: Buffer, pos: number): FrameRead {
         plain,
         start: pos,
         end,
+        next: shift === 0 ? end : alignUp(end, 2 ** shift),
       },
     }
   } catch {
     return { kind: 'bad', reason: 'frame authentication failed' }
   }
+}
+
+/**
+ * Decrypt a damaged frame's body WITHOUT authenticating it (GCM is counter mode underneath, so the bytes
+ * before the damage still decrypt). Only for salvaging identifiers that stop a replay of a lost payment's
+ * token; never treated as a record. Undefined when even the header is unreadable.
+ */
+export function decryptUnauthenticated(key: Buffer, buf: Buffer, pos: number): Buffer | undefined {
+  if (!headerLooksValid(buf, pos)) return undefined
+  const len = buf.readUInt32BE(pos + 4)
+  const end = Math.min(buf.length, pos + FRAME_HEADER + len - TAG)
+  if (end <= pos + FRAME_HEADER) return undefined
+  const d = createDecipheriv('aes-128-gcm', key, buf.subarray(pos + 36, pos + 48))
+  d.setAAD(buf.subarray(pos, pos + AAD_LEN))
+  return d.update(buf.subarray(pos + FRAME_HEADER, end))
 }
 
 /** Header of segment `segNo`. */

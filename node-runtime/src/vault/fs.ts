@@ -10,6 +10,8 @@ import { dirname, join } from 'node:path'
 export interface FileHandleLike {
   /** Write all of `data` (at the end for 'append' handles, from the current position for 'write'). */
   write(data: Uint8Array): Promise<void>
+  /** Write all of `data` at `position` (not for 'append' handles); durable on return for 'update-sync'. */
+  writeAt(data: Uint8Array, position: number): Promise<void>
   /** Read up to `length` bytes at `position`; shorter at end of file. */
   read(length: number, position: number): Promise<Uint8Array>
   /** fdatasync(2): the data (and the size) are durable. */
@@ -23,9 +25,10 @@ export interface FileHandleLike {
 
 /**
  * 'append-sync' opens with O_APPEND|O_DSYNC: each write returns only once its data (and the file size) are
- * durable, like write + fdatasync but in one system call.
+ * durable, like write + fdatasync but in one system call. 'update-sync' opens read-write with O_DSYNC,
+ * creating the file but never truncating it, for fixed-slot files rewritten in place (the high-water mark).
  */
-export type OpenMode = 'append' | 'append-sync' | 'read' | 'write'
+export type OpenMode = 'append' | 'append-sync' | 'read' | 'write' | 'update-sync'
 
 /** The file system as the vault uses it. Errors carry node's `code` (ENOENT...). */
 export interface FsLike {
@@ -50,6 +53,13 @@ class NodeHandle implements FileHandleLike {
     let off = 0
     while (off < data.length) {
       const { bytesWritten } = await this.#h.write(data, off, data.length - off)
+      off += bytesWritten
+    }
+  }
+  async writeAt(data: Uint8Array, position: number): Promise<void> {
+    let off = 0
+    while (off < data.length) {
+      const { bytesWritten } = await this.#h.write(data, off, data.length - off, position + off)
       off += bytesWritten
     }
   }
@@ -85,12 +95,18 @@ const FLAGS: Record<OpenMode, string | number> = {
   'append-sync': constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC,
   read: 'r',
   write: 'w',
+  'update-sync': constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC,
 }
 
 /** The real file system (node:fs/promises). */
 export const nodeFs: FsLike = {
   async mkdir(path) {
-    await mkdir(path, { recursive: true })
+    const first = await mkdir(path, { recursive: true })
+    if (first === undefined) return
+    // A new directory's name is durable only once its parent is fsynced: each level that was created.
+    const made: string[] = []
+    for (let p = path; p.length >= first.length; p = dirname(p)) made.push(p)
+    for (const d of made.reverse()) await nodeFs.syncDir(dirname(d))
   },
   readdir: (path) => readdir(path),
   readFile: (path) => readFile(path),

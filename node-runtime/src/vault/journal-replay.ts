@@ -1,31 +1,37 @@
 /**
  * Start-up of the journal: find the segments, authenticate and replay every record in order, check the MAC
  * chain end to end, and repair a torn tail. A torn tail is what a power cut leaves: damage in the last,
- * never-acknowledged write batch of the last segment. Anything else that fails — a bad frame followed by
- * frames of a later batch, a broken chain, a missing segment — is a hard `corrupt` error: nothing is dropped
- * silently. A full segment ends with a seal (frame.ts): if its HMAC over the segment's bytes checks out,
+ * never-acknowledged write batch of the last segment, above the high-water mark (high-water.ts). Anything
+ * else that fails — a bad frame followed by frames of a later batch, damage at or below the mark, a broken
+ * chain, a missing segment — is reported as damage (journal-damage.ts) and skipped: the box starts with every
+ * intact record, nothing is cut, and nothing is dropped silently. Only a wrong key stops the start. A full segment ends with a seal (frame.ts): if its HMAC over the segment's bytes checks out,
  * the seal's summaries are applied without decrypting each record; if anything about it is off, the
  * segment is replayed record by record, which gives the verdict.
  */
 import { createHmac, type Hmac } from 'node:crypto'
 import { join } from 'node:path'
-import { decodeFrame, type ReplayItem, type SealRecord, summarise } from './codec.js'
 import {
   type Anchor,
   checkSegmentHeader,
-  FRAME_HEADER,
-  headerLooksValid,
   openAnchor,
-  openFrameAt,
-  readSealTrailer,
   SEAL_TRAILER,
   SEGMENT_HEADER,
   sealTrailer,
   type VaultKeys,
 } from './frame.js'
 import { type FsLike, isNotFound } from './fs.js'
-import { replaySeal, SealColumns, sealCount } from './seal.js'
-import { VaultError } from './types.js'
+import { SealColumns } from './seal.js'
+import {
+  type ApplyItem,
+  type Cursor,
+  type ReplayContext,
+  replayFrames,
+  replaySealed,
+} from './segment-replay.js'
+
+export type { ApplyItem, FoundDamage, OnSalvage, ReplayContext } from './segment-replay.js'
+
+import { isVaultError, VaultError } from './types.js'
 
 export const ANCHOR_FILE = 'anchor'
 const SEGMENT_RE = /^seg-(\d{12})\.vlt$/
@@ -62,9 +68,9 @@ export interface ReplayResult {
   tail: TailState | undefined
   /** Segments checked through their seal rather than record by record. */
   sealedSegments: number
+  /** The last segment holds damage: append to a new segment, so it is never sealed over. */
+  tailDamaged: boolean
 }
-
-export type ApplyItem = (item: ReplayItem, seg: number, off: number, len: number) => void
 
 function corrupt(message: string, cause?: unknown): VaultError {
   return new VaultError('corrupt', message, cause === undefined ? undefined : { cause })
@@ -88,126 +94,14 @@ async function readAnchor(fs: FsLike, dir: string, keys: VaultKeys): Promise<Anc
   return a
 }
 
-/**
- * After a damaged frame at `pos` in the last segment: is it a torn tail? Only if no authenticated frame after
- * it belongs to a later write batch (a later batch is only written once the earlier one is durable).
- */
-function isTornTail(keys: VaultKeys, buf: Buffer, pos: number, expectSeq: number): boolean {
-  for (let q = pos + 1; q + FRAME_HEADER <= buf.length; q++) {
-    if (!headerLooksValid(buf, q)) continue
-    const r = openFrameAt(keys.journal, buf, q)
-    if (r.kind !== 'ok') continue
-    const batchFirst = r.frame.seq - r.frame.batchOffset
-    if (batchFirst > expectSeq || r.frame.seq < expectSeq) return false
-  }
-  return true
-}
-
-/** Chain position while replaying. */
-interface Cursor {
-  seq: number
-  prev: Buffer
-}
-
-/** Try the seal of segment `no`; true if it checked out and its entries were applied. */
-function replaySealed(keys: VaultKeys, buf: Buffer, no: number, at: Cursor, apply: ApplyItem): boolean {
-  const sealOff = readSealTrailer(buf)
-  if (sealOff === undefined) return false
-  const r = openFrameAt(keys.journal, buf, sealOff)
-  if (r.kind !== 'ok' || r.frame.end !== buf.length - SEAL_TRAILER) return false
-  let seal: SealRecord
-  try {
-    const rec = decodeFrame(r.frame.plain)
-    if (rec.kind !== 'seal') return false
-    seal = rec
-  } catch {
-    return false
-  }
-  const count = sealCount(seal.columns)
-  const lastTag = count > 0 ? buf.subarray(sealOff - 16, sealOff) : at.prev
-  const mac = createHmac('sha256', keys.seal).update(buf.subarray(0, sealOff)).digest()
-  if (
-    count < 0 ||
-    seal.firstSeq !== at.seq ||
-    !Buffer.from(seal.firstPrevTag).equals(at.prev) ||
-    r.frame.seq !== at.seq + count ||
-    !r.frame.prevTag.equals(lastTag) ||
-    !mac.equals(seal.hmac)
-  ) {
-    return false
-  }
-  try {
-    replaySeal(seal.columns, (item, off, len) => apply(item, no, off, len))
-  } catch {
-    // Applying is idempotent (ids are keys), so the record-by-record pass may safely go over them again.
-    return false
-  }
-  at.seq = r.frame.seq + 1
-  at.prev = Buffer.from(r.frame.tag)
-  return true
-}
-
-/**
- * Replay segment `no` record by record. Returns the length the file should have (shorter when a torn tail
- * is to be cut), whether it ends with a seal, and the seal entries of its records.
- */
-function replayFrames(
-  keys: VaultKeys,
-  buf: Buffer,
-  no: number,
-  last: boolean,
-  at: Cursor,
-  apply: ApplyItem,
-): { end: number; sealAt: number | undefined; trailerMissing: boolean; entries: SealColumns } {
-  const entries = new SealColumns()
-  let pos = SEGMENT_HEADER
-  while (pos < buf.length) {
-    const r = openFrameAt(keys.journal, buf, pos)
-    if (r.kind === 'ok') {
-      const f = r.frame
-      if (f.seq !== at.seq || !f.prevTag.equals(at.prev)) {
-        throw corrupt(`journal chain broken at record ${at.seq} (segment ${no}, offset ${pos})`)
-      }
-      let rec: ReturnType<typeof decodeFrame>
-      try {
-        rec = decodeFrame(f.plain)
-      } catch (err) {
-        throw corrupt(`journal record ${f.seq} does not decode`, err)
-      }
-      at.seq = f.seq + 1
-      at.prev = f.tag
-      if (rec.kind === 'seal') {
-        // Only the trailer may follow a seal; a partial one (cut while written) is cut on the last segment.
-        const rest = buf.length - f.end
-        const trailerOk = rest === SEAL_TRAILER && readSealTrailer(buf) === f.start
-        if (!trailerOk && !last) throw corrupt(`journal segment ${no} has a bad seal trailer`)
-        return { end: trailerOk ? buf.length : f.end, sealAt: f.start, trailerMissing: !trailerOk, entries }
-      }
-      entries.add(rec, f.start, f.end - f.start)
-      apply(
-        rec.kind === 'payment' ? { kind: 'payment', summary: summarise(rec) } : rec,
-        no,
-        f.start,
-        f.end - f.start,
-      )
-      pos = f.end
-      continue
-    }
-    if (!last || !isTornTail(keys, buf, pos, at.seq)) {
-      throw corrupt(`journal record ${at.seq} is damaged (segment ${no}, offset ${pos}): ${r.kind}`)
-    }
-    return { end: pos, sealAt: undefined, trailerMissing: false, entries }
-  }
-  return { end: buf.length, sealAt: undefined, trailerMissing: false, entries }
-}
-
 /** Replay the journal in `dir`, calling `apply` for each record in order. Repairs a torn tail on disk. */
 export async function replayJournal(
   fs: FsLike,
   dir: string,
-  keys: VaultKeys,
+  ctx: ReplayContext,
   apply: ApplyItem,
 ): Promise<ReplayResult> {
+  const { keys } = ctx
   await fs.mkdir(dir)
   const names = await fs.readdir(dir)
   let dirty = false
@@ -230,7 +124,22 @@ export async function replayJournal(
       throw new VaultError('wrong_key', 'the journal was written with another key')
     }
   }
-  const anchor = await readAnchor(fs, dir, keys)
+  const gap = (no: number, record: number): void => {
+    ctx.damage.push({
+      damage: { reason: 'chain_gap', segment: no, offset: 0, length: 0, record, confirmed: true },
+      bytes: undefined,
+    })
+  }
+  let anchor: Anchor | undefined
+  let resync = false
+  try {
+    anchor = await readAnchor(fs, dir, keys)
+  } catch (err) {
+    if (!isVaultError(err, 'corrupt')) throw err
+    // A damaged anchor only said where the journal starts: replay what is there and report the start.
+    resync = true
+    gap(segNos[0] ?? 1, 0)
+  }
   if (anchor) {
     // Segments before the anchor are left over from a compaction that was cut short.
     for (const no of segNos.filter((n) => n < anchor.firstSegment)) {
@@ -238,24 +147,34 @@ export async function replayJournal(
       dirty = true
     }
     segNos = segNos.filter((n) => n >= anchor.firstSegment)
-    if (segNos[0] !== anchor.firstSegment) throw corrupt('the first retained journal segment is missing')
-  } else if (segNos.length > 0 && segNos[0] !== 1) {
-    throw corrupt('the start of the journal is missing')
+    if (segNos.length > 0 && segNos[0] !== anchor.firstSegment) {
+      resync = true
+      gap(segNos[0]!, anchor.firstSeq)
+    }
+  } else if (!resync && segNos.length > 0 && segNos[0] !== 1) {
+    resync = true
+    gap(segNos[0]!, 0)
   }
-  segNos.forEach((no, i) => {
-    if (no !== segNos[0]! + i) throw corrupt(`journal segment ${segNos[0]! + i} is missing`)
-  })
 
   const segments = new Map<number, SegmentInfo>()
   // Copies: tags read from a segment buffer are views that would keep the whole segment in memory.
-  const at: Cursor = { seq: anchor?.firstSeq ?? 0, prev: Buffer.from(anchor?.prevTag ?? keys.genesis) }
+  const at: Cursor = {
+    seq: anchor?.firstSeq ?? 0,
+    prev: Buffer.from(anchor?.prevTag ?? keys.genesis),
+    resync,
+  }
   let tornBytes = 0
   let nextSegment = anchor?.firstSegment ?? 1
   let tail: TailState | undefined
   let sealedSegments = 0
+  let tailDamaged = false
 
   for (const [i, no] of segNos.entries()) {
     const last = i === segNos.length - 1
+    if (i > 0 && no !== segNos[i - 1]! + 1) {
+      at.resync = true
+      gap(no, at.seq)
+    }
     const path = join(dir, segmentName(no))
     const buf = asBuffer(await fs.readFile(path))
     const header = checkSegmentHeader(keys.mac, buf, no)
@@ -266,16 +185,30 @@ export async function replayJournal(
       nextSegment = no
       break
     }
-    if (header !== 'ok') throw corrupt(`journal segment ${no} has a bad header (${header})`)
+    const damageBefore = ctx.damage.length
     const info: SegmentInfo = { firstSeq: at.seq, prevTag: Buffer.from(at.prev), bytes: buf.length }
     segments.set(no, info)
     nextSegment = no
-    if (replaySealed(keys, buf, no, at, apply)) {
+    if (header !== 'ok') {
+      // The header block is gone: its frames may still be intact and are replayed like any others.
+      ctx.damage.push({
+        damage: {
+          reason: 'damaged_frame',
+          segment: no,
+          offset: 0,
+          length: SEGMENT_HEADER,
+          record: at.seq,
+          confirmed: true,
+        },
+        bytes: Buffer.from(buf.subarray(0, SEGMENT_HEADER)),
+      })
+      at.resync = true
+    } else if (!at.resync && replaySealed(keys, buf, no, at, apply)) {
       sealedSegments++
       if (last) tail = { sealed: true, hmac: createHmac('sha256', keys.seal), entries: new SealColumns() }
       continue
     }
-    const r = replayFrames(keys, buf, no, last, at, apply)
+    const r = replayFrames(ctx, buf, no, last, at, apply)
     at.prev = Buffer.from(at.prev)
     if (r.end < buf.length || r.trailerMissing) {
       tornBytes = buf.length - r.end
@@ -291,10 +224,40 @@ export async function replayJournal(
       info.bytes = r.end + (r.trailerMissing ? SEAL_TRAILER : 0)
     }
     if (last) {
+      tailDamaged = ctx.damage.length > damageBefore || header !== 'ok'
       const hmac = createHmac('sha256', keys.seal).update(buf.subarray(0, r.end))
       tail = { sealed: r.sealAt !== undefined, hmac, entries: r.entries }
     }
   }
+  if (ctx.hwm >= at.seq) {
+    // The journal ends before records the vault had confirmed: they were lost after they were written.
+    const missing = ctx.hwm - at.seq + 1
+    const trailing = at.resync ? ctx.damage[ctx.damage.length - 1]?.damage : undefined
+    if (trailing) trailing.missingRecords = missing
+    else {
+      ctx.damage.push({
+        damage: {
+          reason: 'missing_records',
+          segment: nextSegment,
+          offset: segments.get(nextSegment)?.bytes ?? 0,
+          length: 0,
+          record: at.seq,
+          missingRecords: missing,
+          confirmed: true,
+        },
+        bytes: undefined,
+      })
+    }
+  }
   if (dirty) await fs.syncDir(dir)
-  return { segments, nextSeq: at.seq, chainTag: at.prev, tornBytes, nextSegment, tail, sealedSegments }
+  return {
+    segments,
+    nextSeq: at.seq,
+    chainTag: at.prev,
+    tornBytes,
+    nextSegment,
+    tail,
+    sealedSegments,
+    tailDamaged,
+  }
 }

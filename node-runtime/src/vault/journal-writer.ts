@@ -2,11 +2,20 @@
  * The on-flash side of the file vault: the segment files, the MAC chain's position, one batch of frames per
  * durable write, segment seals, reading frames back, and the compaction primitives (anchor, segment
  * removal). It keeps no indexes and does no queuing; FileVault serialises every call that writes.
+ *
+ * Flash programs whole blocks, so appending a frame into a partly filled block rewrites the block, and a
+ * power cut during that rewrite can destroy the frame already confirmed in it. So every write batch is
+ * padded with zeros to the next block boundary (`blockBytes`, 4 KiB by default; its last frame says so in
+ * its authenticated header), and a segment's header goes out with its first batch: no write ever touches a
+ * block holding a confirmed byte. The cost — up to one block per commit, shared by every payment of a group
+ * commit — is measured in docs/BENCHMARKS.md. After each commit the high-water mark (high-water.ts) is
+ * moved in the background, so start-up can tell damage to confirmed records from a torn write.
  */
 import { createHmac, type Hmac } from 'node:crypto'
 import { join } from 'node:path'
 import { decodeRecord, encodeRecord, encodeSeal } from './codec.js'
 import {
+  alignUp,
   FRAME_HEADER,
   NoncePool,
   openFrameAt,
@@ -19,6 +28,8 @@ import {
   type VaultKeys,
 } from './frame.js'
 import { type FileHandleLike, type FsLike, writeFileDurably } from './fs.js'
+import { HighWaterMark, readHighWater } from './high-water.js'
+import type { FoundDamage, OnSalvage } from './journal-replay.js'
 import {
   ANCHOR_FILE,
   type ApplyItem,
@@ -41,6 +52,9 @@ export class JournalWriter {
   readonly #dir: string
   readonly #keys: VaultKeys
   readonly #segmentBytes: number
+  readonly #block: number
+  readonly #padShift: number
+  #mark: HighWaterMark | undefined
   #segments = new Map<number, SegmentInfo>()
   #active:
     | { no: number; handle: FileHandleLike; size: number; sealed: boolean; hmac: Hmac; entries: SealColumns }
@@ -52,49 +66,102 @@ export class JournalWriter {
   tornBytes = 0
   /** Segments checked through their seal at open. */
   sealedAtOpen = 0
+  /** Damage found at open (not yet quarantined). */
+  damage: FoundDamage[] = []
+  /** The high-water mark file existed but did not authenticate at open. */
+  markUnreadable = false
+  /** Bytes handed to the file system for commits, padding and marks (write amplification figures). */
+  bytesWritten = 0
 
-  constructor(fs: FsLike, dir: string, keys: VaultKeys, segmentBytes: number) {
+  constructor(fs: FsLike, dir: string, keys: VaultKeys, segmentBytes: number, blockBytes = 4096) {
+    if (!Number.isInteger(Math.log2(blockBytes)) || blockBytes < 512 || blockBytes > 1 << 20) {
+      throw new RangeError('blockBytes must be a power of two from 512 to 1 MiB')
+    }
     this.#fs = fs
     this.#dir = dir
     this.#keys = keys
     this.#segmentBytes = segmentBytes
+    this.#block = blockBytes
+    this.#padShift = Math.log2(blockBytes)
   }
 
   /** Replay the journal through `apply`, repair a torn tail, and open the segment to append to. */
-  async open(apply: ApplyItem): Promise<void> {
-    const r = await replayJournal(this.#fs, this.#dir, this.#keys, apply)
+  async open(apply: ApplyItem, onSalvage: OnSalvage): Promise<void> {
+    await this.#fs.mkdir(this.#dir)
+    const hwm = await readHighWater(this.#fs, this.#dir, this.#keys.mac, this.#block)
+    this.markUnreadable = hwm.unreadable
+    const ctx = { keys: this.#keys, hwm: hwm.seq, damage: [] as FoundDamage[], onSalvage }
+    const r = await replayJournal(this.#fs, this.#dir, ctx, apply)
+    this.damage = ctx.damage
     this.#segments = r.segments
-    this.#nextSeq = r.nextSeq
+    // New records never reuse the sequence number of a confirmed record that was lost: the gap stays visible.
+    this.#nextSeq = Math.max(r.nextSeq, hwm.seq + 1)
     this.#chainTag = r.chainTag
     this.tornBytes = r.tornBytes
     this.sealedAtOpen = r.sealedSegments
+    this.#mark = new HighWaterMark(
+      this.#fs,
+      this.#dir,
+      this.#keys.mac,
+      this.#block,
+      this.#nextSeq - 1,
+      hwm.newer,
+    )
     const info = r.segments.get(r.nextSegment)
     if (info && r.tail) {
       const handle = await this.#fs.open(this.#path(r.nextSegment), 'append-sync')
       this.#active = { no: r.nextSegment, handle, size: info.bytes, ...r.tail }
+      // A tail that is not on a block boundary (written before padding existed) or holds damage is left as it
+      // is: new commits go to a fresh segment, so no confirmed block is rewritten and no damage is sealed over.
+      if (!r.tail.sealed && (r.tailDamaged || info.bytes % this.#block !== 0)) {
+        await handle.close()
+        await this.#createSegment(r.nextSegment + 1)
+      }
     } else {
       await this.#createSegment(r.nextSegment)
     }
+  }
+
+  /** Resolves once the high-water mark covers every commit so far. */
+  settleMark(): Promise<void> {
+    return this.#mark?.settle() ?? Promise.resolve()
+  }
+  /** The high-water mark known durable (last confirmed sequence number). */
+  get markSeq(): number {
+    return this.#mark?.durable ?? -1
+  }
+  /** Mark writes done since open. */
+  get markWrites(): number {
+    return this.#mark?.writes ?? 0
   }
 
   #path(no: number): string {
     return join(this.#dir, segmentName(no))
   }
 
+  /** Open a new, empty segment; its header is written with its first batch (see #write). */
   async #createSegment(no: number): Promise<void> {
     // Each write through this handle is durable when it returns (O_DSYNC): one system call per commit.
     const handle = await this.#fs.open(this.#path(no), 'append-sync')
-    const header = segmentHeader(this.#keys.mac, no)
-    try {
-      await handle.write(header)
-      await this.#fs.syncDir(this.#dir)
-    } catch (err) {
-      await handle.close()
-      throw err
-    }
-    this.#segments.set(no, { firstSeq: this.#nextSeq, prevTag: this.#chainTag, bytes: SEGMENT_HEADER })
-    const hmac = createHmac('sha256', this.#keys.seal).update(header)
-    this.#active = { no, handle, size: SEGMENT_HEADER, sealed: false, hmac, entries: new SealColumns() }
+    this.#segments.set(no, { firstSeq: this.#nextSeq, prevTag: this.#chainTag, bytes: 0 })
+    const hmac = createHmac('sha256', this.#keys.seal)
+    this.#active = { no, handle, size: 0, sealed: false, hmac, entries: new SealColumns() }
+  }
+
+  /**
+   * One durable write to the active segment. The first write of a segment carries its header and is
+   * followed by a directory fsync, so the new file's name is durable before anything in it is confirmed.
+   */
+  async #write(bytes: Buffer): Promise<void> {
+    const active = this.#active!
+    const first = active.size === 0
+    const out = first ? Buffer.concat([segmentHeader(this.#keys.mac, active.no), bytes]) : bytes
+    await active.handle.write(out)
+    if (first) await this.#fs.syncDir(this.#dir)
+    this.bytesWritten += out.length
+    active.hmac.update(out)
+    active.size += out.length
+    this.#segments.get(active.no)!.bytes = active.size
   }
 
   /** End the active segment with its seal: HMAC of its bytes and the summaries of its records. */
@@ -111,7 +178,9 @@ export class JournalWriter {
     const f = sealFrame(this.#keys.journal, this.#nextSeq, 0, this.#chainTag, plain, this.#nonces)
     this.#nextSeq++
     this.#chainTag = f.tag
+    // The seal starts on a fresh block (the batch before it was padded); nothing is written after it.
     await active.handle.write(Buffer.concat([f.bytes, sealTrailer(active.size)]))
+    this.bytesWritten += f.bytes.length + SEAL_TRAILER
     active.size += f.bytes.length + SEAL_TRAILER
     active.sealed = true
     active.entries = new SealColumns()
@@ -143,7 +212,10 @@ export class JournalWriter {
     let total = 0
     for (const p of plains) total += FRAME_HEADER + p.length + 16
     let active = this.#active!
-    if (active.sealed || (active.size > SEGMENT_HEADER && active.size + total > this.#segmentBytes)) {
+    if (
+      active.sealed ||
+      (active.size > 0 && active.size + alignUp(total, this.#block) > this.#segmentBytes)
+    ) {
       if (!active.sealed) await this.#seal()
       await active.handle.close()
       await this.#createSegment(active.no + 1)
@@ -152,24 +224,25 @@ export class JournalWriter {
     const batchFirst = this.#nextSeq
     const frames: Buffer[] = []
     const locs: FrameLocation[] = []
-    let off = active.size
-    for (const p of plains) {
+    let off = active.size === 0 ? SEGMENT_HEADER : active.size
+    plains.forEach((p, i) => {
       const seq = this.#nextSeq
-      const f = sealFrame(this.#keys.journal, seq, seq - batchFirst, this.#chainTag, p, this.#nonces)
+      const pad = i === plains.length - 1 ? this.#padShift : 0
+      const f = sealFrame(this.#keys.journal, seq, seq - batchFirst, this.#chainTag, p, this.#nonces, pad)
       frames.push(f.bytes)
       locs.push({ seg: active.no, off, len: f.bytes.length })
       off += f.bytes.length
       this.#chainTag = f.tag
       this.#nextSeq = seq + 1
-    }
-    const bytes = frames.length === 1 ? frames[0]! : Buffer.concat(frames)
-    await active.handle.write(bytes)
-    active.hmac.update(bytes)
+    })
+    // Zeros up to the block boundary: the next commit starts on a block no confirmed frame lives in.
+    const padding = alignUp(off, this.#block) - off
+    if (padding > 0) frames.push(Buffer.alloc(padding))
+    await this.#write(frames.length === 1 ? frames[0]! : Buffer.concat(frames))
     records.forEach((rec, i) => {
       active.entries.add(rec, locs[i]!.off, locs[i]!.len)
     })
-    active.size = off
-    this.#segments.get(active.no)!.bytes = off
+    this.#mark?.advance(this.#nextSeq - 1)
     return locs
   }
 
@@ -221,6 +294,7 @@ export class JournalWriter {
   }
 
   async close(): Promise<void> {
+    await this.#mark?.close()
     await this.#active?.handle.close()
   }
 }

@@ -81,6 +81,12 @@ export class MemoryVault implements Vault {
     for (const id of new Set(txIds)) if (this.#index.markSynced(id)) n++
     return n
   }
+  async markRefused(items: Iterable<{ txId: string; code: string }>): Promise<number> {
+    this.#live()
+    let n = 0
+    for (const { txId, code } of items) if (this.#index.markRefused(txId, code)) n++
+    return n
+  }
   hasNotice(ref: string): boolean {
     return this.#index.hasNotice(ref)
   }

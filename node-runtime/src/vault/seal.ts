@@ -9,6 +9,7 @@ import type { NoticeRecord, VaultRecord } from './types.js'
 const PAYMENT = 1
 const SYNCED = 2
 const NOTICE = 3
+const REFUSED = 5
 
 /** Built while a segment is written (or replayed), encoded into its seal when it is full. */
 export class SealColumns {
@@ -27,6 +28,7 @@ export class SealColumns {
   readonly #len: number[] = []
   readonly #synced: string[][] = []
   readonly #notices: unknown[][] = []
+  readonly #refused: string[][][] = []
 
   /** Records summarised so far. */
   get length(): number {
@@ -60,6 +62,9 @@ export class SealColumns {
     } else if (rec.kind === 'synced') {
       this.#kinds.push(SYNCED)
       this.#synced.push(rec.txIds)
+    } else if (rec.kind === 'refused') {
+      this.#kinds.push(REFUSED)
+      this.#refused.push(rec.items.map((i) => [i.txId, i.code]))
     } else {
       this.#kinds.push(NOTICE)
       this.#notices.push([rec.ref, rec.amount, rec.currency, rec.counter, rec.via, rec.receivedAt])
@@ -83,6 +88,7 @@ export class SealColumns {
       Uint32Array.from(this.#len),
       this.#synced,
       this.#notices,
+      this.#refused,
     ]
   }
 }
@@ -115,6 +121,7 @@ export function replaySeal(
     len,
     synced,
     notices,
+    refused = [],
   ] = cols as [
     Uint8Array,
     string[],
@@ -130,6 +137,7 @@ export function replaySeal(
     Uint32Array,
     string[][],
     unknown[][],
+    string[][][]?,
   ]
   if (!(kinds instanceof Uint8Array) || !Array.isArray(strings) || !Array.isArray(txIds)) {
     throw new Error('malformed seal')
@@ -137,6 +145,7 @@ export function replaySeal(
   let p = 0
   let s = 0
   let n = 0
+  let r = 0
   for (const kind of kinds) {
     if (kind === PAYMENT) {
       const purseIx = purse[p]!
@@ -161,6 +170,9 @@ export function replaySeal(
       p++
     } else if (kind === SYNCED) {
       apply({ kind: 'synced', txIds: synced[s++]! }, -1, -1)
+    } else if (kind === REFUSED) {
+      const items = refused[r++]!.map(([txId, code]) => ({ txId: txId!, code: code! }))
+      apply({ kind: 'refused', items }, -1, -1)
     } else if (kind === NOTICE) {
       const [ref, amt, cur, ctr, via, receivedAt] = notices[n++]!
       const rec = { kind: 'notice', ref, amount: amt, currency: cur, counter: ctr, via, receivedAt }

@@ -1,8 +1,14 @@
 /**
- * An in-memory `FsLike` that models what survives a power cut: file data is durable only after
+ * An in-memory `FsLike` that models what survives a power cut on flash: file data is durable only after
  * fdatasync/fsync, names (create, rename, unlink) only after the directory is fsynced. `cutAfter(n)` makes
  * the n-th next mutating call fail as the power goes; `crash(rng)` returns the file system as it would be
  * found on the next boot — unsynced appends dropped, kept or torn at a random byte, sometimes zero-filled.
+ *
+ * Flash does not write bytes, it programs blocks (pages): a write that lands in a partly filled block
+ * rewrites the whole block, and a power cut during it can leave the whole block damaged — erased (0xff) or
+ * garbage — including bytes that an earlier fdatasync had made durable. `crash` models that for the block
+ * of `blockBytes` where the unsynced writes begin. `lieAboutFlushes(p, rng)` models a card that
+ * acknowledges a flush it has not done: each flush from then on persists only with probability `p`.
  * Directories themselves are taken as durable once made (the vault creates its directory once).
  */
 import { dirname } from 'node:path'
@@ -35,6 +41,8 @@ class Inode {
   durableCopy: Uint8Array | undefined
   /** True while the volatile content is the durable content plus appended bytes. */
   appendOnly = true
+  /** Lowest offset written since the last sync (Infinity when none): where a rewrite of flash begins. */
+  dirtyFrom = Number.POSITIVE_INFINITY
 
   content(): Uint8Array {
     return this.buf.subarray(0, this.len)
@@ -49,6 +57,7 @@ class Inode {
   writeAt(pos: number, data: Uint8Array): void {
     const end = pos + data.length
     if (pos < this.durableLen) this.#diverge()
+    if (data.length > 0) this.dirtyFrom = Math.min(this.dirtyFrom, pos)
     if (end > this.buf.length) {
       const next = new Uint8Array(Math.max(end, this.buf.length * 2))
       next.set(this.content())
@@ -63,6 +72,7 @@ class Inode {
     this.len = n
   }
   persist(): void {
+    this.dirtyFrom = Number.POSITIVE_INFINITY
     this.durableCopy = undefined
     this.durableLen = this.len
     this.appendOnly = true
@@ -80,6 +90,13 @@ export interface SimFsCounters {
   syncs: number
   dirSyncs: number
   renames: number
+  /** Bytes handed to write calls (what the flash must program, before the file system's own overhead). */
+  bytesWritten: number
+}
+
+export interface SimFsOptions {
+  /** Flash block (page) size a torn write damages whole. Default 4096. */
+  blockBytes?: number
 }
 
 /** See the module comment. Paths are POSIX. */
@@ -91,7 +108,31 @@ export class SimFs implements FsLike {
   #dead = false
   /** Mutating calls made so far. */
   ops = 0
-  readonly counters: SimFsCounters = { writes: 0, datasyncs: 0, syncs: 0, dirSyncs: 0, renames: 0 }
+  readonly counters: SimFsCounters = {
+    writes: 0,
+    datasyncs: 0,
+    syncs: 0,
+    dirSyncs: 0,
+    renames: 0,
+    bytesWritten: 0,
+  }
+  readonly blockBytes: number
+  #lie: { p: number; rng: () => number } | undefined
+
+  constructor(opts: SimFsOptions = {}) {
+    this.blockBytes = opts.blockBytes ?? 4096
+  }
+
+  /** From now on every flush is acknowledged but persists only with probability `p` (a lying card). */
+  lieAboutFlushes(p: number, rng: () => number): void {
+    this.#lie = { p, rng }
+  }
+
+  /** @internal a flush reached the card: persist unless the card lies this time. */
+  _flush(inode: Inode): void {
+    if (this.#lie && this.#lie.rng() >= this.#lie.p) return
+    inode.persist()
+  }
 
   /** Let `n` more mutating calls succeed; the next one fails and the power stays off. */
   cutAfter(n: number): void {
@@ -119,10 +160,11 @@ export class SimFs implements FsLike {
 
   /** The file system as found after the power comes back. `rng` picks how much of each unsynced tail survived. */
   crash(rng: () => number): SimFs {
-    const next = new SimFs()
+    const next = new SimFs({ blockBytes: this.blockBytes })
     for (const d of this.#dirs) next.#dirs.add(d)
     for (const [path, inode] of this.#durableNames) {
       const n = new Inode()
+      const dirtyFrom = inode.dirtyFrom
       let data: Uint8Array
       if (inode.appendOnly) {
         const d = inode.durableLen
@@ -135,12 +177,27 @@ export class SimFs implements FsLike {
       } else {
         data = rng() < 0.5 ? inode.durable().slice() : inode.content().slice()
       }
+      if (Math.floor(dirtyFrom / this.blockBytes) * this.blockBytes < data.length && rng() < 0.5)
+        data = this.#tear(data, dirtyFrom, rng)
       n.writeAt(0, data)
       n.persist()
       next.#names.set(path, n)
       next.#durableNames.set(path, n)
     }
     return next
+  }
+
+  /**
+   * The power went while the block holding `from` was being programmed: from a random point in that block
+   * to its end (or the file's end) the cells read erased (0xff) or as garbage — synced bytes included.
+   */
+  #tear(data: Uint8Array, from: number, rng: () => number): Uint8Array {
+    const start = Math.floor(from / this.blockBytes) * this.blockBytes
+    const end = Math.min(data.length, start + this.blockBytes)
+    const at = start + Math.floor(rng() * (end - start))
+    if (rng() < 0.5) data.fill(0xff, at, end)
+    else for (let i = at; i < end; i++) data[i] = Math.floor(rng() * 256)
+    return data
   }
 
   /** Current bytes of a file (tests read and tamper with these). */
@@ -252,11 +309,29 @@ class SimHandle implements FileHandleLike {
       throw err
     }
     this.#fs.counters.writes++
+    this.#fs.counters.bytesWritten += data.length
     this.#inode.writeAt(at, data)
     this.#pos = at + data.length
     if (this.#mode === 'append-sync') {
       this.#fs.counters.datasyncs++
-      this.#inode.persist()
+      this.#fs._flush(this.#inode)
+    }
+  }
+  async writeAt(data: Uint8Array, position: number): Promise<void> {
+    if (this.#mode !== 'write' && this.#mode !== 'update-sync')
+      throw new Error('EBADF: not a positional handle')
+    try {
+      this.#fs._mutate()
+    } catch (err) {
+      if (err instanceof PowerCutError && !this.#fs._wasDeadBefore) this.#inode.writeAt(position, data)
+      throw err
+    }
+    this.#fs.counters.writes++
+    this.#fs.counters.bytesWritten += data.length
+    this.#inode.writeAt(position, data)
+    if (this.#mode === 'update-sync') {
+      this.#fs.counters.datasyncs++
+      this.#fs._flush(this.#inode)
     }
   }
   async read(length: number, position: number): Promise<Uint8Array> {
@@ -266,12 +341,12 @@ class SimHandle implements FileHandleLike {
   async datasync(): Promise<void> {
     this.#fs._mutate()
     this.#fs.counters.datasyncs++
-    this.#inode.persist()
+    this.#fs._flush(this.#inode)
   }
   async sync(): Promise<void> {
     this.#fs._mutate()
     this.#fs.counters.syncs++
-    this.#inode.persist()
+    this.#fs._flush(this.#inode)
   }
   async truncate(length: number): Promise<void> {
     this.#fs._mutate()

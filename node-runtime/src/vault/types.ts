@@ -36,6 +36,15 @@ export interface SyncedRecord {
   txIds: string[]
 }
 
+/**
+ * The bridge refused these payments (written when an ack lists them as rejected). The payment record stays,
+ * with the refusal code: a refusal is a state with its proof, never a deletion. Survives compaction.
+ */
+export interface RefusedRecord {
+  kind: 'refused'
+  items: { txId: string; code: string }[]
+}
+
 /** An invoice-paid confirmation received by SMS or MQTT while the customer paid online. */
 export interface NoticeRecord {
   kind: 'notice'
@@ -49,7 +58,7 @@ export interface NoticeRecord {
   receivedAt: number
 }
 
-export type VaultRecord = PaymentRecord | SyncedRecord | NoticeRecord
+export type VaultRecord = PaymentRecord | SyncedRecord | RefusedRecord | NoticeRecord
 
 /** What the vault keeps in memory about each payment (token and receipt stay on flash until asked for). */
 export interface PaymentSummary {
@@ -61,7 +70,15 @@ export interface PaymentSummary {
   currency: string
   acceptedAt: number
   channel: Channel
+  /** Nothing more to send to the bridge (acked, refused, or damaged beyond sending). */
   synced: boolean
+  /** The bridge's refusal code when it refused the payment (the merchant sees it as refused/disputed). */
+  refused?: string | undefined
+  /**
+   * The frame on flash is damaged: only these identifiers could be salvaged (see journal-damage.ts). Kept so
+   * the same token is refused if offered again; the raw bytes are in the vault's quarantine.
+   */
+  damaged?: boolean | undefined
 }
 
 export interface VaultStats {
@@ -71,6 +88,10 @@ export interface VaultStats {
   unsyncedCount: number
   /** Sum of unsynced amounts, minor units, by currency. */
   unsyncedAmountByCurrency: Record<string, number>
+  /** Payments the bridge refused (kept with their code). */
+  refusedCount: number
+  /** Payments whose frame is damaged on flash (identifiers salvaged, bytes quarantined). */
+  damagedCount: number
   /** Bytes the vault occupies on its storage (0 for the in-memory vault). */
   bytes: number
   segments: number
@@ -125,6 +146,11 @@ export interface Vault {
   unsynced(limit?: number): Promise<PaymentRecord[]>
   /** Durably mark payments acknowledged by the bridge; unknown or already synced ids are ignored. Returns how many changed. */
   markSynced(txIds: Iterable<string>): Promise<number>
+  /**
+   * Durably record the bridge's refusal of payments, with its code. The payment stays (token and receipt
+   * still readable), leaves the sync queue, and is never dropped by compaction. Returns how many changed.
+   */
+  markRefused(items: Iterable<{ txId: string; code: string }>): Promise<number>
   hasNotice(ref: string): boolean
   notices(): NoticeRecord[]
   stats(): VaultStats

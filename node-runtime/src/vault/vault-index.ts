@@ -30,6 +30,10 @@ export interface NoticeEntry {
 const SYNCED = 1
 const BLE = 2
 const LIVE = 4
+/** Refused by the bridge (with SYNCED: nothing more to send); kept through compaction with its code. */
+const REFUSED = 8
+/** Only identifiers salvaged from a damaged frame (with SYNCED: it cannot be sent); never dropped. */
+const DAMAGED = 16
 
 /** Growable columns, one slot per payment ever added (dead slots are reclaimed by `#repack`). */
 class Columns {
@@ -45,6 +49,8 @@ class Columns {
   walletId: (string | undefined)[] = []
   purseId: (string | undefined)[] = []
   currency: (string | undefined)[] = []
+  /** Refusal codes (sparse: only refused payments have one). */
+  code: (string | undefined)[] = []
 
   grow(): void {
     const cap = this.flags.length * 2
@@ -70,6 +76,8 @@ export class VaultIndex {
   #byWallet = new Map<string, number[]>()
   #dead = 0
   #unsyncedCount = 0
+  #refusedCount = 0
+  #damagedCount = 0
   readonly #unsyncedSum = new Map<string, number>()
   readonly #notices = new Map<string, NoticeEntry>()
   /** Wallet ids, purse ids and currencies repeat across payments: keep one string each. */
@@ -95,6 +103,8 @@ export class VaultIndex {
       acceptedAt: c.acceptedAt[slot]!,
       channel: (c.flags[slot]! & BLE ? 'ble' : 'qr') as Channel,
       synced: (c.flags[slot]! & SYNCED) !== 0,
+      ...(c.flags[slot]! & REFUSED ? { refused: c.code[slot] ?? 'refused' } : {}),
+      ...(c.flags[slot]! & DAMAGED ? { damaged: true } : {}),
       seg: c.seg[slot]!,
       off: c.off[slot]!,
       len: c.len[slot]!,
@@ -128,7 +138,12 @@ export class VaultIndex {
     c.seg[slot] = seg
     c.off[slot] = off
     c.len[slot] = len
-    c.flags[slot] = LIVE | (s.channel === 'ble' ? BLE : 0) | (s.synced ? SYNCED : 0)
+    c.flags[slot] =
+      LIVE |
+      (s.channel === 'ble' ? BLE : 0) |
+      (s.synced || s.damaged ? SYNCED : 0) |
+      (s.damaged ? DAMAGED : 0)
+    if (s.damaged) this.#damagedCount++
     this.#slots.set(s.txId, slot)
     const list = this.#byWallet.get(s.walletId)
     if (list) list.push(slot)
@@ -159,7 +174,10 @@ export class VaultIndex {
     if (list && at >= 0) list.splice(at, 1)
     if (list?.length === 0) this.#byWallet.delete(walletId)
     if (!(c.flags[slot]! & SYNCED)) this.#removeUnsynced(c.currency[slot]!, c.amount[slot]!)
+    if (c.flags[slot]! & REFUSED) this.#refusedCount--
+    if (c.flags[slot]! & DAMAGED) this.#damagedCount--
     c.flags[slot] = 0
+    c.code[slot] = undefined
     c.txId[slot] = undefined
     c.walletId[slot] = undefined
     c.purseId[slot] = undefined
@@ -189,6 +207,7 @@ export class VaultIndex {
       next.off[n] = old.off[slot]!
       next.len[n] = old.len[slot]!
       next.flags[n] = old.flags[slot]!
+      next.code[n] = old.code[slot]
       this.#slots.set(old.txId[slot]!, n)
       const w = old.walletId[slot]!
       const list = this.#byWallet.get(w)
@@ -216,6 +235,24 @@ export class VaultIndex {
     this.#c.flags[slot]! |= SYNCED
     this.#removeUnsynced(this.#c.currency[slot]!, this.#c.amount[slot]!)
     return true
+  }
+
+  /** Record the bridge's refusal; true when the payment is known and was not refused before. */
+  markRefused(txId: string, code: string): boolean {
+    const slot = this.#slots.get(txId)
+    if (slot === undefined) return false
+    const c = this.#c
+    if (c.flags[slot]! & REFUSED) return false
+    if (!(c.flags[slot]! & SYNCED)) this.#removeUnsynced(c.currency[slot]!, c.amount[slot]!)
+    c.flags[slot]! |= SYNCED | REFUSED
+    c.code[slot] = this.#intern(code)
+    this.#refusedCount++
+    return true
+  }
+
+  isRefused(txId: string): boolean {
+    const slot = this.#slots.get(txId)
+    return slot !== undefined && (this.#c.flags[slot]! & REFUSED) !== 0
   }
 
   isUnsynced(txId: string): boolean {
@@ -306,6 +343,8 @@ export class VaultIndex {
     let rank = 0
     for (let slot = 0; slot < c.size; slot++) {
       if ((c.flags[slot]! & (LIVE | SYNCED)) !== (LIVE | SYNCED)) continue
+      // Refusals and damaged payments are kept whatever their age: they are what the merchant disputes.
+      if (c.flags[slot]! & (REFUSED | DAMAGED)) continue
       const at = c.acceptedAt[slot]!
       if (at < now - r.protectMs && (rank < overCount || at < now - r.maxAgeMs)) out.add(c.txId[slot]!)
       rank++
@@ -319,6 +358,8 @@ export class VaultIndex {
       notices: this.#notices.size,
       unsyncedCount: this.#unsyncedCount,
       unsyncedAmountByCurrency: Object.fromEntries(this.#unsyncedSum),
+      refusedCount: this.#refusedCount,
+      damagedCount: this.#damagedCount,
       lastAcceptedAt: this.#lastAcceptedAt,
     }
   }

@@ -89,6 +89,9 @@ export class GatedVault implements Vault {
     }
     return n
   }
+  async markRefused(items: Iterable<{ txId: string; code: string }>): Promise<number> {
+    return this.markSynced([...items].map((i) => i.txId))
+  }
   hasNotice(ref: string): boolean {
     return this.#notices.has(ref)
   }
@@ -108,6 +111,8 @@ export class GatedVault implements Vault {
     return {
       records: this.#payments.size,
       notices: this.#notices.size,
+      refusedCount: 0,
+      damagedCount: 0,
       unsyncedCount,
       unsyncedAmountByCurrency: byCurrency,
       bytes: 0,

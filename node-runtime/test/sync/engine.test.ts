@@ -39,8 +39,14 @@ t.test('forged acks and refused records', async (t) => {
     { tx: ids[3]!, code: 'replay' },
   ])
   const done = await rig.engine.syncNow(5_000)
-  t.equal(done.pendingCount, 0, 'refused records are settled too: the bridge decided')
+  t.equal(done.pendingCount, 0, 'a refused payment is no longer pending: the bridge decided')
   t.same(refused, [{ txId: ids[3], code: 'replay' }])
+  // ...but it is not a success: the box keeps it, marked refused with the code, receipt and all.
+  const kept = rig.vault.summary(ids[3]!)
+  t.equal(kept?.refused, 'replay', 'kept as refused, with the code')
+  t.equal(rig.vault.stats().refusedCount, 1)
+  t.ok((await rig.vault.get(ids[3]!))?.receipt.length, 'its receipt is still there')
+  for (const id of ids.slice(0, 3)) t.equal(rig.vault.summary(id)?.refused, undefined, 'booked ones are not')
 })
 
 t.test('syncNow times out while offline and ends on stop()', async (t) => {

@@ -9,8 +9,8 @@
  * record cannot be swapped for another.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { WalletError } from '../core/errors.js'
 import type { WalletStorage } from '../core/storage.js'
 
@@ -51,7 +51,14 @@ export class EncryptedFileStorage implements WalletStorage {
 
   /** Create or unlock the store. Must be called before get/set/delete. */
   async open(): Promise<this> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 })
+    const made = await mkdir(this.dir, { recursive: true, mode: 0o700 })
+    // A new directory's name survives a power cut only once its parent is fsynced (each level created).
+    if (made !== undefined) {
+      const levels: string[] = []
+      for (let p = this.dir; p.length >= made.length; p = dirname(p)) levels.push(dirname(p))
+      for (const d of levels.reverse()) await fsyncDir(d)
+    }
+    await removeStaleTemps(this.dir)
     const headerPath = join(this.dir, 'store.json')
     const existing = await readText(headerPath)
     if (existing === undefined) {
@@ -226,6 +233,16 @@ async function writeDurably(dir: string, name: string, data: Buffer): Promise<vo
     await rm(tmp, { force: true })
     throw new WalletError('storage', `cannot write ${name}`, { cause: err })
   }
+}
+
+/**
+ * A crash between writing a temp file and renaming it leaves `.<name>.<random>.tmp` behind. The rename is
+ * the commit point, so a temp file is never the live copy of anything: remove them all at open.
+ */
+async function removeStaleTemps(dir: string): Promise<void> {
+  const stale = (await readdir(dir)).filter((n) => n.startsWith('.') && n.endsWith('.tmp'))
+  for (const n of stale) await rm(join(dir, n), { force: true })
+  if (stale.length > 0) await fsyncDir(dir)
 }
 
 async function fsyncDir(dir: string): Promise<void> {
