@@ -19,8 +19,9 @@ import { type Config, LOG_REDACT_PATHS, redactConfig } from './config.js'
 import { migrate } from './db/migrate.js'
 import { openDb } from './db/open.js'
 import type { Db } from './db/types.js'
+import { BrokerGate, sqlBrokerDirectory } from './fleet/broker-gate.js'
 import { deviceSecretAad } from './fleet/devices.js'
-import { EmbeddedBroker } from './fleet/embedded-broker.js'
+import { EmbeddedBroker, type PresenceEvent } from './fleet/embedded-broker.js'
 import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
 import { IngestConsumer } from './ingest/consumer.js'
 import { BatchProcessor } from './ingest/processor.js'
@@ -88,6 +89,9 @@ export class Bridge {
   #app: ApiApp | undefined
   #reconciler: Reconciler | undefined
   #endpoints: BridgeEndpoints | undefined
+  #broker: EmbeddedBroker | null = null
+  /** The bridge's own login on the embedded broker: fresh per start, never written anywhere. */
+  #brokerLogin: { username: string; password: string } | null = null
 
   constructor(opts: BridgeOptions) {
     this.#opts = opts
@@ -113,6 +117,11 @@ export class Bridge {
   get reconciler(): Reconciler {
     if (!this.#reconciler) throw new Error('bridge not started')
     return this.#reconciler
+  }
+
+  /** The embedded broker, when the bridge runs one (null with an external broker). */
+  get embeddedBroker(): EmbeddedBroker | null {
+    return this.#broker
   }
 
   /** Where the started bridge listens. */
@@ -147,14 +156,10 @@ export class Bridge {
       if (m.applied.length > 0) log.info({ applied: m.applied }, 'migrations applied')
     }
 
+    const unseal = (sealed: Uint8Array, tenantId: string, deviceId: string) =>
+      master.open(sealed, deviceSecretAad(tenantId, deviceId))
     let mqttUrl = cfg.mqtt.url
-    if (mqttUrl === null) {
-      const broker = new EmbeddedBroker({ host: cfg.mqtt.embeddedHost, port: cfg.mqtt.embeddedPort })
-      mqttUrl = await broker.start()
-      this.#started.push({ name: 'embedded broker', stop: () => broker.stop() })
-      log.info({ url: mqttUrl }, 'embedded MQTT broker listening')
-    }
-
+    if (mqttUrl === null) mqttUrl = await this.#startEmbeddedBroker(db, unseal)
     let verifier: TokenVerifier = new InlineVerifier()
     if (cfg.verifyWorkers !== 0) {
       const pool = new VerifyPool(cfg.verifyWorkers === null ? {} : { size: cfg.verifyWorkers })
@@ -187,8 +192,6 @@ export class Bridge {
     outbox.start()
     this.#started.push({ name: 'sms outbox', stop: () => outbox.stop() })
 
-    const unseal = (sealed: Uint8Array, tenantId: string, deviceId: string) =>
-      master.open(sealed, deviceSecretAad(tenantId, deviceId))
     const processor = new BatchProcessor({
       db,
       reconciler,
@@ -198,6 +201,7 @@ export class Bridge {
       crypto: c,
       clock: this.#clock,
       log,
+      presence: cfg.mqtt.url === null ? 'broker' : 'status',
     })
     const embedded = cfg.mqtt.url === null
     const consumer = new IngestConsumer(processor, {
@@ -322,7 +326,72 @@ export class Bridge {
     return new SandboxSmsProvider({ db, from: s.from })
   }
 
+  /**
+   * The embedded broker, locked: boxes log in with their derived password, the bridge with a fresh random one;
+   * its session events are the boxes' online/offline signal, applied in order.
+   */
+  async #startEmbeddedBroker(
+    db: Db,
+    unseal: (sealed: Uint8Array, tenantId: string, deviceId: string) => Uint8Array,
+  ): Promise<string> {
+    const cfg = this.config
+    const log = this.logger
+    const login = { username: 'opg-bridge', password: randomBytes(32).toString('base64url') }
+    // Nobody is connected to a broker that is just starting, whatever an earlier run left in the table.
+    await db.query('UPDATE devices SET online = false WHERE online')
+    let presence: Promise<unknown> = Promise.resolve()
+    const onPresence = (e: PresenceEvent) => {
+      const at = new Date(this.#clock())
+      presence = presence
+        .then(() =>
+          db.query(
+            `UPDATE devices SET online = $3,
+               last_seen_at = CASE WHEN $3 THEN greatest(coalesce(last_seen_at, $4), $4) ELSE last_seen_at END
+             WHERE tenant_id = $1 AND id = $2`,
+            [e.tenantId, e.deviceId, e.online, at],
+          ),
+        )
+        .catch((err) => log.warn({ err, ...e }, 'box presence not recorded'))
+    }
+    const tls =
+      cfg.mqtt.embeddedTlsCertFile && cfg.mqtt.embeddedTlsKeyFile
+        ? { cert: readFileSync(cfg.mqtt.embeddedTlsCertFile), key: readFileSync(cfg.mqtt.embeddedTlsKeyFile) }
+        : null
+    const broker = new EmbeddedBroker({
+      host: cfg.mqtt.embeddedHost,
+      port: cfg.mqtt.embeddedPort,
+      tls,
+      gate: new BrokerGate({
+        directory: sqlBrokerDirectory(db, unseal),
+        bridge: login,
+        bridgeClientId: cfg.mqtt.clientId,
+        c: this.#c,
+      }),
+      onPresence,
+      onWarning: (detail, message) => log.warn(detail, message),
+    })
+    const url = await broker.start()
+    this.#broker = broker
+    this.#brokerLogin = login
+    this.#started.push({
+      name: 'embedded broker',
+      stop: async () => {
+        await broker.stop()
+        this.#broker = null
+        this.#brokerLogin = null
+        await presence
+      },
+    })
+    log.info({ url }, 'embedded MQTT broker listening')
+    return url
+  }
+
   #mqttClientOptions() {
+    const login = this.#brokerLogin
+    if (login) {
+      const ca = this.config.mqtt.caFile ? { ca: readFileSync(this.config.mqtt.caFile) } : {}
+      return { username: login.username, password: login.password, ...ca }
+    }
     const m = this.config.mqtt
     return {
       ...(m.username ? { username: m.username } : {}),

@@ -20,6 +20,8 @@ export interface SyncOptions {
   vault: Vault
   /** Usually protocolCodec(c, mqttKey, nodeTopics(tenantId, deviceId)). */
   codec: SyncCodec
+  /** The broker login (brokerUsername / brokerPassword of @opg/protocol); unneeded with a client certificate. */
+  credentials?: { username: string; password: string }
   /** TLS material for mqtts:// (PEM). */
   tls?: { ca?: Uint8Array; cert?: Uint8Array; key?: Uint8Array }
   batchSize?: number
@@ -66,7 +68,8 @@ interface InFlight {
 /** One engine per node; `start()` connects, `stop()` closes everything it opened. */
 export class SyncEngine extends EventEmitter<SyncEvents> {
   readonly topics: NodeTopics
-  readonly #o: Required<Omit<SyncOptions, 'tls' | 'statusExtras'>> & Pick<SyncOptions, 'tls' | 'statusExtras'>
+  readonly #o: Required<Omit<SyncOptions, 'tls' | 'statusExtras' | 'credentials'>> &
+    Pick<SyncOptions, 'tls' | 'statusExtras' | 'credentials'>
   #client: MqttClient | undefined
   #connected = false
   #stopping = false
@@ -127,6 +130,10 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
         qos: 1,
         retain: true,
       },
+    }
+    if (o.credentials) {
+      options.username = o.credentials.username
+      options.password = o.credentials.password
     }
     if (o.tls?.ca) options.ca = Buffer.from(o.tls.ca)
     if (o.tls?.cert) options.cert = Buffer.from(o.tls.cert)
