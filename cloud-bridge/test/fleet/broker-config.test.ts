@@ -1,9 +1,14 @@
 // The Mosquitto config generator: the ACL follows the fleet (revoked boxes and suspended tenants drop out), the
 // bridge listener never trusts the boxes' CA, and nothing Mosquitto would misparse gets written.
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { brokerUsername, newId8 } from '@opg/protocol'
 import { nodeBackend as c } from '@opg/protocol/node'
 import t from 'tap'
+import { runCli } from '../../src/cli.js'
 import { brokerFleet, mosquittoAcl, mosquittoConf } from '../../src/fleet/broker-config.js'
 import { forEachDatabase, seedTenant } from '../support/databases.js'
 
@@ -84,4 +89,36 @@ forEachDatabase(t, async (t, db) => {
   await add(active, true)
   await add(suspended)
   t.same(await brokerFleet(db), [{ tenantId: active, deviceId: kept }], 'only active boxes of active tenants')
+})
+
+t.test('opg-bridge broker-config: usage errors, a refused CA pairing, files written', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'opg-broker-config-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const run = async (args: string[]) => {
+    const out = new PassThrough()
+    let text = ''
+    out.on('data', (d) => {
+      text += d
+    })
+    const env = { DATABASE_URL: 'memory:', OPG_LOG_LEVEL: 'silent' }
+    const code = await runCli(['broker-config', ...args], { env, stdout: out, stderr: out })
+    return { code, text }
+  }
+  const base = ['--out', dir, '--cafile', 'boxes.pem', '--bridge-cafile', 'bridge.pem']
+  const tls = ['--certfile', 'broker.pem', '--keyfile', 'broker.key']
+  t.match(await run(base), { code: 2, text: /needs --certfile/ }, 'a missing file is a usage error')
+  t.match(await run([...base, ...tls, '--port', 'x']), { code: 2, text: /--port must be a port/ })
+  t.match(await run([...base, ...tls, '--out']), { code: 2, text: /bad argument/ })
+  t.match(
+    await run(['--out', dir, '--cafile', 'ca.pem', '--bridge-cafile', 'ca.pem', ...tls]),
+    { code: 1, text: /invalid_request.*its own CA/ },
+    'one CA for boxes and bridge is refused',
+  )
+  const ok = await run([...base, ...tls, '--bridge-user', 'opg-bridge-eu'])
+  t.match(ok, { code: 0, text: /0 boxes/ })
+  const conf = await readFile(join(dir, 'mosquitto.conf'), 'utf8')
+  t.match(conf, `cafile ${join(process.cwd(), 'boxes.pem')}`, 'paths are made absolute')
+  t.match(conf, `acl_file ${join(dir, 'opg.acl')}`)
+  t.match(await readFile(join(dir, 'opg.acl'), 'utf8'), 'user opg-bridge-eu')
+  t.equal((await stat(join(dir, 'opg.acl'))).mode & 0o777, 0o640)
 })
