@@ -95,20 +95,18 @@ t.test('mqtts with client certificates through a real Mosquitto', async (t) => {
   out.on('data', (d) => {
     printed += d
   })
-  const code = await runCli(
-    [
-      'broker-config',
-      '--out',
-      join(dir, 'broker'),
-      ...['--port', String(boxPort), '--bind', '127.0.0.1'],
-      ...['--bridge-port', String(bridgePort), '--bridge-bind', '127.0.0.1'],
-      ...['--cafile', boxesCa.cert, '--bridge-cafile', join(dir, 'bridge-ca.pem')],
-      ...['--certfile', server.cert, '--keyfile', server.key],
-      // Started as root, Mosquitto would drop to its own account, which cannot read this private folder.
-      ...['--user', userInfo().username],
-    ],
-    { env, stdout: out, stderr: out },
-  )
+  const configArgs = [
+    'broker-config',
+    '--out',
+    join(dir, 'broker'),
+    ...['--port', String(boxPort), '--bind', '127.0.0.1'],
+    ...['--bridge-port', String(bridgePort), '--bridge-bind', '127.0.0.1'],
+    ...['--cafile', boxesCa.cert, '--bridge-cafile', join(dir, 'bridge-ca.pem')],
+    ...['--certfile', server.cert, '--keyfile', server.key],
+    // Started as root, Mosquitto would drop to its own account, which cannot read this private folder.
+    ...['--user', userInfo().username],
+  ]
+  const code = await runCli(configArgs, { env, stdout: out, stderr: out })
   t.equal(code, 0, `broker-config ran: ${printed}`)
   const acl = await readFile(join(dir, 'broker', 'opg.acl'), 'utf8')
   t.match(
@@ -254,5 +252,27 @@ t.test('mqtts with client certificates through a real Mosquitto', async (t) => {
       seen.slice(before).some((m) => m.topic.endsWith('/up/status') && m.payload.length > 1),
       'a sealed offline status, not the bare 0x00',
     )
+  })
+
+  await t.test('a box revoked, the ACL regenerated and reloaded: shut out without a restart', async (t) => {
+    const b = await tlsClient(boxPort, { ca, certFiles: certB, clientId: `b-${process.pid}` })
+    t.teardown(() => b.endAsync(true))
+    const topicB = `opg/v1/${TENANT}/${rigB.world.deviceId}/up/tx`
+    const heard = (text: string) => seen.some((m) => m.topic === topicB && m.payload.toString() === text)
+    await b.publishAsync(topicB, Buffer.from('before revocation'), { qos: 1 })
+    await waitUntil("box B's publish at the bridge", () => heard('before revocation'))
+    await bridge.db.query('UPDATE devices SET revoked_at = now() WHERE tenant_id = $1 AND id = $2', [
+      TENANT,
+      rigB.world.deviceId,
+    ])
+    t.equal(await runCli(configArgs, { env, stdout: out, stderr: out }), 0, 'broker-config again')
+    t.notMatch(await readFile(join(dir, 'broker', 'opg.acl'), 'utf8'), userB, 'box B left the ACL')
+    broker.reload()
+    await waitUntil('Mosquitto to reload', () => broker.log.includes('Reloading config'), {
+      timeoutMs: 10_000,
+    })
+    await b.publishAsync(topicB, Buffer.from('after revocation'), { qos: 1 }).catch(() => {})
+    await new Promise((r) => setTimeout(r, 1_000))
+    t.notOk(heard('after revocation'), "box B's publish no longer reaches the bridge")
   })
 })
