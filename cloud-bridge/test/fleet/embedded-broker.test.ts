@@ -1,7 +1,11 @@
 // The embedded broker, probed as an attacker would: anonymous and wrong logins, another box's password, the
 // bridge's client id, `#` subscriptions, publishing on another box's topics, a revoked box, a suspended tenant.
 // Real aedes on a real socket, real mqtt.js clients, the devices table on both database engines.
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { brokerPassword, brokerUsername, newId8 } from '@opg/protocol'
 import { nodeBackend as c } from '@opg/protocol/node'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
@@ -68,6 +72,40 @@ const closed = (client: MqttClient) =>
     if (!client.connected) return resolve()
     client.once('close', () => resolve())
   })
+
+/** A self-signed certificate for 127.0.0.1 (openssl: node cannot make X.509 certificates). */
+function selfSigned(): { cert: Buffer; key: Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), 'opg-mqtts-'))
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'key.pem',
+      ].concat([
+        '-out',
+        'cert.pem',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ]),
+      { cwd: dir, stdio: 'ignore' },
+    )
+    return { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
 
 forEachDatabase(t, async (t, db) => {
   const tenantId = await seedTenant(db)
@@ -209,6 +247,34 @@ forEachDatabase(t, async (t, db) => {
       await db.query("UPDATE tenants SET status = 'active' WHERE id = $1", [tenantId])
       const back = await open(a.login)
       t.ok(back.connected, 'an active tenant’s box connects again')
+    },
+  )
+
+  await t.test(
+    'over TLS (mqtts://): the same login, and only for clients that trust the certificate',
+    async (t) => {
+      const tls = selfSigned()
+      const secure = new EmbeddedBroker({
+        host: '127.0.0.1',
+        port: 0,
+        tls,
+        gate: new BrokerGate({
+          directory: sqlBrokerDirectory(db, (sealed) => sealed.slice(12, 28)),
+          bridge: bridgeLogin,
+          bridgeClientId: 'opg-bridge-test',
+        }),
+      })
+      const surl = await secure.start()
+      t.teardown(() => secure.stop())
+      t.match(surl, /^mqtts:\/\/127\.0\.0\.1:\d+$/)
+      const box = await connect(surl, { ...a.login, ca: tls.cert, rejectUnauthorized: true })
+      t.ok(box.connected, 'a box with its login, trusting the broker certificate')
+      await box.endAsync()
+      await t.rejects(
+        connect(surl, { ...a.login, rejectUnauthorized: true }),
+        'a client that does not trust it',
+      )
+      await t.rejects(connect(surl, { clientId: 'anon', ca: tls.cert }), /Not authorized/, 'TLS is no login')
     },
   )
 })
