@@ -92,6 +92,8 @@ export class Bridge {
   #broker: EmbeddedBroker | null = null
   /** The bridge's own login on the embedded broker: fresh per start, never written anywhere. */
   #brokerLogin: { username: string; password: string } | null = null
+  /** How the bridge's own clients reach its embedded broker (loopback; TLS pinned to its CA, see below). */
+  #brokerSelf: { url: string; tls: { ca: Buffer; checkServerIdentity: () => undefined } | null } | null = null
 
   constructor(opts: BridgeOptions) {
     this.#opts = opts
@@ -160,6 +162,7 @@ export class Bridge {
       master.open(sealed, deviceSecretAad(tenantId, deviceId))
     let mqttUrl = cfg.mqtt.url
     if (mqttUrl === null) mqttUrl = await this.#startEmbeddedBroker(db, unseal)
+    const ownUrl = this.#brokerSelf?.url ?? mqttUrl
     let verifier: TokenVerifier = new InlineVerifier()
     if (cfg.verifyWorkers !== 0) {
       const pool = new VerifyPool(cfg.verifyWorkers === null ? {} : { size: cfg.verifyWorkers })
@@ -205,7 +208,7 @@ export class Bridge {
     })
     const embedded = cfg.mqtt.url === null
     const consumer = new IngestConsumer(processor, {
-      url: mqttUrl,
+      url: ownUrl,
       clientId: cfg.mqtt.clientId,
       protocolVersion: embedded ? 4 : 5,
       group: cfg.mqtt.shareGroup,
@@ -215,7 +218,7 @@ export class Bridge {
     await consumer.start()
     this.#started.push({ name: 'ingest consumer', stop: () => consumer.stop() })
 
-    const online = await this.#online(db, master, mqttUrl, () => app)
+    const online = await this.#online(db, master, ownUrl, () => app)
 
     const issuer = issuerPort(db, { c, sealer: master })
     const app: ApiApp = createApi({
@@ -373,12 +376,28 @@ export class Bridge {
     const url = await broker.start()
     this.#broker = broker
     this.#brokerLogin = login
+    // The bridge's own clients go over loopback even when the broker listens on every address. Over TLS they
+    // verify the chain (OPG_MQTT_CA_FILE, or the certificate itself when self-signed) but not the name: the
+    // certificate names the public address, and this connection never leaves the machine.
+    const port = new URL(url).port
+    const wildcard = ['0.0.0.0', '::', '[::]'].includes(cfg.mqtt.embeddedHost)
+    const host = wildcard ? '127.0.0.1' : new URL(url).hostname
+    this.#brokerSelf = {
+      url: `${tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
+      tls: tls
+        ? {
+            ca: cfg.mqtt.caFile ? readFileSync(cfg.mqtt.caFile) : tls.cert,
+            checkServerIdentity: () => undefined,
+          }
+        : null,
+    }
     this.#started.push({
       name: 'embedded broker',
       stop: async () => {
         await broker.stop()
         this.#broker = null
         this.#brokerLogin = null
+        this.#brokerSelf = null
         await presence
       },
     })
@@ -388,10 +407,7 @@ export class Bridge {
 
   #mqttClientOptions() {
     const login = this.#brokerLogin
-    if (login) {
-      const ca = this.config.mqtt.caFile ? { ca: readFileSync(this.config.mqtt.caFile) } : {}
-      return { username: login.username, password: login.password, ...ca }
-    }
+    if (login) return { username: login.username, password: login.password, ...(this.#brokerSelf?.tls ?? {}) }
     const m = this.config.mqtt
     return {
       ...(m.username ? { username: m.username } : {}),
