@@ -22,8 +22,9 @@ import { migrate } from './db/migrate.js'
 import { openDb } from './db/open.js'
 import type { Db } from './db/types.js'
 import { BoxCommands } from './fleet/box-commands.js'
+import { BrokerGate, sqlBrokerDirectory } from './fleet/broker-gate.js'
 import { deviceSecretAad } from './fleet/devices.js'
-import { EmbeddedBroker } from './fleet/embedded-broker.js'
+import { EmbeddedBroker, type PresenceEvent } from './fleet/embedded-broker.js'
 import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
 import { IngestConsumer } from './ingest/consumer.js'
 import { BatchProcessor } from './ingest/processor.js'
@@ -97,6 +98,11 @@ export class Bridge {
   #payouts: PayoutScheduler | undefined
   #commands: BoxCommands | undefined
   #endpoints: BridgeEndpoints | undefined
+  #broker: EmbeddedBroker | null = null
+  /** The bridge's own login on the embedded broker: fresh per start, never written anywhere. */
+  #brokerLogin: { username: string; password: string } | null = null
+  /** How the bridge's own clients reach its embedded broker (loopback; TLS pinned to its CA, see below). */
+  #brokerSelf: { url: string; tls: { ca: Buffer; checkServerIdentity: () => undefined } | null } | null = null
 
   constructor(opts: BridgeOptions) {
     this.#opts = opts
@@ -136,6 +142,11 @@ export class Bridge {
     return this.#commands
   }
 
+  /** The embedded broker, when the bridge runs one (null with an external broker). */
+  get embeddedBroker(): EmbeddedBroker | null {
+    return this.#broker
+  }
+
   /** Where the started bridge listens. */
   get endpoints(): BridgeEndpoints {
     if (!this.#endpoints) throw new Error('bridge not started')
@@ -168,14 +179,11 @@ export class Bridge {
       if (m.applied.length > 0) log.info({ applied: m.applied }, 'migrations applied')
     }
 
+    const unseal = (sealed: Uint8Array, tenantId: string, deviceId: string) =>
+      master.open(sealed, deviceSecretAad(tenantId, deviceId))
     let mqttUrl = cfg.mqtt.url
-    if (mqttUrl === null) {
-      const broker = new EmbeddedBroker({ host: cfg.mqtt.embeddedHost, port: cfg.mqtt.embeddedPort })
-      mqttUrl = await broker.start()
-      this.#started.push({ name: 'embedded broker', stop: () => broker.stop() })
-      log.info({ url: mqttUrl }, 'embedded MQTT broker listening')
-    }
-
+    if (mqttUrl === null) mqttUrl = await this.#startEmbeddedBroker(db, unseal)
+    const ownUrl = this.#brokerSelf?.url ?? mqttUrl
     let verifier: TokenVerifier = new InlineVerifier()
     if (cfg.verifyWorkers !== 0) {
       const pool = new VerifyPool(cfg.verifyWorkers === null ? {} : { size: cfg.verifyWorkers })
@@ -219,9 +227,7 @@ export class Bridge {
     outbox.start()
     this.#started.push({ name: 'sms outbox', stop: () => outbox.stop() })
 
-    const unseal = (sealed: Uint8Array, tenantId: string, deviceId: string) =>
-      master.open(sealed, deviceSecretAad(tenantId, deviceId))
-    const commands = await this.#boxCommands(db, master, mqttUrl)
+    const commands = await this.#boxCommands(db, master, ownUrl)
     const processor = new BatchProcessor({
       onStatus: (tenantId, deviceId, state) => commands.onStatus(tenantId, deviceId, state),
       db,
@@ -232,10 +238,11 @@ export class Bridge {
       crypto: c,
       clock: this.#clock,
       log,
+      presence: cfg.mqtt.url === null ? 'broker' : 'status',
     })
     const embedded = cfg.mqtt.url === null
     const consumer = new IngestConsumer(processor, {
-      url: mqttUrl,
+      url: ownUrl,
       clientId: cfg.mqtt.clientId,
       protocolVersion: embedded ? 4 : 5,
       group: cfg.mqtt.shareGroup,
@@ -245,7 +252,7 @@ export class Bridge {
     await consumer.start()
     this.#started.push({ name: 'ingest consumer', stop: () => consumer.stop() })
 
-    const online = await this.#online(db, master, mqttUrl, () => app)
+    const online = await this.#online(db, master, ownUrl, () => app)
 
     const issuer = issuerPort(db, { c, sealer: master })
     const obs = cfg.observability
@@ -403,7 +410,85 @@ export class Bridge {
     return new SandboxSmsProvider({ db, from: s.from })
   }
 
+  /**
+   * The embedded broker, locked: boxes log in with their derived password, the bridge with a fresh random one;
+   * its session events are the boxes' online/offline signal, applied in order.
+   */
+  async #startEmbeddedBroker(
+    db: Db,
+    unseal: (sealed: Uint8Array, tenantId: string, deviceId: string) => Uint8Array,
+  ): Promise<string> {
+    const cfg = this.config
+    const log = this.logger
+    const login = { username: 'opg-bridge', password: randomBytes(32).toString('base64url') }
+    // Nobody is connected to a broker that is just starting, whatever an earlier run left in the table.
+    await db.query('UPDATE devices SET online = false WHERE online')
+    let presence: Promise<unknown> = Promise.resolve()
+    const onPresence = (e: PresenceEvent) => {
+      const at = new Date(this.#clock())
+      presence = presence
+        .then(() =>
+          db.query(
+            `UPDATE devices SET online = $3,
+               last_seen_at = CASE WHEN $3 THEN greatest(coalesce(last_seen_at, $4), $4) ELSE last_seen_at END
+             WHERE tenant_id = $1 AND id = $2`,
+            [e.tenantId, e.deviceId, e.online, at],
+          ),
+        )
+        .catch((err) => log.warn({ err, ...e }, 'box presence not recorded'))
+    }
+    const tls =
+      cfg.mqtt.embeddedTlsCertFile && cfg.mqtt.embeddedTlsKeyFile
+        ? { cert: readFileSync(cfg.mqtt.embeddedTlsCertFile), key: readFileSync(cfg.mqtt.embeddedTlsKeyFile) }
+        : null
+    const broker = new EmbeddedBroker({
+      host: cfg.mqtt.embeddedHost,
+      port: cfg.mqtt.embeddedPort,
+      tls,
+      gate: new BrokerGate({
+        directory: sqlBrokerDirectory(db, unseal),
+        bridge: login,
+        bridgeClientId: cfg.mqtt.clientId,
+        c: this.#c,
+      }),
+      onPresence,
+      onWarning: (detail, message) => log.warn(detail, message),
+    })
+    const url = await broker.start()
+    this.#broker = broker
+    this.#brokerLogin = login
+    // The bridge's own clients go over loopback even when the broker listens on every address. Over TLS they
+    // verify the chain (OPG_MQTT_CA_FILE, or the certificate itself when self-signed) but not the name: the
+    // certificate names the public address, and this connection never leaves the machine.
+    const port = new URL(url).port
+    const wildcard = ['0.0.0.0', '::', '[::]'].includes(cfg.mqtt.embeddedHost)
+    const host = wildcard ? '127.0.0.1' : new URL(url).hostname
+    this.#brokerSelf = {
+      url: `${tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
+      tls: tls
+        ? {
+            ca: cfg.mqtt.caFile ? readFileSync(cfg.mqtt.caFile) : tls.cert,
+            checkServerIdentity: () => undefined,
+          }
+        : null,
+    }
+    this.#started.push({
+      name: 'embedded broker',
+      stop: async () => {
+        await broker.stop()
+        this.#broker = null
+        this.#brokerLogin = null
+        this.#brokerSelf = null
+        await presence
+      },
+    })
+    log.info({ url }, 'embedded MQTT broker listening')
+    return url
+  }
+
   #mqttClientOptions() {
+    const login = this.#brokerLogin
+    if (login) return { username: login.username, password: login.password, ...(this.#brokerSelf?.tls ?? {}) }
     const m = this.config.mqtt
     return {
       ...(m.username ? { username: m.username } : {}),

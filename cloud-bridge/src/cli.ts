@@ -10,12 +10,15 @@
  *   opg-bridge payouts build TENANT CURRENCY   batch what is due to merchant banks (one line per merchant)
  *   opg-bridge payouts list TENANT             the tenant's payout batches
  *   opg-bridge payouts paid TENANT PAYOUT_ID   the bank confirmed a batch: settle it in the ledger
+ *   opg-bridge broker-config --out DIR --cafile F --bridge-cafile F --certfile F --keyfile F [...]
+ *                                              Mosquitto config + ACL from the fleet (see fleet/broker-config.ts)
  *
  * Configuration comes from the environment and OPG_CONFIG_FILE (see config.ts). Results go to stdout,
  * logs and errors to stderr; the exit code is 0 on success, 1 on failure, 2 on a usage error.
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import type { Writable } from 'node:stream'
 import { formatMoney } from '@opg/protocol'
 import { nodeBackend } from '@opg/protocol/node'
@@ -24,6 +27,7 @@ import { type Config, ConfigError, loadConfig } from './config.js'
 import { migrate } from './db/migrate.js'
 import { openDb } from './db/open.js'
 import type { Db } from './db/types.js'
+import { brokerFleet, mosquittoAcl, mosquittoConf } from './fleet/broker-config.js'
 import { setTenantStatus } from './fleet/operator-actions.js'
 import { initIssuer, listIssuerKeys, rotateIssuer } from './issuer/index.js'
 import { buildPayout } from './online/payout-build.js'
@@ -46,7 +50,10 @@ const USAGE = `usage:
   opg-bridge issuer rotate TENANT
   opg-bridge tenant create NAME [--currency XXX]
   opg-bridge tenant suspend|resume NAME [--reason TEXT]
-  opg-bridge payouts build TENANT CURRENCY | list TENANT | paid TENANT PAYOUT_ID`
+  opg-bridge payouts build TENANT CURRENCY | list TENANT | paid TENANT PAYOUT_ID
+  opg-bridge broker-config --out DIR --cafile F --bridge-cafile F --certfile F --keyfile F
+      [--crlfile F] [--port 8883] [--bind ADDR] [--bridge-port 8884] [--bridge-bind ADDR]
+      [--bridge-user opg-bridge] [--acl-file PATH] [--persistence-dir DIR] [--user ACCOUNT]`
 
 class UsageError extends Error {}
 
@@ -83,6 +90,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         )
       case 'payouts':
         return await payouts(config, sub, rest, out)
+      case 'broker-config':
+        return await brokerConfig(config, argv.slice(1), out)
       default:
         throw new UsageError(`unknown command ${cmd}`)
     }
@@ -252,5 +261,53 @@ async function payouts(
       return 0
     }
     throw new UsageError('payouts build TENANT CURRENCY | list TENANT | paid TENANT PAYOUT_ID')
+  })
+}
+
+/** Write mosquitto.conf and the ACL file for the fleet in the database. */
+async function brokerConfig(config: Config, args: string[], out: (s: string) => void): Promise<number> {
+  const flags = new Map<string, string>()
+  for (let i = 0; i < args.length; i += 2) {
+    const [k, v] = [args[i]!, args[i + 1]]
+    if (!k.startsWith('--') || v === undefined) throw new UsageError(`broker-config: bad argument ${k}`)
+    flags.set(k.slice(2), v)
+  }
+  const need = (k: string) => {
+    const v = flags.get(k)
+    if (!v) throw new UsageError(`broker-config needs --${k}`)
+    return resolve(v)
+  }
+  const opt = (k: string) => flags.get(k) ?? null
+  const port = (k: string, d: number) => {
+    const n = Number(flags.get(k) ?? d)
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`--${k} must be a port number`)
+    return n
+  }
+  const dir = need('out')
+  const aclFile = flags.has('acl-file') ? resolve(flags.get('acl-file')!) : join(dir, 'opg.acl')
+  const conf = mosquittoConf({
+    port: port('port', 8883),
+    bind: opt('bind'),
+    bridgePort: port('bridge-port', 8884),
+    bridgeBind: opt('bridge-bind'),
+    cafile: need('cafile'),
+    bridgeCafile: need('bridge-cafile'),
+    certfile: need('certfile'),
+    keyfile: need('keyfile'),
+    crlfile: flags.has('crlfile') ? need('crlfile') : null,
+    aclFile,
+    persistenceDir: flags.has('persistence-dir') ? need('persistence-dir') : null,
+    runAs: opt('user'),
+  })
+  return withDb(config, async (db) => {
+    const fleet = await brokerFleet(db)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'mosquitto.conf'), conf, { mode: 0o640 })
+    writeFileSync(join(dir, 'opg.acl'), mosquittoAcl(fleet, flags.get('bridge-user') ?? 'opg-bridge'), {
+      mode: 0o640,
+    })
+    out(`wrote ${join(dir, 'mosquitto.conf')} and ${join(dir, 'opg.acl')} (${fleet.length} boxes)`)
+    if (aclFile !== join(dir, 'opg.acl')) out(`install opg.acl as ${aclFile}`)
+    return 0
   })
 }

@@ -54,6 +54,9 @@ export const ConfigSchema = z
         .default(null),
       embeddedHost: z.string().default('127.0.0.1'),
       embeddedPort: Port.default(DEFAULT_EMBEDDED_MQTT_PORT),
+      /** PEM files: the embedded broker serves mqtts://. Required to listen beyond loopback. */
+      embeddedTlsCertFile: z.string().nullable().default(null),
+      embeddedTlsKeyFile: z.string().nullable().default(null),
       /** Stable per replica: the broker keeps this id's session and un-acked messages across restarts. */
       clientId: z.string().min(1).default(`opg-bridge-${hostname()}`),
       /** Shared-subscription group (MQTT 5 brokers): the same for every replica of one deployment. */
@@ -143,6 +146,22 @@ export const ConfigSchema = z
         message: `refusing to serve plain HTTP on non-loopback ${c.http.host}: configure TLS or set OPG_ALLOW_INSECURE_BIND=1`,
       })
     }
+    const mqttTls = c.mqtt.embeddedTlsCertFile !== null || c.mqtt.embeddedTlsKeyFile !== null
+    if (mqttTls && (c.mqtt.embeddedTlsCertFile === null || c.mqtt.embeddedTlsKeyFile === null)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'embeddedTlsKeyFile'],
+        message: 'the embedded broker needs both a TLS certificate and a key file',
+      })
+    }
+    // The embedded broker always authenticates; beyond loopback its passwords must not cross the wire in clear.
+    if (c.mqtt.url === null && !mqttTls && !isLoopback(c.mqtt.embeddedHost)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'embeddedHost'],
+        message: `refusing a plain MQTT listener on non-loopback ${c.mqtt.embeddedHost}: set OPG_MQTT_EMBEDDED_TLS_CERT_FILE and OPG_MQTT_EMBEDDED_TLS_KEY_FILE, or use an external broker (MQTT_URL)`,
+      })
+    }
     if (c.sms.provider === 'twilio' && (!c.sms.twilioAccountSid || !c.sms.twilioAuthTokenFile)) {
       ctx.addIssue({
         code: 'custom',
@@ -178,6 +197,8 @@ const ENV_MAP: Record<string, string[]> = {
   MQTT_URL: ['mqtt', 'url'],
   OPG_MQTT_EMBEDDED_HOST: ['mqtt', 'embeddedHost'],
   OPG_MQTT_EMBEDDED_PORT: ['mqtt', 'embeddedPort'],
+  OPG_MQTT_EMBEDDED_TLS_CERT_FILE: ['mqtt', 'embeddedTlsCertFile'],
+  OPG_MQTT_EMBEDDED_TLS_KEY_FILE: ['mqtt', 'embeddedTlsKeyFile'],
   OPG_MQTT_CLIENT_ID: ['mqtt', 'clientId'],
   OPG_MQTT_SHARE_GROUP: ['mqtt', 'shareGroup'],
   OPG_MQTT_USERNAME: ['mqtt', 'username'],
@@ -268,6 +289,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       ['http.tlsKeyFile', c.http.tlsKeyFile],
       ['sms.twilioAuthTokenFile', c.sms.twilioAuthTokenFile],
       ['mqtt.passwordFile', c.mqtt.passwordFile],
+      ['mqtt.embeddedTlsCertFile', c.mqtt.embeddedTlsCertFile],
+      ['mqtt.embeddedTlsKeyFile', c.mqtt.embeddedTlsKeyFile],
       ['mqtt.caFile', c.mqtt.caFile],
       ['mqtt.certFile', c.mqtt.certFile],
       ['mqtt.keyFile', c.mqtt.keyFile],

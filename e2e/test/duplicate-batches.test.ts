@@ -1,11 +1,11 @@
 // Duplicate and reordered batches on the wire: every sealed batch the box published is captured on the
-// broker and published again (twice, newest first), as a broker re-delivery or a replay by someone on the
-// network would. The bridge acks them again and moves no money twice.
+// broker and published again (twice, newest first), as a broker re-delivery would (the locked broker lets no
+// other client publish on the box's topic; the broker itself re-publishes). The bridge acks them again and
+// moves no money twice.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger } from '@opg/cloud-bridge'
-import mqtt from 'mqtt'
 import t from 'tap'
 import { balances, checkInvariants } from '../../cloud-bridge/src/ledger/index.js'
 import { Customer } from '../src/customer.js'
@@ -23,15 +23,20 @@ t.test('re-delivered and reordered batches move money once', async (t) => {
   const info = await stack.start()
   t.teardown(() => stack.stop())
   const base = `opg/v1/${info.tenantId}/${info.box.deviceId}`
-  const wire = await mqtt.connectAsync(info.mqttUrl, { clientId: `tap-${process.pid}`, protocolVersion: 4 })
-  t.teardown(() => wire.endAsync())
+  const broker = stack.bridge.embeddedBroker!.aedes
   const batches: Buffer[] = []
   let acks = 0
-  wire.on('message', (topic, payload) => {
-    if (topic.endsWith('/up/tx')) batches.push(Buffer.from(payload))
-    if (topic.endsWith('/down/ack')) acks++
+  broker.on('publish', (packet) => {
+    if (packet.topic === `${base}/up/tx`) batches.push(Buffer.from(packet.payload))
+    if (packet.topic === `${base}/down/ack`) acks++
   })
-  await wire.subscribeAsync([`${base}/up/tx`, `${base}/down/ack`], { qos: 1 })
+  const republish = (payload: Buffer) =>
+    new Promise<void>((resolve, reject) =>
+      broker.publish(
+        { cmd: 'publish', topic: `${base}/up/tx`, payload, qos: 1, retain: false, dup: false },
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    )
 
   const joe = await Customer.register(info.httpUrl, info.operatorKey, 'Joe', '+15550004001')
   await joe.topUpByCard(5000, 'EUR')
@@ -52,7 +57,7 @@ t.test('re-delivered and reordered batches move money once', async (t) => {
   const acksBefore = acks
   const replay = [...batches].reverse()
   for (const round of [1, 2]) {
-    for (const b of replay) await wire.publishAsync(`${base}/up/tx`, b, { qos: 1 })
+    for (const b of replay) await republish(b)
     t.comment(`round ${round}: ${replay.length} batches published again`)
   }
   await waitUntil('the bridge to ack every re-delivery', () => acks >= acksBefore + 2 * replay.length)

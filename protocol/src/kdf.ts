@@ -8,7 +8,7 @@ import type { CryptoBackend } from './crypto/backend.js'
 import { ProtocolError } from './errors.js'
 
 /** The purposes a device secret is used for; each is its own key. */
-export const KEY_PURPOSES = ['vault', 'state', 'mqtt', 'sms'] as const
+export const KEY_PURPOSES = ['vault', 'state', 'mqtt', 'sms', 'broker'] as const
 export type KeyPurpose = (typeof KEY_PURPOSES)[number]
 
 /** SP 800-108 counter-mode KDF with AES-CMAC, `bits` output (multiple of 128). */

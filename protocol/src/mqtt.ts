@@ -4,14 +4,17 @@
  *   payload: version(1) || nonce(12) || AES-128-GCM(CBOR(message)) || tag(16),
  *            aad = "opg/v1 mqtt" || 0x00 || topic — a payload moved to another topic or device fails.
  * The key is deriveKey(deviceSecret, 'mqtt', deviceId), so a hosted broker never sees payment data.
- * The last-will "offline" status is the single byte 0x00 (it must be fixed before connecting).
+ * The last will is a sealed "offline" status naming the connection's session, fixed before connecting; the
+ * bridge believes it only for the session it last saw online. The legacy unsealed 0x00 will is not believed.
+ * A box logs in to the broker as brokerUsername(tenant, device) with brokerPassword (derived, never stored).
  */
 import { Decoder, Encoder } from 'cbor-x'
 import { z } from 'zod'
-import { type Bytes, concat, Reader, utf8 } from './bytes.js'
+import { type Bytes, concat, Reader, toHex, utf8 } from './bytes.js'
 import type { CryptoBackend } from './crypto/backend.js'
 import { check, ERROR_CODES, ProtocolError } from './errors.js'
-import { isId8 } from './ids.js'
+import { id8ToBytes, isId8 } from './ids.js'
+import { deriveKey } from './kdf.js'
 
 export const TOPIC_ROOT = 'opg/v1'
 export const TOPIC_KINDS = ['up/tx', 'up/status', 'down/ack', 'down/cmd'] as const
@@ -69,9 +72,12 @@ export const AckSchema = z.object({
   accepted: z.array(uuid).max(BATCH_MAX_RECORDS),
   rejected: z.array(z.object({ tx: z.string().max(64), code: z.enum(ERROR_CODES) })).max(BATCH_MAX_RECORDS),
 })
-export const StatusSchema = z.object({
+/** A box's connection session: random per run, in its online statuses and in its sealed last will. */
+const session = z.string().regex(/^[0-9a-f]{16}$/)
+export const OnlineStatusSchema = z.object({
   v: z.literal(1),
   online: z.literal(true),
+  session: session.optional(),
   at: count,
   pending: count,
   pendingAmount: z.record(currency, count),
@@ -83,6 +89,9 @@ export const StatusSchema = z.object({
   /** Version of the revocation list the box applies: the bridge sends `revocations` when it is behind. */
   revocations: z.number().int().min(-1).optional(),
 })
+/** The last will: sealed, so nobody but the box can say it went offline, and bound to its session. */
+export const OfflineStatusSchema = z.object({ v: z.literal(1), online: z.literal(false), session })
+export const StatusSchema = z.discriminatedUnion('online', [OnlineStatusSchema, OfflineStatusSchema])
 /**
  * Sequence of a command (SPEC.md §8.1): one counter per device at the bridge, strictly increasing across every
  * command it sends that box. It travels inside the sealed payload, so only the bridge can set it; the box
@@ -120,6 +129,7 @@ export type TxRecord = z.infer<typeof TxRecordSchema>
 export type TxBatch = z.infer<typeof TxBatchSchema>
 export type Ack = z.infer<typeof AckSchema>
 export type Status = z.infer<typeof StatusSchema>
+export type OnlineStatus = z.infer<typeof OnlineStatusSchema>
 export type Command = z.infer<typeof CommandSchema>
 
 const encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: true })
@@ -179,7 +189,31 @@ export function openMqtt<T>(
   return decodeMessage(schema, c.aesGcmOpen(key, nonce, r.bytes(r.remaining()), aadFor(topicName)))
 }
 
-/** True for the fixed last-will payload that means "this box went offline". */
+/**
+ * True for the legacy unsealed last will (0x00). Anyone able to publish on the topic could send it, so the bridge
+ * no longer believes it; kept so the bridge can recognise and drop it.
+ */
 export function isOfflineStatus(payload: Bytes): boolean {
   return payload.length === 1 && payload[0] === 0x00
+}
+
+/** The broker login of a box: `{tenant}.{device}`; also the CN of its client certificate with Mosquitto. */
+export function brokerUsername(tenantId: string, deviceId: string): string {
+  check(isId8(tenantId) && isId8(deviceId), 'bad_field', 'tenant and device ids must be 16 hex chars')
+  return `${tenantId}.${deviceId}`
+}
+
+/** Parse a box's broker login back to its ids; null when it is not one. */
+export function parseBrokerUsername(username: string): { tenantId: string; deviceId: string } | null {
+  const m = /^([0-9a-f]{16})\.([0-9a-f]{16})$/.exec(username)
+  return m ? { tenantId: m[1]!, deviceId: m[2]! } : null
+}
+
+/**
+ * A box's broker password: the 'broker' purpose key of its device secret, as 32 hex characters. Both ends
+ * derive it, so enrolment issues it with the secret and nothing new is stored or shipped.
+ */
+export function brokerPassword(c: CryptoBackend, deviceSecret: Bytes, deviceId: string): string {
+  const k = deriveKey(c, deviceSecret, 'broker', id8ToBytes(deviceId))
+  return toHex(k)
 }

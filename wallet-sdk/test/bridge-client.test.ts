@@ -2,12 +2,12 @@
 // against hand-made answers for the failure modes (unreachable, timeout, non-JSON, refusals, batching).
 import { nodeBackend as c } from '@opg/protocol/node'
 import t from 'tap'
-import { BridgeClient } from '../src/core/bridge-client.js'
+import { BridgeClient, checkBridgeUrl } from '../src/core/bridge-client.js'
 import { parseInvoiceQr, payInvoiceOnline } from '../src/core/online-payments.js'
 import { FakeBridge, OPERATOR_KEY } from './support/fake-bridge.js'
 import { world } from './support/fixtures.js'
 
-const BASE = 'http://bridge.test'
+const BASE = 'https://bridge.test'
 
 t.test('register, keys, balance, purse through the app', async (t) => {
   const w = world(c)
@@ -137,4 +137,41 @@ t.test('online payments: invoice QR and request shapes', async (t) => {
     code: 'bad_sticker',
   })
   t.equal(seen.length, 2, 'a malformed id never reaches the network')
+})
+
+t.test('plain http:// is refused except to loopback, before any request', async (t) => {
+  let requests = 0
+  const fetch = (async () => {
+    requests++
+    return new Response('{}')
+  }) as typeof globalThis.fetch
+  for (const url of [
+    'http://bridge.example.com',
+    'http://192.168.1.20:8080',
+    'http://10.0.0.1',
+    'http://127.0.0.1.nip.io',
+    'http://localhost.example.com',
+    'ftp://bridge.example.com',
+    'ws://127.0.0.1:8080',
+    'not a url',
+  ]) {
+    t.throws(
+      () => new BridgeClient({ baseUrl: url, fetch }),
+      { name: 'WalletError', code: 'insecure_url' },
+      url,
+    )
+  }
+  t.equal(requests, 0, 'no key ever went out')
+  for (const url of [
+    'https://bridge.example.com',
+    'http://127.0.0.1:8080',
+    'http://127.9.9.9',
+    'http://localhost:8080/',
+    'http://[::1]:8080',
+    'HTTP://LOCALHOST:1',
+  ]) {
+    t.equal(checkBridgeUrl(url), url, `${url} is allowed`)
+  }
+  const local = new BridgeClient({ baseUrl: 'http://127.0.0.1:8080/', fetch })
+  t.equal(local.baseUrl, 'http://127.0.0.1:8080')
 })

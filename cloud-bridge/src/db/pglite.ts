@@ -2,8 +2,14 @@
  * The embedded engine: PGlite (PostgreSQL compiled to WebAssembly, in-process). The same SQL as the server,
  * for trials, demos, tests and single-machine use. It does not fsync and takes no lock of its own, so a data
  * directory gets our pid-checked lockfile and opening one prints a warning.
+ *
+ * The directory holds phone numbers and key hashes (tables and WAL), and PGlite creates its files 0666 in 0755
+ * folders (it sets modes itself, so a umask alone does not help): the process umask is tightened to 077, the
+ * directory is made (or tightened to) 0700 before PGlite opens it, and whatever PGlite wrote is tightened to the
+ * owner after it opened and again when it closes.
  */
-import { mkdir } from 'node:fs/promises'
+import { chmod, lstat, mkdir, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { BaseDb, type Conn } from './base.js'
 import { acquireLock, type HeldLock } from './lockfile.js'
@@ -47,8 +53,11 @@ export class PgliteDb extends BaseDb {
 
   /** Take the directory lock and start PGlite. */
   async start(): Promise<void> {
+    // Tighter for everything PGlite creates from here on (process-wide; it never loosens what was set).
     if (this.#dataDir !== undefined) {
-      await mkdir(this.#dataDir, { recursive: true })
+      process.umask(process.umask(0o077) | 0o077)
+      await mkdir(this.#dataDir, { recursive: true, mode: 0o700 })
+      await ownerOnly(this.#dataDir)
       this.#lock = await acquireLock(`${this.#dataDir.replace(/\/+$/, '')}.lock`)
       this.#warn(EMBEDDED_WARNING)
     }
@@ -57,6 +66,7 @@ export class PgliteDb extends BaseDb {
         ...(this.#dataDir ? { dataDir: this.#dataDir } : {}),
         parsers: PARSERS,
       })
+      if (this.#dataDir !== undefined) await ownerOnly(this.#dataDir)
     } catch (err) {
       await this.#lock?.release()
       throw err
@@ -105,6 +115,15 @@ export class PgliteDb extends BaseDb {
     this.closed = true
     await this.#turn
     await this.#pg?.close()
+    if (this.#dataDir !== undefined) await ownerOnly(this.#dataDir).catch(() => {})
     await this.#lock?.release()
   }
+}
+
+/** Remove group and other permissions from `path` and everything under it (symlinks are left alone). */
+async function ownerOnly(path: string): Promise<void> {
+  const st = await lstat(path)
+  if (st.isSymbolicLink()) return
+  if ((st.mode & 0o077) !== 0) await chmod(path, st.mode & 0o700)
+  if (st.isDirectory()) for (const name of await readdir(path)) await ownerOnly(join(path, name))
 }

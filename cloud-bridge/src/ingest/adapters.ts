@@ -35,13 +35,21 @@ export function sqlDeviceDirectory(db: Queryable, unseal: UnsealDeviceSecret): D
       }
     },
     async recordStatus(tenantId, deviceId, s: DeviceStatusUpdate) {
-      // A late "offline" will must not roll last_seen_at back: only an online report moves it.
+      // A sealed status proves the box was there: last_seen_at moves forward only.
       await db.query(
-        `UPDATE devices SET online = $3, pending_count = $4, status = $5,
-           last_seen_at = CASE WHEN $3 THEN greatest(coalesce(last_seen_at, $6), $6) ELSE last_seen_at END
+        `UPDATE devices SET online = coalesce($3, online), pending_count = $4, status = $5,
+           last_seen_at = greatest(coalesce(last_seen_at, $6), $6)
          WHERE tenant_id = $1 AND id = $2`,
-        [tenantId, deviceId, s.online, s.pendingCount, JSON.stringify(s.detail), s.receivedAt],
+        [tenantId, deviceId, s.online ?? null, s.pendingCount, JSON.stringify(s.detail), s.receivedAt],
       )
+    },
+    async recordOffline(tenantId, deviceId, session) {
+      const { rows } = await db.query(
+        `UPDATE devices SET online = false
+         WHERE tenant_id = $1 AND id = $2 AND status->>'session' = $3 RETURNING id`,
+        [tenantId, deviceId, session],
+      )
+      return rows.length === 1
     },
   }
 }

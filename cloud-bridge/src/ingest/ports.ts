@@ -19,7 +19,8 @@ export interface DeviceRecord {
 
 /** What a box's status message says, as handed to the fleet view. */
 export interface DeviceStatusUpdate {
-  online: boolean
+  /** Absent: leave it (the embedded broker's session events decide). */
+  online?: boolean
   pendingCount: number
   /** Bridge time of receipt (the box's clock is not trusted). */
   receivedAt: Date
@@ -32,6 +33,8 @@ export interface DeviceDirectory {
   lookup(tenantId: string, deviceId: string): Promise<DeviceRecord | null>
   /** Record a status report for the fleet view (devices.last_seen_at, online, pending count). */
   recordStatus(tenantId: string, deviceId: string, status: DeviceStatusUpdate): Promise<void>
+  /** A sealed will: offline only if `session` is the one last seen online. False when it is not. */
+  recordOffline(tenantId: string, deviceId: string, session: string, receivedAt: Date): Promise<boolean>
 }
 
 /** Each tenant's issuer public keys. */

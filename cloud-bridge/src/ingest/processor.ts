@@ -4,7 +4,9 @@
  * payload moved to another box's topic fails), verifies every token on the worker pool, and in ONE database
  * transaction records the verified tokens (reconciliation), the refused ones (for the operator) and the batch.
  * Only then does it seal the ack; the consumer publishes it after this returns, i.e. after the commit.
- * For `up/status` it updates the fleet view. Anything it cannot attribute to a registered box is dropped and
+ * For `up/status` it updates the fleet view: only sealed statuses count (the legacy unsealed 0x00 will could come
+ * from anyone able to publish), and a sealed offline will only for the session last seen online. Where the
+ * broker is the bridge's own (embedded), its connect/disconnect events alone say online or offline. Anything it cannot attribute to a registered box is dropped and
  * logged, never thrown.
  */
 import {
@@ -16,6 +18,7 @@ import {
   id8ToBytes,
   isOfflineStatus,
   isProtocolError,
+  type OnlineStatus,
   openMqtt,
   parseTopic,
   StatusSchema,
@@ -52,6 +55,11 @@ export interface ProcessorOptions {
     deviceId: string,
     state: { clock?: 'trusted' | 'carried' | 'unsynced' | undefined; revocations?: number | undefined },
   ) => Promise<void>
+  /**
+   * Who says whether a box is online: 'status' (its sealed statuses and sealed will; external brokers) or
+   * 'broker' (the embedded broker's own session events; statuses then only carry the figures).
+   */
+  presence?: 'status' | 'broker'
 }
 
 /** What became of one message. */
@@ -67,6 +75,8 @@ export type DropReason =
   | 'revoked_device'
   | 'suspended_tenant'
   | 'bad_payload'
+  | 'unsealed_status'
+  | 'stale_will'
 
 /** Counters for the fleet view and the bench. */
 export interface IngestStats {
@@ -106,6 +116,8 @@ export class BatchProcessor {
       revoked_device: 0,
       suspended_tenant: 0,
       bad_payload: 0,
+      unsealed_status: 0,
+      stale_will: 0,
     },
   }
 
@@ -201,37 +213,28 @@ export class BatchProcessor {
     dev: CachedDevice,
   ): Promise<ProcessResult> {
     const receivedAt = new Date(this.clock())
-    if (isOfflineStatus(payload)) {
-      await this.opts.devices.recordStatus(tenantId, deviceId, {
-        online: false,
-        pendingCount: 0,
-        receivedAt,
-        detail: {},
+    if (isOfflineStatus(payload)) return this.drop('unsealed_status', { tenantId, deviceId })
+    let s: ReturnType<typeof StatusSchema.parse>
+    try {
+      s = openMqtt(this.c, dev.key, topicName, StatusSchema, payload)
+    } catch (err) {
+      return this.drop('bad_payload', {
+        tenantId,
+        deviceId,
+        code: isProtocolError(err) ? err.code : 'unknown',
       })
+    }
+    const byBroker = this.opts.presence === 'broker'
+    if (!s.online) {
+      // The broker's own view already said so; otherwise only this run's will counts, not a replayed one.
+      if (!byBroker && !(await this.opts.devices.recordOffline(tenantId, deviceId, s.session, receivedAt)))
+        return this.drop('stale_will', { tenantId, deviceId })
     } else {
-      let s: ReturnType<typeof StatusSchema.parse>
-      try {
-        s = openMqtt(this.c, dev.key, topicName, StatusSchema, payload)
-      } catch (err) {
-        return this.drop('bad_payload', {
-          tenantId,
-          deviceId,
-          code: isProtocolError(err) ? err.code : 'unknown',
-        })
-      }
       await this.opts.devices.recordStatus(tenantId, deviceId, {
-        online: true,
+        ...(byBroker ? {} : { online: true }),
         pendingCount: s.pending,
         receivedAt,
-        detail: {
-          pendingAmount: s.pendingAmount,
-          storageBytes: s.storageBytes,
-          version: s.version,
-          ...(s.signal !== undefined ? { signal: s.signal } : {}),
-          deviceTime: s.at,
-          ...(s.clock !== undefined ? { clock: s.clock } : {}),
-          ...(s.revocations !== undefined ? { revocations: s.revocations } : {}),
-        },
+        detail: statusDetail(s),
       })
       // Not awaited: a slow or disconnected command link must never hold up ingest (the status is recorded).
       void this.opts
@@ -379,5 +382,19 @@ export class BatchProcessor {
     for (const o of outcomes) if (o.status === 'rejected') rejected.push({ tx: o.txId, code: 'replay' })
     for (const { r } of refused) rejected.push({ tx: r.txId ?? r.tokenHash, code: r.code })
     return { v: 1, batch: batchId, accepted, rejected }
+  }
+}
+
+/** What the fleet view keeps of an online status. */
+function statusDetail(s: OnlineStatus): Record<string, unknown> {
+  return {
+    pendingAmount: s.pendingAmount,
+    storageBytes: s.storageBytes,
+    version: s.version,
+    ...(s.signal !== undefined ? { signal: s.signal } : {}),
+    ...(s.session !== undefined ? { session: s.session } : {}),
+    deviceTime: s.at,
+    ...(s.clock !== undefined ? { clock: s.clock } : {}),
+    ...(s.revocations !== undefined ? { revocations: s.revocations } : {}),
   }
 }

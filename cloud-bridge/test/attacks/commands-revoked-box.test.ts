@@ -8,11 +8,12 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import type { Db } from '../../src/db/types.js'
+import { BrokerGate, sqlBrokerDirectory } from '../../src/fleet/broker-gate.js'
 import { EmbeddedBroker } from '../../src/fleet/embedded-broker.js'
 import { revokeDevice, setTenantStatus } from '../../src/fleet/operator-actions.js'
 import { InlineVerifier } from '../../src/verify/pool.js'
 import { tokenDigest } from '../../src/verify/verify-token.js'
-import { Box, registerBox, staticKeyrings, TestBridge } from '../ingest/harness.js'
+import { Box, registerBox, staticKeyrings, TestBridge, testUnseal } from '../ingest/harness.js'
 import { createTestDb, seedTenant } from '../reconcile/support.js'
 import { makeIssuer, TestWallet } from '../verify/fixtures.js'
 
@@ -48,13 +49,31 @@ for (const setup of setups) {
     t.teardown(() => tdb.drop())
     const db = tdb.db
     let url = MOSQUITTO
+    const run = randomBytes(4).toString('hex')
+    const login = { username: 'opg-bridge', password: randomBytes(16).toString('hex') }
     if (setup.broker === 'aedes') {
-      const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0 })
+      // A broker that still lets the revoked box in — as Mosquitto does until its ACL is regenerated and its CRL
+      // names the certificate — so the ingest check, the second line of defence, is what is tested here. (The
+      // embedded broker's own refusal at connect is tested in test/fleet/embedded-broker.test.ts.)
+      const directory = sqlBrokerDirectory(db, testUnseal)
+      const broker = new EmbeddedBroker({
+        host: '127.0.0.1',
+        port: 0,
+        gate: new BrokerGate({
+          directory: {
+            device: async (tenantId, deviceId) => {
+              const d = await directory.device(tenantId, deviceId)
+              return d && { ...d, active: true }
+            },
+          },
+          bridge: login,
+          bridgeClientId: `bridge-${run}`,
+        }),
+      })
       url = await broker.start()
       t.teardown(() => broker.stop())
     }
     const v: 4 | 5 = setup.broker === 'aedes' ? 4 : 5
-    const run = randomBytes(4).toString('hex')
     const issuer = makeIssuer()
     const seedA = await seedTenant(db, { purse: 5000 })
     const seedB = await seedTenant(db, { purse: 5000 })
@@ -83,6 +102,7 @@ for (const setup of setups) {
       clientId: `bridge-${run}`,
       protocolVersion: v,
       group: `bridge-test-${run}`,
+      ...(setup.broker === 'aedes' ? { mqtt: login } : {}),
     })
     await bridge.consumer.start()
     t.teardown(() => bridge.consumer.stop())
@@ -105,7 +125,7 @@ for (const setup of setups) {
     ] as const
     for (const k of cases) {
       await t.test(k.name, async (t) => {
-        const box = new Box(k.dev, url, v)
+        const box = setup.broker === 'aedes' ? new Box(k.dev, url, v, k.dev.deviceId) : new Box(k.dev, url, v)
         await box.start()
         t.teardown(() => box.stop())
         const tokens = [

@@ -91,6 +91,33 @@ t.test('plain HTTP on a public address is refused unless explicitly allowed', as
   t.notOk(isLoopback('10.0.0.1') || isLoopback('127.example.com'))
 })
 
+t.test('the embedded broker listens beyond loopback only with TLS', async (t) => {
+  const err = t.throws(() => loadConfig({ env: { OPG_MQTT_EMBEDDED_HOST: '0.0.0.0' } })) as ConfigError
+  t.match(err.issues.join('\n'), /mqtt.embeddedHost: refusing a plain MQTT listener on non-loopback 0.0.0.0/)
+  t.equal(loadConfig({ env: { OPG_MQTT_EMBEDDED_HOST: '127.0.0.1' } }).mqtt.embeddedHost, '127.0.0.1')
+  const cert = join(dir, 'mqtt-cert.pem')
+  const key = join(dir, 'mqtt-key.pem')
+  writeFileSync(cert, 'x')
+  writeFileSync(key, 'x')
+  const tls = loadConfig({
+    env: {
+      OPG_MQTT_EMBEDDED_HOST: '0.0.0.0',
+      OPG_MQTT_EMBEDDED_TLS_CERT_FILE: cert,
+      OPG_MQTT_EMBEDDED_TLS_KEY_FILE: key,
+    },
+  })
+  t.equal(tls.mqtt.embeddedTlsKeyFile, key, 'with a certificate and key it may')
+  const half = t.throws(() =>
+    loadConfig({ env: { OPG_MQTT_EMBEDDED_HOST: '0.0.0.0', OPG_MQTT_EMBEDDED_TLS_CERT_FILE: cert } }),
+  ) as ConfigError
+  t.match(half.issues.join('\n'), /embedded broker needs both/)
+  t.equal(
+    loadConfig({ env: { OPG_MQTT_EMBEDDED_HOST: '0.0.0.0', MQTT_URL: 'mqtts://broker:8883' } }).mqtt.url,
+    'mqtts://broker:8883',
+    'no embedded broker runs with an external one',
+  )
+})
+
 t.test('a config file is read, migrated from version-less, and the environment wins', async (t) => {
   const file = join(dir, 'bridge.json')
   writeFileSync(

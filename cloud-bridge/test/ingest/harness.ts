@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto'
 import {
   type Ack,
   AckSchema,
+  brokerPassword,
+  brokerUsername,
   deriveKey,
   id8ToBytes,
   newId8,
@@ -54,6 +56,8 @@ export class Box {
     readonly dev: { tenantId: string; deviceId: string; merchantId: string; secret: Uint8Array },
     private readonly url: string,
     private readonly protocolVersion: 4 | 5,
+    /** The embedded broker binds a box's client id to its device id; the shared system broker does not. */
+    private readonly clientId = `box-${dev.deviceId}-${randomBytes(3).toString('hex')}`,
   ) {
     this.key = deriveKey(c, dev.secret, 'mqtt', id8ToBytes(dev.deviceId))
   }
@@ -64,7 +68,9 @@ export class Box {
 
   async start(): Promise<void> {
     const client = await mqtt.connectAsync(this.url, {
-      clientId: `box-${this.dev.deviceId}-${randomBytes(3).toString('hex')}`,
+      clientId: this.clientId,
+      username: brokerUsername(this.dev.tenantId, this.dev.deviceId),
+      password: brokerPassword(c, this.dev.secret, this.dev.deviceId),
       protocolVersion: this.protocolVersion,
       reconnectPeriod: 200,
     })
@@ -108,10 +114,12 @@ export class Box {
     return id
   }
 
-  async sendStatus(pending: number): Promise<void> {
+  /** A sealed online status of `session`. */
+  async sendStatus(pending: number, session = 'a1a1a1a1a1a1a1a1'): Promise<void> {
     const payload = sealMqtt(c, this.key, this.topic('up/status'), StatusSchema, {
       v: 1,
       online: true,
+      session,
       at: Math.floor(Date.now() / 1000),
       pending,
       pendingAmount: { EUR: pending * 100 },
@@ -119,6 +127,12 @@ export class Box {
       version: '0.1.0',
     })
     await this.publish(this.topic('up/status'), payload)
+  }
+
+  /** The sealed last will of `session`. */
+  async sendOffline(session: string): Promise<void> {
+    const t = this.topic('up/status')
+    await this.publish(t, sealMqtt(c, this.key, t, StatusSchema, { v: 1, online: false, session }))
   }
 
   /** Wait until `n` acks for batch `id` arrived (bounded). */

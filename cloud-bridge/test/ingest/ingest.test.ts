@@ -2,12 +2,13 @@
 // the box receives its encrypted ack → the ledger is right. On PostgreSQL + Mosquitto and on PGlite + aedes.
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
+import { BrokerGate, sqlBrokerDirectory } from '../../src/fleet/broker-gate.js'
 import { EmbeddedBroker } from '../../src/fleet/embedded-broker.js'
 import { fleetFigures } from '../../src/ingest/fleet.js'
 import { InlineVerifier, VerifyPool } from '../../src/verify/pool.js'
 import { balance, createTestDb, seedTenant } from '../reconcile/support.js'
 import { makeIssuer, TestWallet } from '../verify/fixtures.js'
-import { Box, registerBox, staticKeyrings, TestBridge } from './harness.js'
+import { Box, registerBox, staticKeyrings, TestBridge, testUnseal } from './harness.js'
 
 // Real brokers and databases on a shared machine: allow more than the package's per-file default.
 t.setTimeout(300_000)
@@ -24,29 +25,47 @@ for (const setup of setups) {
     const tdb = await createTestDb(setup.engine)
     t.teardown(() => tdb.drop())
     const db = tdb.db
-    let url = MOSQUITTO
-    if (setup.broker === 'aedes') {
-      const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0 })
-      url = await broker.start()
-      t.teardown(() => broker.stop())
-    }
     const v: 4 | 5 = setup.broker === 'aedes' ? 4 : 5
     const run = randomBytes(4).toString('hex')
     const group = `bridge-test-${run}`
+    let url = MOSQUITTO
+    // The embedded broker authenticates everyone: the bridge with its own login, boxes with theirs.
+    const login = { username: 'opg-bridge', password: randomBytes(16).toString('hex') }
+    if (setup.broker === 'aedes') {
+      const broker = new EmbeddedBroker({
+        host: '127.0.0.1',
+        port: 0,
+        gate: new BrokerGate({
+          directory: sqlBrokerDirectory(db, testUnseal),
+          bridge: login,
+          bridgeClientId: `bridge-a-${run}`,
+        }),
+      })
+      url = await broker.start()
+      t.teardown(() => broker.stop())
+    }
+    const boxAt = (d: typeof dev) =>
+      setup.broker === 'aedes' ? new Box(d, url, v, d.deviceId) : new Box(d, url, v)
 
     const issuer = makeIssuer()
     const seed = await seedTenant(db, { purse: 5000 })
     const keyrings = staticKeyrings(new Map([[seed.tenantId, issuer]]))
     const wallet = new TestWallet(issuer, { id: seed.walletId, purse: 5000, limit: 2000 })
     const dev = await registerBox(db, seed.tenantId, seed.merchantId)
-    const box = new Box(dev, url, v)
+    const box = boxAt(dev)
     await box.start()
     t.teardown(() => box.stop())
 
     const pool = new VerifyPool({ size: 2, minChunk: 2 })
     await pool.start()
     t.teardown(() => pool.stop())
-    const consumerOpts = { url, clientId: `bridge-a-${run}`, protocolVersion: v, group }
+    const consumerOpts = {
+      url,
+      clientId: `bridge-a-${run}`,
+      protocolVersion: v,
+      group,
+      ...(setup.broker === 'aedes' ? { mqtt: login } : {}),
+    }
     let bridge = new TestBridge(db, pool, keyrings, consumerOpts)
     await bridge.consumer.start()
     t.teardown(() => bridge.consumer.stop())
@@ -93,22 +112,31 @@ for (const setup of setups) {
 
     await t.test('unknown device, moved payload, foreign tenant: dropped, no ack, no crash', async (t) => {
       const before = { ...bridge.processor.stats.dropped }
-      const stranger = new Box({ ...dev, deviceId: 'fedcba9876543210' }, url, v)
-      await stranger.start()
-      t.teardown(() => stranger.stop())
       const tok = wallet.pay(dev.merchantId, dev.deviceId, 5)
       // The box's own sealed payload, published on another box's topic: the AAD no longer matches.
       const other = await registerBox(db, seed.tenantId, seed.merchantId)
-      const otherBox = new Box(other, url, v)
+      const otherBox = boxAt(other)
       await otherBox.start()
       t.teardown(() => otherBox.stop())
       await otherBox.publish(otherBox.topic('up/tx'), box.seal([tok]))
-      await stranger.send([tok])
-      // A topic naming another tenant for this device id.
-      await box.publish(`opg/v1/${'0'.repeat(16)}/${dev.deviceId}/up/tx`, box.seal([tok]))
+      const stranger = boxAt({ ...dev, deviceId: 'fedcba9876543210' })
+      if (setup.broker === 'aedes') {
+        // The locked broker turns an unregistered box away at the door (the broker tests cover the rest).
+        await t.rejects(stranger.start(), 'an unregistered box cannot connect')
+      } else {
+        // The open system broker lets anyone publish anywhere: the processor is the second line.
+        await stranger.start()
+        t.teardown(() => stranger.stop())
+        await stranger.send([tok])
+        // A topic naming another tenant for this device id.
+        await box.publish(`opg/v1/${'0'.repeat(16)}/${dev.deviceId}/up/tx`, box.seal([tok]))
+      }
       const probe = await box.send([wallet.pay(dev.merchantId, dev.deviceId, 1)])
       await box.waitAck(probe)
-      t.equal(bridge.processor.stats.dropped.unknown_device - before.unknown_device, 2)
+      t.equal(
+        bridge.processor.stats.dropped.unknown_device - before.unknown_device,
+        setup.broker === 'aedes' ? 0 : 2,
+      )
       t.equal(bridge.processor.stats.dropped.bad_payload - before.bad_payload, 1)
       const stored = await db.query('SELECT 1 FROM offline_payments WHERE tx_id = $1', [tok.txId])
       t.equal(stored.rows.length, 0)
@@ -126,14 +154,28 @@ for (const setup of setups) {
       t.equal(rows[0]?.online, true)
       t.equal(rows[0]?.pending_count, 3)
       t.ok(rows[0]?.last_seen_at instanceof Date)
-      // The last will: the fixed byte 0x00, unencrypted (it is set before connecting).
+      const online = async () =>
+        (
+          await db.query<{ online: boolean; last_seen_at: Date | null }>(
+            'SELECT online, last_seen_at FROM devices WHERE tenant_id = $1 AND id = $2',
+            [dev.tenantId, dev.deviceId],
+          )
+        ).rows[0]
+      const dropped = { ...bridge.processor.stats.dropped }
+      // The legacy unsealed will: anyone able to publish could send it, so it is not believed.
       await box.publish(box.topic('up/status'), Uint8Array.of(0))
+      // A sealed will of an earlier session (a replay): not believed either.
+      await box.sendOffline('b2b2b2b2b2b2b2b2')
+      const probe1 = await box.send([wallet.pay(dev.merchantId, dev.deviceId, 1)])
+      await box.waitAck(probe1)
+      t.equal((await online())?.online, true, 'unsealed and stale wills ignored')
+      t.equal(bridge.processor.stats.dropped.unsealed_status - dropped.unsealed_status, 1)
+      t.equal(bridge.processor.stats.dropped.stale_will - dropped.stale_will, 1)
+      // The will of the session last seen online.
+      await box.sendOffline('a1a1a1a1a1a1a1a1')
       const probe2 = await box.send([wallet.pay(dev.merchantId, dev.deviceId, 1)])
       await box.waitAck(probe2)
-      const after = await db.query<{ online: boolean; last_seen_at: Date | null }>(
-        'SELECT online, last_seen_at FROM devices WHERE tenant_id = $1 AND id = $2',
-        [dev.tenantId, dev.deviceId],
-      )
+      const after = { rows: [await online()] }
       t.equal(after.rows[0]?.online, false, 'offline will recorded')
       t.same(after.rows[0]?.last_seen_at, rows[0]?.last_seen_at, 'last seen kept')
       const f = await fleetFigures(db, seed.tenantId, new Date(0))

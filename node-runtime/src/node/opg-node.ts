@@ -3,7 +3,15 @@
  * commands (trusted time, revocation list, config, invoice-paid notices) and status for the CLI. Everything
  * is passed in (see open-node.ts for the real wiring); `start()` and `stop()` own every timer and listener.
  */
-import { type CommandMarks, type CryptoBackend, checkCommandSeq, deriveKey, id8ToBytes } from '@opg/protocol'
+import {
+  brokerPassword,
+  brokerUsername,
+  type CommandMarks,
+  type CryptoBackend,
+  checkCommandSeq,
+  deriveKey,
+  id8ToBytes,
+} from '@opg/protocol'
 import { type AcceptInput, type AcceptOutcome, Acceptor } from '../accept/acceptor.js'
 import { blePaymentHandler } from '../accept/ble-payments.js'
 import { VaultView } from '../accept/ledger.js'
@@ -168,6 +176,10 @@ export class OpgNode {
       deviceId: config.deviceId,
       vault,
       codec: protocolCodec(c, mqttKey, topics),
+      credentials: {
+        username: brokerUsername(config.tenantId, config.deviceId),
+        password: brokerPassword(c, identity.deviceSecret, config.deviceId),
+      },
       batchSize: config.sync.batchSize,
       window: config.sync.window,
       ackTimeoutMs: config.sync.ackTimeoutMs,

@@ -9,7 +9,6 @@ import {
   type Command,
   CommandSchema,
   type CryptoBackend,
-  OFFLINE_STATUS,
   openMqtt,
   StatusSchema,
   sealMqtt,
@@ -51,12 +50,16 @@ export interface SyncCodec {
   openAck(payload: Uint8Array): AckInfo
   /** Throws ProtocolError on a forged or malformed command. */
   openCmd(payload: Uint8Array): NodeCommand
-  /** `undefined` seals the fixed "offline" payload (also the last will). */
+  /** `undefined` seals the "offline" status of this run's session (also the last will). */
   sealStatus(status: NodeStatus | undefined): Uint8Array
 }
 
-/** The production codec. `mqttKey` = deriveKey(c, deviceSecret, 'mqtt', deviceIdBytes). */
+/**
+ * The production codec. `mqttKey` = deriveKey(c, deviceSecret, 'mqtt', deviceIdBytes). Every status of one codec
+ * names one random session, so the bridge can tell this run's sealed last will from a replayed older one.
+ */
 export function protocolCodec(c: CryptoBackend, mqttKey: Bytes, topics: NodeTopics): SyncCodec {
+  const session = Array.from(c.randomBytes(8), (b) => b.toString(16).padStart(2, '0')).join('')
   return {
     sealBatch(batchId, records) {
       return sealMqtt(c, mqttKey, topics.tx, TxBatchSchema, {
@@ -82,10 +85,11 @@ export function protocolCodec(c: CryptoBackend, mqttKey: Bytes, topics: NodeTopi
       return openMqtt(c, mqttKey, topics.cmd, CommandSchema, payload)
     },
     sealStatus(status) {
-      if (!status) return OFFLINE_STATUS
+      if (!status) return sealMqtt(c, mqttKey, topics.status, StatusSchema, { v: 1, online: false, session })
       const msg = {
         v: 1 as const,
         online: true as const,
+        session,
         at: status.at,
         pending: status.pendingCount,
         pendingAmount: status.pendingAmount,

@@ -22,6 +22,8 @@ export interface SyncOptions {
   vault: Vault
   /** Usually protocolCodec(c, mqttKey, nodeTopics(tenantId, deviceId)). */
   codec: SyncCodec
+  /** The broker login (brokerUsername / brokerPassword of @opg/protocol); unneeded with a client certificate. */
+  credentials?: { username: string; password: string }
   /** TLS material for mqtts:// (PEM). */
   tls?: { ca?: Uint8Array; cert?: Uint8Array; key?: Uint8Array }
   batchSize?: number
@@ -85,7 +87,8 @@ interface InFlight {
 /** One engine per node; `start()` connects, `stop()` closes everything it opened. */
 export class SyncEngine extends EventEmitter<SyncEvents> {
   readonly topics: NodeTopics
-  readonly #o: Required<Omit<SyncOptions, 'tls' | 'statusExtras'>> & Pick<SyncOptions, 'tls' | 'statusExtras'>
+  readonly #o: Required<Omit<SyncOptions, 'tls' | 'statusExtras' | 'credentials'>> &
+    Pick<SyncOptions, 'tls' | 'statusExtras' | 'credentials'>
   /** Re-sends of unacked batches since start. */
   resends = 0
   #client: MqttClient | undefined
@@ -154,6 +157,10 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
         qos: 1,
         retain: true,
       },
+    }
+    if (o.credentials) {
+      options.username = o.credentials.username
+      options.password = o.credentials.password
     }
     if (o.tls?.ca) options.ca = Buffer.from(o.tls.ca)
     if (o.tls?.cert) options.cert = Buffer.from(o.tls.cert)

@@ -97,6 +97,7 @@ for (const make of targets) {
       await waitFor(() => bridge.statuses.at(-1) !== 'offline', 5_000, 'an online status after reconnecting')
       t.equal(offlineEvents, 1)
       t.match(bridge.statuses.at(-1), { online: true, pending: 0 })
+      const session = (bridge.statuses.at(-1) as { session?: string }).session
       t.equal(rig.engine.online, true)
 
       await pay(rig, 2)
@@ -107,6 +108,12 @@ for (const make of targets) {
       bridge.statuses.length = 0
       await rig.engine.stop()
       await waitFor(() => bridge.statuses.includes('offline'), 5_000, 'the offline status after stop')
+      t.match(session, /^[0-9a-f]{16}$/, 'online statuses name the session')
+      t.ok(
+        bridge.offlineSessions.length >= 2 && bridge.offlineSessions.every((s) => s === session),
+        'the will and the final offline status are sealed for that session',
+      )
+      t.equal(bridge.unsealed, 0, 'never an unsealed offline byte')
       await bridge.stop()
       await clearSession(url, rig.world.deviceId)
       await broker.down()

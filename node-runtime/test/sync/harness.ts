@@ -164,6 +164,10 @@ export class FakeBridge {
   readonly deliveries = new Map<string, number>()
   readonly booked = new Set<string>()
   readonly statuses: (Status | 'offline')[] = []
+  /** The sessions named by the sealed offline statuses received. */
+  readonly offlineSessions: string[] = []
+  /** Unsealed "offline" bytes received (a box must never send one). */
+  unsealed = 0
   acking = true
   /** Extra delay before each ack (ms). */
   ackDelayMs = 0
@@ -210,7 +214,13 @@ export class FakeBridge {
     const key = this.#keys.get(deviceId)
     if (!key) return
     if (kind === 'up/status') {
-      this.statuses.push(isOfflineStatus(payload) ? 'offline' : openMqtt(c, key, t, StatusSchema, payload))
+      // The legacy unsealed will would land in `unsealed`; a box's own will is sealed and names its session.
+      if (isOfflineStatus(payload)) this.unsealed++
+      else {
+        const s = openMqtt(c, key, t, StatusSchema, payload)
+        this.statuses.push(s.online ? s : 'offline')
+        if (!s.online) this.offlineSessions.push(s.session)
+      }
       return
     }
     if (kind !== 'up/tx') return

@@ -8,7 +8,10 @@ import { fromB64u, toB64u } from './base64url.js'
 import { WalletError } from './errors.js'
 
 export interface BridgeClientOptions {
-  /** e.g. https://bridge.example.com (no trailing /v1). */
+  /**
+   * e.g. https://bridge.example.com (no trailing /v1). Plain http:// is refused (WalletError 'insecure_url')
+   * except to loopback (localhost, 127.0.0.0/8, [::1]): API keys and payment data never cross a network in clear.
+   */
   baseUrl: string
   /** A bearer API key: the wallet's own key, or an operator key for registration and top-ups. */
   apiKey?: string
@@ -107,6 +110,31 @@ export const LOG_BATCH_MAX = 500
 
 type Json = Record<string, unknown>
 
+/** True for the hosts that never leave this device. */
+function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase()
+  return h === 'localhost' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+}
+
+/**
+ * The bridge URL, if it is safe to send keys to: https://, or http:// to loopback. Anything else throws
+ * WalletError 'insecure_url' (no network request is made).
+ */
+export function checkBridgeUrl(baseUrl: string): string {
+  let u: URL
+  try {
+    u = new URL(baseUrl)
+  } catch (cause) {
+    throw new WalletError('insecure_url', 'the bridge URL is not a valid URL', { cause })
+  }
+  if (u.protocol === 'https:') return baseUrl
+  if (u.protocol === 'http:' && isLoopbackHost(u.hostname)) return baseUrl
+  throw new WalletError(
+    'insecure_url',
+    `refusing ${u.protocol}//${u.host}: the bridge must be reached over https:// (http:// only to loopback)`,
+  )
+}
+
 export class BridgeClient {
   readonly baseUrl: string
   readonly #apiKey: string | undefined
@@ -114,7 +142,7 @@ export class BridgeClient {
   readonly #timeoutMs: number
 
   constructor(o: BridgeClientOptions) {
-    this.baseUrl = o.baseUrl.replace(/\/+$/, '')
+    this.baseUrl = checkBridgeUrl(o.baseUrl).replace(/\/+$/, '')
     this.#apiKey = o.apiKey
     this.#fetch = o.fetch ?? ((input, init) => globalThis.fetch(input, init))
     this.#timeoutMs = o.timeoutMs ?? 15_000

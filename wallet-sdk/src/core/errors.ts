@@ -42,6 +42,8 @@ export const WALLET_ERROR_CODES = [
   'bridge',
   /** The bridge could not be reached. */
   'offline',
+  /** The bridge URL is not https:// (plain http:// is allowed only to this device, for development). */
+  'insecure_url',
   /** The bridge does not offer this operation yet. */
   'not_supported',
   /** The BLE exchange with the box failed. */
