@@ -188,7 +188,9 @@ async function tenantCreate(
 }
 
 function printPayout(p: Payout, out: (s: string) => void): void {
-  out(`payout ${p.id} ${p.currency} ${p.status}${p.paidAt ? ` ${p.paidAt.toISOString()}` : ''}`)
+  out(
+    `payout ${p.id}${p.testMode ? ' (test money)' : ''} ${p.currency} ${p.status}${p.paidAt ? ` ${p.paidAt.toISOString()}` : ''}`,
+  )
   for (const l of p.lines) {
     out(
       `  merchant ${l.merchantId} ${l.amount} ${p.currency} to ${l.bankAccountRef ?? '(no bank account)'}: ${l.paymentIds.join(' ')}`,
@@ -209,7 +211,7 @@ async function payouts(
     const t = await findTenantByName(db, tenantName)
     if (!t) throw new Error(`no tenant named ${tenantName}`)
     if (sub === 'build') {
-      const p = await buildPayout(db, t.id, arg!)
+      const p = await buildPayout(db, t.id, arg!, { testMode: config.mode === 'test' })
       if (!p) out(`nothing due in ${arg}`)
       else printPayout(p, out)
       return 0

@@ -37,6 +37,11 @@ const Bool = z.union([
 export const ConfigSchema = z
   .object({
     version: z.literal(CONFIG_VERSION),
+    /**
+     * test: the sandbox card provider runs and every payment is test money (never in a live payout);
+     * live (the default): real money only — the sandbox is refused and a real provider adapter is required.
+     */
+    mode: z.enum(['test', 'live']).default('live'),
     database: z.object({
       /** postgres://…, a PGlite data directory, or `memory:` (PGlite in memory: demos and tests). */
       url: z
@@ -88,6 +93,15 @@ export const ConfigSchema = z
         .int()
         .min(1024)
         .default(1024 * 1024),
+      /**
+       * Take the client address from the last X-Forwarded-For hop (set by your reverse proxy) instead of the
+       * socket. Only behind a proxy that overwrites the header: otherwise a client chooses its own address.
+       */
+      trustProxy: Bool.default(false),
+      /** Requests per minute one API key may make (per replica). */
+      rateLimitPerKeyPerMinute: z.coerce.number().int().min(1).default(600),
+      /** Failed authentications per 15 minutes, per key id and per client address, before 429 (per replica). */
+      authFailuresPer15Minutes: z.coerce.number().int().min(1).default(20),
     }),
     /** How long a merchant-only payment is held before auto-approval (default 72 h; shorter for demos). */
     holdPeriodSeconds: Duration.default(72 * 3600),
@@ -107,12 +121,29 @@ export const ConfigSchema = z
       twilioAuthTokenFile: z.string().nullable().default(null),
     }),
     payments: z.object({
-      /** sandbox: a test-mode card provider in-process (test tokens, idempotency, signed webhooks). */
-      provider: z.enum(['sandbox']).default('sandbox'),
+      /**
+       * sandbox: a test-mode card provider in-process (test tokens, idempotency, signed webhooks), only with
+       * mode test. adapter: a real provider's adapter, handed to `new Bridge({ paymentProvider })`.
+       * Unset: sandbox in test mode, adapter in live mode (so a live bridge without one refuses to start).
+       */
+      provider: z.enum(['sandbox', 'adapter']).nullable().default(null),
       /** File holding the provider's webhook signing secret; the sandbox makes a fresh one per start without it. */
       webhookSecretFile: z.string().nullable().default(null),
       /** How long the sandbox waits before its confirmation webhook, ms. */
       sandboxConfirmDelayMs: z.coerce.number().int().min(0).max(60_000).default(0),
+      /** Default daily top-up limits in minor units (rolling 24 h); a tenant may set its own. */
+      topupLimitPerWalletDaily: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(Number.MAX_SAFE_INTEGER)
+        .default(1_000_000),
+      topupLimitPerTenantDaily: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(Number.MAX_SAFE_INTEGER)
+        .default(100_000_000),
     }),
     log: z.object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -134,6 +165,14 @@ export const ConfigSchema = z
         message: `refusing to serve plain HTTP on non-loopback ${c.http.host}: configure TLS or set OPG_ALLOW_INSECURE_BIND=1`,
       })
     }
+    if (c.mode === 'live' && c.payments.provider === 'sandbox') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['payments', 'provider'],
+        message:
+          'the sandbox card provider makes test money and runs only with mode: test (OPG_MODE=test); a live bridge needs a real provider adapter (payments.provider: adapter)',
+      })
+    }
     if (c.sms.provider === 'twilio' && (!c.sms.twilioAccountSid || !c.sms.twilioAuthTokenFile)) {
       ctx.addIssue({
         code: 'custom',
@@ -142,6 +181,10 @@ export const ConfigSchema = z
       })
     }
   })
+  .transform((c) => ({
+    ...c,
+    payments: { ...c.payments, provider: c.payments.provider ?? (c.mode === 'test' ? 'sandbox' : 'adapter') },
+  }))
 
 /** A validated configuration. */
 export type Config = z.output<typeof ConfigSchema>
@@ -195,6 +238,12 @@ const ENV_MAP: Record<string, string[]> = {
   OPG_SMS_TWILIO_ACCOUNT_SID: ['sms', 'twilioAccountSid'],
   OPG_SMS_TWILIO_AUTH_TOKEN_FILE: ['sms', 'twilioAuthTokenFile'],
   OPG_LOG_LEVEL: ['log', 'level'],
+  OPG_MODE: ['mode'],
+  OPG_TRUST_PROXY: ['http', 'trustProxy'],
+  OPG_RATE_LIMIT_PER_KEY: ['http', 'rateLimitPerKeyPerMinute'],
+  OPG_AUTH_FAILURES_LIMIT: ['http', 'authFailuresPer15Minutes'],
+  OPG_TOPUP_LIMIT_WALLET_DAILY: ['payments', 'topupLimitPerWalletDaily'],
+  OPG_TOPUP_LIMIT_TENANT_DAILY: ['payments', 'topupLimitPerTenantDaily'],
   OPG_PAYMENTS_PROVIDER: ['payments', 'provider'],
   OPG_WEBHOOK_SECRET_FILE: ['payments', 'webhookSecretFile'],
   OPG_SANDBOX_CONFIRM_DELAY_MS: ['payments', 'sandboxConfirmDelayMs'],

@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import type { AuthVariables } from '../auth/middleware.js'
 import { bearerAuth } from '../auth/middleware.js'
 import type { SecretSealer } from '../issuer/master-key.js'
+import type { TopupLimits } from '../online/limits.js'
 import { registerOnlineRoutes } from '../online/routes.js'
 import type { OnlinePayments } from '../online/service.js'
 import { BridgeError, codeForStatus, toErrorResponse } from './errors.js'
@@ -38,6 +39,8 @@ export interface ApiDeps {
   logger?: Logger
   /** Online payments (invoices, cards, top-ups, transfers, payouts); absent → those routes are not served. */
   online?: OnlinePayments
+  /** Default daily top-up limits (config payments.topupLimit*); absent → DEFAULT_TOPUP_LIMITS. */
+  topupLimits?: TopupLimits
   /** Request body limits in bytes: every route, and the larger one for signed-log uploads. */
   limits?: { bodyBytes?: number; logBodyBytes?: number }
 }

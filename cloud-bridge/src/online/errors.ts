@@ -12,6 +12,9 @@ export const ONLINE_ERROR_CODES = [
   'provider_unavailable',
   'wallet_frozen',
   'unknown_party',
+  'currency_mismatch',
+  'topup_limit_exceeded',
+  'duplicate_reference',
 ] as const
 export type OnlineErrorCode = (typeof ONLINE_ERROR_CODES)[number]
 
@@ -44,4 +47,7 @@ export const ONLINE_STATUS: Record<OnlineErrorCode, number> = {
   provider_unavailable: 503,
   wallet_frozen: 409,
   unknown_party: 404,
+  currency_mismatch: 422,
+  topup_limit_exceeded: 422,
+  duplicate_reference: 409,
 }

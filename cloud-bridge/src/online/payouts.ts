@@ -17,6 +17,8 @@ export interface PayoutLine {
 
 export interface Payout {
   id: string
+  /** A batch of test money (sandbox): shown, never sent to a bank. */
+  testMode: boolean
   currency: string
   status: 'built' | 'paid'
   createdAt: Date
@@ -24,21 +26,33 @@ export interface Payout {
   lines: PayoutLine[]
 }
 
-/** Build a batch of every unpaid settled invoice payment in `currency`; null when there is nothing to pay. */
-export async function buildPayout(db: Db, tenantId: string, currency: string): Promise<Payout | null> {
+/**
+ * Build a batch of every unpaid settled invoice payment in `currency`; null when there is nothing to pay.
+ * `testMode` is the bridge's mode (OnlinePayments.testMode): THE one filter keeping test money (sandbox
+ * payments, `test_mode`) out of a live batch — a live bridge selects only live payments, and a test bridge
+ * builds test batches, marked as such, that no bank file is ever made from.
+ */
+export async function buildPayout(
+  db: Db,
+  tenantId: string,
+  currency: string,
+  opts: { testMode: boolean },
+): Promise<Payout | null> {
   const id = await db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: string; merchant_id: string; amount: bigint }>(
       `SELECT id, merchant_id, amount FROM online_payments
        WHERE tenant_id = $1 AND currency = $2 AND kind = 'invoice' AND status = 'succeeded' AND payout_id IS NULL
+         AND test_mode = $3
        ORDER BY merchant_id, id FOR UPDATE SKIP LOCKED`,
-      [tenantId, currency],
+      [tenantId, currency, opts.testMode],
     )
     if (rows.length === 0) return null
     const payoutId = newId()
-    await tx.query('INSERT INTO payouts (tenant_id, id, currency) VALUES ($1, $2, $3)', [
+    await tx.query('INSERT INTO payouts (tenant_id, id, currency, test_mode) VALUES ($1, $2, $3, $4)', [
       tenantId,
       payoutId,
       currency,
+      opts.testMode,
     ])
     const byMerchant = new Map<string, { amount: bigint; ids: string[] }>()
     for (const r of rows) {
@@ -108,6 +122,7 @@ export async function getPayout(db: Db, tenantId: string, payoutId: string): Pro
     status: 'built' | 'paid'
     created_at: Date
     paid_at: Date | null
+    test_mode: boolean
   }>('SELECT * FROM payouts WHERE tenant_id = $1 AND id = $2', [tenantId, payoutId])
   const p = rows[0]
   if (!p) throw new OnlineError('payout_not_found', 'no such payout')
@@ -122,6 +137,7 @@ export async function getPayout(db: Db, tenantId: string, payoutId: string): Pro
   ])
   return {
     id: p.id,
+    testMode: p.test_mode,
     currency: p.currency,
     status: p.status,
     createdAt: p.created_at,

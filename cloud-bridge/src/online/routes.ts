@@ -50,6 +50,7 @@ const OnlinePaymentSchema = z.object({
 })
 const PayoutSchema = z.object({
   id: Id,
+  testMode: z.boolean().openapi({ description: 'a batch of sandbox (test) money: never sent to a bank' }),
   currency: Currency,
   status: z.enum(['built', 'paid']),
   createdAt: z.string(),
@@ -228,6 +229,15 @@ const routes = {
   }),
 }
 
+/** The merchant a box belongs to (undefined when the box is gone). */
+async function deviceMerchant(db: Db, tenantId: string, deviceId: string): Promise<string | undefined> {
+  const r = await db.query<{ merchant_id: string }>(
+    'SELECT merchant_id FROM devices WHERE tenant_id = $1 AND id = $2',
+    [tenantId, deviceId],
+  )
+  return r.rows[0]?.merchant_id
+}
+
 /** Register the online payment routes on the API app. */
 export function registerOnlineRoutes(
   app: ApiApp,
@@ -244,11 +254,7 @@ export function registerOnlineRoutes(
     if (p.role === 'merchant') merchantId = p.subjectId!
     if (p.role === 'device') {
       deviceId = p.subjectId!
-      const r = await db.query<{ merchant_id: string }>(
-        'SELECT merchant_id FROM devices WHERE tenant_id = $1 AND id = $2',
-        [p.tenantId, deviceId],
-      )
-      merchantId = r.rows[0]?.merchant_id
+      merchantId = await deviceMerchant(db, p.tenantId, deviceId)
     }
     if (!merchantId) throw new BridgeError('invalid_request', 'merchantId is required')
     const inv = await online.createInvoice(p.tenantId, {
@@ -263,7 +269,10 @@ export function registerOnlineRoutes(
   app.openapi(routes.getInvoice, async (c) => {
     const p = c.get('principal')
     const inv = await online.getInvoice(p.tenantId, c.req.valid('param').invoiceId)
+    // A merchant and its boxes see only that merchant's invoices; a wallet reads any to pay it (it has the QR).
     if (p.role === 'merchant' && inv.merchantId !== p.subjectId)
+      throw new OnlineError('invoice_not_found', 'no such invoice')
+    if (p.role === 'device' && (await deviceMerchant(db, p.tenantId, p.subjectId!)) !== inv.merchantId)
       throw new OnlineError('invoice_not_found', 'no such invoice')
     return c.json(invoiceView(p.tenantId, inv), 200)
   })
@@ -279,8 +288,9 @@ export function registerOnlineRoutes(
             method: 'wallet',
             walletId: p.subjectId!,
             idempotencyKey: b.idempotencyKey,
+            scope: p.keyId,
           })
-        : await online.payInvoice(p.tenantId, invoiceId, b)
+        : await online.payInvoice(p.tenantId, invoiceId, { ...b, scope: p.keyId })
     const settled = pay.status === 'pending' ? await online.waitSettled(p.tenantId, pay.id, 2000) : pay
     const failed = failureError(settled)
     if (failed) throw failed
@@ -293,7 +303,7 @@ export function registerOnlineRoutes(
     const { walletId } = c.req.valid('param')
     requireSubject(p, 'wallet', walletId)
     const b = c.req.valid('json')
-    const pay = await online.topUp(p.tenantId, walletId, { ...b, amount: BigInt(b.amount) })
+    const pay = await online.topUp(p.tenantId, walletId, { ...b, amount: BigInt(b.amount), scope: p.keyId })
     const settled = pay.status === 'pending' ? await online.waitSettled(p.tenantId, pay.id, 2000) : pay
     const failed = failureError(settled)
     if (failed) throw failed
@@ -306,7 +316,11 @@ export function registerOnlineRoutes(
     const { walletId } = c.req.valid('param')
     requireSubject(p, 'wallet', walletId)
     const b = c.req.valid('json')
-    const pay = await online.transfer(p.tenantId, walletId, { ...b, amount: BigInt(b.amount) })
+    const pay = await online.transfer(p.tenantId, walletId, {
+      ...b,
+      amount: BigInt(b.amount),
+      scope: p.keyId,
+    })
     return c.json(paymentView(pay), 201)
   })
 
@@ -324,7 +338,7 @@ export function registerOnlineRoutes(
   app.openapi(routes.buildPayout, async (c) => {
     const p = c.get('principal')
     requireRole(p, 'operator')
-    const out = await buildPayout(db, p.tenantId, c.req.valid('json').currency)
+    const out = await buildPayout(db, p.tenantId, c.req.valid('json').currency, { testMode: online.testMode })
     if (!out) return c.body(null, 204)
     return c.json(payoutView(out), 201)
   })
