@@ -238,6 +238,11 @@ export class Bridge {
       nodeCertTtlSeconds: cfg.nodeCertTtlSeconds,
       logger: log,
       limits: { bodyBytes: cfg.http.bodyLimitBytes, logBodyBytes: cfg.http.logBodyLimitBytes },
+      rateLimits: {
+        perKeyPerMinute: cfg.http.rateLimitPerKeyPerMinute,
+        authFailuresPer15Minutes: cfg.http.authFailuresPer15Minutes,
+        trustProxy: cfg.http.trustProxy,
+      },
       topupLimits: {
         perWalletDaily: BigInt(cfg.payments.topupLimitPerWalletDaily),
         perTenantDaily: BigInt(cfg.payments.topupLimitPerTenantDaily),

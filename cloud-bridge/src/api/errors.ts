@@ -25,6 +25,7 @@ export const BRIDGE_ERROR_CODES = [
   'claim_closed',
   'claim_not_allowed',
   'not_configured',
+  'rate_limited',
   'internal',
 ] as const
 
@@ -61,6 +62,7 @@ const BRIDGE_STATUS: Record<BridgeErrorCode, number> = {
   claim_closed: 409,
   claim_not_allowed: 409,
   not_configured: 503,
+  rate_limited: 429,
   internal: 500,
 }
 
@@ -81,6 +83,7 @@ const BRIDGE_TEXT: Record<BridgeErrorCode, string> = {
   claim_closed: 'the claim is already resolved',
   claim_not_allowed: 'this payment cannot be claimed',
   not_configured: 'the bridge is not configured for this',
+  rate_limited: 'too many requests or failed authentications; retry after the Retry-After seconds',
   internal: 'internal error',
 }
 

@@ -15,8 +15,10 @@ import type {
   SmsPort,
   SmsRecord,
 } from '../../src/api/ports.js'
+import type { RateLimitOptions } from '../../src/auth/rate-limit.js'
 import type { Db } from '../../src/db/types.js'
 import { MasterKey } from '../../src/issuer/master-key.js'
+import type { OnlinePayments } from '../../src/online/service.js'
 import { createTenant } from '../../src/tenants/tenants.js'
 
 /** A stand-in issuer: signs a JSON rendering of the fields with a per-tenant Ed25519 key. */
@@ -158,12 +160,17 @@ export interface TestApi {
 /** Build the API over `db`. */
 export function makeApi(
   db: Db,
-  opts: { limits?: { bodyBytes?: number; logBodyBytes?: number } } = {},
+  opts: {
+    limits?: { bodyBytes?: number; logBodyBytes?: number }
+    rateLimits?: RateLimitOptions
+    online?: OnlinePayments
+    sealer?: MasterKey
+  } = {},
 ): TestApi {
   const issuer = new TestIssuer()
   const reconciler = new TestReconciler()
   const sms = new TestSms()
-  const sealer = new MasterKey(nodeBackend, randomBytes(16))
+  const sealer = opts.sealer ?? new MasterKey(nodeBackend, randomBytes(16))
   const t: TestApi = {
     app: undefined as unknown as ApiApp,
     sealer,
@@ -183,6 +190,8 @@ export function makeApi(
     purseTtlSeconds: 72 * 3600,
     nodeCertTtlSeconds: 365 * 86400,
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
+    ...(opts.online ? { online: opts.online } : {}),
   })
   return t
 }
