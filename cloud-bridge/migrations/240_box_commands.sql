@@ -19,15 +19,5 @@ CREATE TABLE IF NOT EXISTS revocation_lists (
   PRIMARY KEY (tenant_id, version)
 );
 
--- Who did what to a box or a tenant, through the API (actor = the API key id) or the CLI (actor null).
--- Append-only: nothing updates or deletes these rows.
-CREATE TABLE IF NOT EXISTS audit_log (
-  id         bigserial PRIMARY KEY,
-  tenant_id  opg_id NOT NULL REFERENCES tenants (id),
-  at         timestamptz NOT NULL,
-  actor      text,
-  action     text NOT NULL,
-  subject_id text,
-  detail     jsonb NOT NULL DEFAULT '{}'::jsonb
-);
-CREATE INDEX IF NOT EXISTS audit_log_tenant ON audit_log (tenant_id, at);
+-- Revocations and suspensions are audited in audit_log (migration 145), with the acting key or, from the
+-- command line, actor role 'platform'.

@@ -15,7 +15,7 @@ import { issuerPort, reconcilerPort, sandboxSmsPort } from './api/adapters.js'
 import { type ApiApp, createApi } from './api/app.js'
 import { BridgeError } from './api/errors.js'
 import { HttpServer } from './api/http-server.js'
-import { type Config, LOG_REDACT_PATHS, redactConfig } from './config.js'
+import { type Config, ConfigError, LOG_REDACT_PATHS, redactConfig } from './config.js'
 import { DEFAULT_ALERT_OPTIONS } from './console/alerts.js'
 import { ExposureSampler } from './console/sampler.js'
 import { migrate } from './db/migrate.js'
@@ -30,7 +30,13 @@ import { IngestConsumer } from './ingest/consumer.js'
 import { BatchProcessor } from './ingest/processor.js'
 import { MasterKey } from './issuer/master-key.js'
 import { BridgeMetrics } from './metrics/metrics.js'
-import { type BoxLink, OnlinePayments, PayoutScheduler, SandboxProvider } from './online/index.js'
+import {
+  type BoxLink,
+  OnlinePayments,
+  type PaymentProvider,
+  PayoutScheduler,
+  SandboxProvider,
+} from './online/index.js'
 import { ledgerPort, smsOutboxNotifier, walletsTableFreezer } from './reconcile/adapters.js'
 import { Reconciler } from './reconcile/reconciler.js'
 import { SandboxSmsProvider, SmsOutbox, type SmsProvider, TwilioSmsProvider } from './sms/index.js'
@@ -49,6 +55,11 @@ export interface BridgeOptions {
   /** Apply pending migrations at start (default true; safe with several replicas). */
   migrate?: boolean
   crypto?: CryptoBackend
+  /**
+   * A real card provider's adapter (config payments.provider: adapter). Its webhooks arrive at
+   * POST /webhooks/provider signed with the secret in payments.webhookSecretFile.
+   */
+  paymentProvider?: PaymentProvider
 }
 
 /** Where a started bridge can be reached. */
@@ -210,6 +221,7 @@ export class Bridge {
     // Every replica runs it: batch keys per period and a lock per (tenant, currency) keep it to one batch.
     const payouts = new PayoutScheduler({
       db,
+      testMode: cfg.mode === 'test',
       ...(this.#opts.clock ? { clock: this.#opts.clock } : {}),
       onError: (err) => log.error({ err }, 'payout schedule failed'),
     })
@@ -290,6 +302,15 @@ export class Bridge {
       nodeCertTtlSeconds: cfg.nodeCertTtlSeconds,
       logger: log,
       limits: { bodyBytes: cfg.http.bodyLimitBytes, logBodyBytes: cfg.http.logBodyLimitBytes },
+      rateLimits: {
+        perKeyPerMinute: cfg.http.rateLimitPerKeyPerMinute,
+        authFailuresPer15Minutes: cfg.http.authFailuresPer15Minutes,
+        trustProxy: cfg.http.trustProxy,
+      },
+      topupLimits: {
+        perWalletDaily: BigInt(cfg.payments.topupLimitPerWalletDaily),
+        perTenantDaily: BigInt(cfg.payments.topupLimitPerTenantDaily),
+      },
     })
     this.#app = app
 
@@ -343,30 +364,17 @@ export class Bridge {
   }
 
   /**
-   * Online payments: the sandbox card provider confirms by a signed webhook sent to the API's own webhook
-   * route (in process); box notices go out over a command MQTT client of their own.
+   * Online payments: the card provider (the sandbox in test mode, confirming by a signed webhook sent to the
+   * API's own webhook route in process; or a real provider's adapter), and a command MQTT client of its own
+   * for box notices.
    */
   async #online(db: Db, master: MasterKey, mqttUrl: string, app: () => ApiApp): Promise<OnlinePayments> {
     const cfg = this.config
-    const log = this.logger
     const webhookSecret = cfg.payments.webhookSecretFile
       ? readFileSync(cfg.payments.webhookSecretFile, 'utf8').trim()
       : randomBytes(24).toString('hex')
-    const provider = new SandboxProvider({
-      webhookSecret,
-      confirmDelayMs: cfg.payments.sandboxConfirmDelayMs,
-      now: this.#clock,
-      deliver: async (body, signature) => {
-        const res = await app().request('/webhooks/provider', {
-          method: 'POST',
-          body,
-          headers: { 'content-type': 'application/json', 'opg-signature': signature },
-        })
-        if (!res.ok) throw new Error(`webhook refused: ${res.status}`)
-      },
-      onError: (err) => log.warn({ err }, 'payment webhook not taken'),
-    })
-    this.#started.push({ name: 'payment provider', stop: async () => provider.stop() })
+    const provider =
+      cfg.payments.provider === 'adapter' ? await this.#adapter(db) : this.#sandbox(webhookSecret, app)
     const cmd = await mqtt.connectAsync(mqttUrl, {
       ...this.#mqttClientOptions(),
       clientId: `${cfg.mqtt.clientId}-cmd`,
@@ -394,7 +402,67 @@ export class Bridge {
       link,
       webhookSecret,
       now: () => new Date(this.#clock()),
+      topupLimits: {
+        perWalletDaily: BigInt(cfg.payments.topupLimitPerWalletDaily),
+        perTenantDaily: BigInt(cfg.payments.topupLimitPerTenantDaily),
+      },
     })
+  }
+
+  /**
+   * A real provider's adapter, checked before it can move money: its mode matches the bridge's, it comes with
+   * its webhook secret, and a live bridge's database holds no test money (a test database never goes live).
+   */
+  async #adapter(db: Db): Promise<PaymentProvider> {
+    const cfg = this.config
+    const provider = this.#opts.paymentProvider
+    const issues: string[] = []
+    if (!provider)
+      issues.push(
+        `payments.provider: mode ${cfg.mode} needs a real card provider adapter passed to new Bridge({ paymentProvider }); the sandbox runs only with mode: test (OPG_MODE=test)`,
+      )
+    if (!cfg.payments.webhookSecretFile)
+      issues.push(
+        'payments.webhookSecretFile: a real provider signs its webhooks with a secret you set there',
+      )
+    if (provider && provider.testMode !== (cfg.mode === 'test')) {
+      const its = provider.testMode ? 'test' : 'live'
+      issues.push(`payments.provider: the ${provider.name} adapter is in ${its} mode but mode is ${cfg.mode}`)
+    }
+    if (cfg.mode === 'live') {
+      const test = await db.query('SELECT 1 FROM online_payments WHERE test_mode LIMIT 1')
+      if (test.rowCount > 0)
+        issues.push(
+          'mode: this database holds test-mode payments; run live on a database that never ran in test mode',
+        )
+    }
+    if (issues.length > 0 || !provider) throw new ConfigError(issues)
+    return provider
+  }
+
+  /** The sandbox provider: test tokens, test money. */
+  #sandbox(webhookSecret: string, app: () => ApiApp): SandboxProvider {
+    const cfg = this.config
+    const log = this.logger
+    // The config schema refuses the sandbox outside test mode; this keeps it true for configs built by hand.
+    if (cfg.mode !== 'test')
+      throw new ConfigError(['payments.provider: the sandbox runs only with mode: test'])
+    const provider = new SandboxProvider({
+      webhookSecret,
+      confirmDelayMs: cfg.payments.sandboxConfirmDelayMs,
+      now: this.#clock,
+      deliver: async (body, signature) => {
+        const res = await app().request('/webhooks/provider', {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', 'opg-signature': signature },
+        })
+        if (!res.ok) throw new Error(`webhook refused: ${res.status}`)
+      },
+      onError: (err) => log.warn({ err }, 'payment webhook not taken'),
+    })
+    this.#started.push({ name: 'payment provider', stop: async () => provider.stop() })
+    return provider
   }
 
   #smsProvider(db: Db): SmsProvider {

@@ -225,7 +225,9 @@ async function tenantStatus(
 }
 
 function printPayout(p: Payout, out: (s: string) => void): void {
-  out(`payout ${p.id} ${p.currency} ${p.status}${p.paidAt ? ` ${p.paidAt.toISOString()}` : ''}`)
+  out(
+    `payout ${p.id}${p.testMode ? ' (test money)' : ''} ${p.currency} ${p.status}${p.paidAt ? ` ${p.paidAt.toISOString()}` : ''}`,
+  )
   for (const l of p.lines) {
     const parts = `invoices ${formatMoney(l.invoiceAmount, p.currency)}, wallet ${formatMoney(l.walletAmount, p.currency)}`
     out(
@@ -247,7 +249,7 @@ async function payouts(
     const t = await findTenantByName(db, tenantName)
     if (!t) throw new Error(`no tenant named ${tenantName}`)
     if (sub === 'build') {
-      const p = await buildPayout(db, t.id, arg!)
+      const p = await buildPayout(db, t.id, arg!, { testMode: config.mode === 'test' })
       if (!p) out(`nothing due in ${arg}`)
       else printPayout(p, out)
       return 0

@@ -37,6 +37,11 @@ const Bool = z.union([
 export const ConfigSchema = z
   .object({
     version: z.literal(CONFIG_VERSION),
+    /**
+     * test: the sandbox card provider runs and every payment is test money (never in a live payout);
+     * live (the default): real money only — the sandbox is refused and a real provider adapter is required.
+     */
+    mode: z.enum(['test', 'live']).default('live'),
     database: z.object({
       /** postgres://…, a PGlite data directory, or `memory:` (PGlite in memory: demos and tests). */
       url: z
@@ -91,6 +96,15 @@ export const ConfigSchema = z
         .int()
         .min(1024)
         .default(1024 * 1024),
+      /**
+       * Take the client address from the last X-Forwarded-For hop (set by your reverse proxy) instead of the
+       * socket. Only behind a proxy that overwrites the header: otherwise a client chooses its own address.
+       */
+      trustProxy: Bool.default(false),
+      /** Requests per minute one API key may make (per replica). */
+      rateLimitPerKeyPerMinute: z.coerce.number().int().min(1).default(600),
+      /** Failed authentications per 15 minutes, per key id and per client address, before 429 (per replica). */
+      authFailuresPer15Minutes: z.coerce.number().int().min(1).default(20),
     }),
     /** How long a merchant-only payment is held before auto-approval (default 72 h; shorter for demos). */
     holdPeriodSeconds: Duration.default(72 * 3600),
@@ -110,12 +124,29 @@ export const ConfigSchema = z
       twilioAuthTokenFile: z.string().nullable().default(null),
     }),
     payments: z.object({
-      /** sandbox: a test-mode card provider in-process (test tokens, idempotency, signed webhooks). */
-      provider: z.enum(['sandbox']).default('sandbox'),
+      /**
+       * sandbox: a test-mode card provider in-process (test tokens, idempotency, signed webhooks), only with
+       * mode test. adapter: a real provider's adapter, handed to `new Bridge({ paymentProvider })`.
+       * Unset: sandbox in test mode, adapter in live mode (so a live bridge without one refuses to start).
+       */
+      provider: z.enum(['sandbox', 'adapter']).nullable().default(null),
       /** File holding the provider's webhook signing secret; the sandbox makes a fresh one per start without it. */
       webhookSecretFile: z.string().nullable().default(null),
       /** How long the sandbox waits before its confirmation webhook, ms. */
       sandboxConfirmDelayMs: z.coerce.number().int().min(0).max(60_000).default(0),
+      /** Default daily top-up limits in minor units (rolling 24 h); a tenant may set its own. */
+      topupLimitPerWalletDaily: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(Number.MAX_SAFE_INTEGER)
+        .default(1_000_000),
+      topupLimitPerTenantDaily: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(Number.MAX_SAFE_INTEGER)
+        .default(100_000_000),
     }),
     log: z.object({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -162,6 +193,14 @@ export const ConfigSchema = z
         message: `refusing a plain MQTT listener on non-loopback ${c.mqtt.embeddedHost}: set OPG_MQTT_EMBEDDED_TLS_CERT_FILE and OPG_MQTT_EMBEDDED_TLS_KEY_FILE, or use an external broker (MQTT_URL)`,
       })
     }
+    if (c.mode === 'live' && c.payments.provider === 'sandbox') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['payments', 'provider'],
+        message:
+          'the sandbox card provider makes test money and runs only with mode: test (OPG_MODE=test); a live bridge needs a real provider adapter (payments.provider: adapter)',
+      })
+    }
     if (c.sms.provider === 'twilio' && (!c.sms.twilioAccountSid || !c.sms.twilioAuthTokenFile)) {
       ctx.addIssue({
         code: 'custom',
@@ -170,6 +209,10 @@ export const ConfigSchema = z
       })
     }
   })
+  .transform((c) => ({
+    ...c,
+    payments: { ...c.payments, provider: c.payments.provider ?? (c.mode === 'test' ? 'sandbox' : 'adapter') },
+  }))
 
 /** A validated configuration. */
 export type Config = z.output<typeof ConfigSchema>
@@ -228,6 +271,12 @@ const ENV_MAP: Record<string, string[]> = {
   OPG_METRICS_TOKEN_FILE: ['observability', 'metricsTokenFile'],
   OPG_EXPOSURE_SAMPLE_SECONDS: ['observability', 'exposureSampleSeconds'],
   OPG_SILENT_BOX_PERIOD: ['observability', 'silentBoxSeconds'],
+  OPG_MODE: ['mode'],
+  OPG_TRUST_PROXY: ['http', 'trustProxy'],
+  OPG_RATE_LIMIT_PER_KEY: ['http', 'rateLimitPerKeyPerMinute'],
+  OPG_AUTH_FAILURES_LIMIT: ['http', 'authFailuresPer15Minutes'],
+  OPG_TOPUP_LIMIT_WALLET_DAILY: ['payments', 'topupLimitPerWalletDaily'],
+  OPG_TOPUP_LIMIT_TENANT_DAILY: ['payments', 'topupLimitPerTenantDaily'],
   OPG_PAYMENTS_PROVIDER: ['payments', 'provider'],
   OPG_WEBHOOK_SECRET_FILE: ['payments', 'webhookSecretFile'],
   OPG_SANDBOX_CONFIRM_DELAY_MS: ['payments', 'sandboxConfirmDelayMs'],

@@ -72,6 +72,8 @@ export const LOCAL_DEFAULTS = {
   OPG_SWEEP_INTERVAL: '5s',
   OPG_VERIFY_WORKERS: '1',
   OPG_MQTT_CLIENT_ID: 'opg-bridge-local',
+  // The local system and the demo take sandbox card payments: test money, never paid out.
+  OPG_MODE: 'test',
 } as const
 
 export class LocalStack {

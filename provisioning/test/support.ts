@@ -32,6 +32,7 @@ export async function startBridge(t: Test): Promise<TestBridge> {
     env: {
       DATABASE_URL: 'memory:',
       OPG_MASTER_KEY_FILE: keyFile,
+      OPG_MODE: 'test',
       OPG_HTTP_PORT: '0',
       OPG_MQTT_EMBEDDED_PORT: '0',
       OPG_VERIFY_WORKERS: '0',

@@ -40,6 +40,7 @@ t.test('opg-wallet against the real bridge', async (t) => {
     env: {
       DATABASE_URL: 'memory:',
       OPG_MASTER_KEY_FILE: keyFile,
+      OPG_MODE: 'test',
       OPG_HTTP_HOST: '127.0.0.1',
       OPG_HTTP_PORT: '0',
       OPG_MQTT_EMBEDDED_PORT: '0',

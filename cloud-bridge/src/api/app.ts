@@ -10,10 +10,12 @@ import { HTTPException } from 'hono/http-exception'
 import type { Logger } from 'pino'
 import type { AuthVariables } from '../auth/middleware.js'
 import { bearerAuth } from '../auth/middleware.js'
+import { RateLimiter, type RateLimitOptions } from '../auth/rate-limit.js'
 import type { AlertOptions } from '../console/alerts.js'
 import { createConsole } from '../console/index.js'
 import type { SecretSealer } from '../issuer/master-key.js'
 import type { BridgeMetrics } from '../metrics/metrics.js'
+import type { TopupLimits } from '../online/limits.js'
 import { registerOnlineRoutes } from '../online/routes.js'
 import type { OnlinePayments } from '../online/service.js'
 import { BridgeError, codeForStatus, toErrorResponse } from './errors.js'
@@ -42,6 +44,10 @@ export interface ApiDeps {
   logger?: Logger
   /** Online payments (invoices, cards, top-ups, transfers, payouts); absent → those routes are not served. */
   online?: OnlinePayments
+  /** Request and auth-failure limits (config http.*); absent → DEFAULT_RATE_LIMITS. */
+  rateLimits?: RateLimitOptions
+  /** Default daily top-up limits (config payments.topupLimit*); absent → DEFAULT_TOPUP_LIMITS. */
+  topupLimits?: TopupLimits
   /** Request body limits in bytes: every route, and the larger one for signed-log uploads. */
   limits?: { bodyBytes?: number; logBodyBytes?: number }
   /** Prometheus metrics: served at /metrics and fed by every request; absent → no /metrics. */
@@ -111,7 +117,7 @@ export function createApi(deps: ApiDeps): ApiApp {
       'request',
     )
   })
-  app.use('/v1/*', bearerAuth(deps.db))
+  app.use('/v1/*', bearerAuth(deps.db, new RateLimiter(deps.rateLimits)))
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',

@@ -4,6 +4,7 @@
  * public text for the code, never the thrown error's message or stack.
  */
 import { type ErrorCode, isProtocolError } from '@opg/protocol'
+import { sqlState } from '../db/errors.js'
 import { isLedgerError } from '../ledger/errors.js'
 import { isOnlineError, ONLINE_STATUS } from '../online/errors.js'
 
@@ -24,6 +25,7 @@ export const BRIDGE_ERROR_CODES = [
   'claim_closed',
   'claim_not_allowed',
   'not_configured',
+  'rate_limited',
   'internal',
 ] as const
 
@@ -60,6 +62,7 @@ const BRIDGE_STATUS: Record<BridgeErrorCode, number> = {
   claim_closed: 409,
   claim_not_allowed: 409,
   not_configured: 503,
+  rate_limited: 429,
   internal: 500,
 }
 
@@ -80,6 +83,7 @@ const BRIDGE_TEXT: Record<BridgeErrorCode, string> = {
   claim_closed: 'the claim is already resolved',
   claim_not_allowed: 'this payment cannot be claimed',
   not_configured: 'the bridge is not configured for this',
+  rate_limited: 'too many requests or failed authentications; retry after the Retry-After seconds',
   internal: 'internal error',
 }
 
@@ -98,6 +102,9 @@ const ONLINE_TEXT: Record<keyof typeof ONLINE_STATUS, string> = {
   wallet_frozen: 'the wallet is frozen',
   unknown_party: 'no such merchant, device or wallet',
   bad_schedule: 'invalid payout schedule: frequency daily, weekly or manual; runHour 0–23; an IANA time zone',
+  currency_mismatch: 'the amount is not in the currency of the wallet, invoice or tenant',
+  topup_limit_exceeded: 'this top-up would pass the daily top-up limit of the wallet or the tenant',
+  duplicate_reference: 'the merchant already has an invoice with this reference',
 }
 
 /** Protocol errors are the client's fault (a bad token, a bad key): 422, except framing (400). */
@@ -115,6 +122,23 @@ const PROTOCOL_400: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 /** The public shape of any error response. */
 export interface ErrorBody {
   error: { code: string; message: string }
+}
+
+/**
+ * Database refusals that only client input can cause, as bridge codes — the one place they are mapped, so a
+ * route that forgets a check answers a typed 4xx, never a 500:
+ * - 23505 unique violation → conflict (a second object with the same natural key);
+ * - 23503 foreign key violation → not_found (the referenced object does not exist in the tenant);
+ * - 22021 / 22P05 a NUL character (PostgreSQL text cannot hold U+0000), 22001 a value too long
+ *   → invalid_request.
+ * Anything else (23514 check violations included: the ledger's balance trigger raises it) stays a 500.
+ */
+const SQLSTATE_CODES: Record<string, BridgeErrorCode> = {
+  '23505': 'conflict',
+  '23503': 'not_found',
+  '22021': 'invalid_request',
+  '22P05': 'invalid_request',
+  '22001': 'invalid_request',
 }
 
 /** Map any thrown value to an HTTP status and a body that is safe to send. */
@@ -137,6 +161,9 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
     const status = err.code === 'oversized' ? 413 : PROTOCOL_400.has(err.code) ? 400 : 422
     return { status, body: { error: { code: err.code, message: `protocol error: ${err.code}` } } }
   }
+  const state = sqlState(err)
+  const mapped = state === undefined ? undefined : SQLSTATE_CODES[state]
+  if (mapped) return toErrorResponse(new BridgeError(mapped, `database refused: ${state}`, { cause: err }))
   return { status: 500, body: { error: { code: 'internal', message: BRIDGE_TEXT.internal } } }
 }
 

@@ -4,6 +4,7 @@
  * amounts are integers in minor units; times are ISO 8601 strings.
  */
 import { z } from '@hono/zod-openapi'
+import { isIsoCurrency } from './currency.js'
 
 export const Id = z
   .string()
@@ -22,7 +23,8 @@ export const Amount = z.number().int().min(1).max(0xffffffff).openapi({ example:
 export const Currency = z
   .string()
   .regex(/^[A-Z]{3}$/)
-  .openapi({ example: 'EUR' })
+  .refine(isIsoCurrency, 'not an ISO 4217 currency code')
+  .openapi({ example: 'EUR', description: 'ISO 4217' })
 export const Phone = z
   .string()
   .regex(/^\+[1-9]\d{6,14}$/)
@@ -53,6 +55,10 @@ export const KeyInfoSchema = z
     label: z.string(),
     createdAt: Iso,
     revokedAt: Iso.nullable(),
+    expiresAt: Iso.nullable(),
+    lastUsedAt: Iso.nullable().openapi({ description: 'kept to the minute' }),
+    rotatedAt: Iso.nullable(),
+    previousSecretExpiresAt: Iso.nullable().openapi({ description: 'the old secret works until then' }),
   })
   .openapi('ApiKey')
 

@@ -27,6 +27,10 @@ export const keyInfoView = (k: KeyInfo) => ({
   label: k.label,
   createdAt: k.createdAt.toISOString(),
   revokedAt: iso(k.revokedAt),
+  expiresAt: iso(k.expiresAt),
+  lastUsedAt: iso(k.lastUsedAt),
+  rotatedAt: iso(k.rotatedAt),
+  previousSecretExpiresAt: iso(k.previousSecretExpiresAt),
 })
 
 export const merchantView = (m: Merchant) => ({

@@ -3,23 +3,49 @@
  * roles it serves (another role gets 403); a merchant, wallet or device key may then only touch its own
  * subject — anything else is 404, exactly as if it belonged to another tenant, so ids leak nothing.
  */
-import type { MiddlewareHandler } from 'hono'
-import { BridgeError } from '../api/errors.js'
+import type { Context, MiddlewareHandler } from 'hono'
+import { BridgeError, toErrorResponse } from '../api/errors.js'
 import type { Queryable } from '../api/ports.js'
 import { authenticate, type Principal, type Role } from './api-keys.js'
+import { RateLimiter } from './rate-limit.js'
 
 /** Hono variables set by the auth middleware. */
 export interface AuthVariables {
   principal: Principal
 }
 
-/** Resolve `Authorization: Bearer <key>` to a principal, or answer 401. */
-export function bearerAuth(q: Queryable): MiddlewareHandler<{ Variables: AuthVariables }> {
+function tooMany(c: Context, waitMs: number): Response {
+  const { body } = toErrorResponse(new BridgeError('rate_limited', 'rate limited'))
+  return c.json(body, 429, { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) })
+}
+
+/**
+ * Resolve `Authorization: Bearer <key>` to a principal, or answer 401; 429 once a key id or a client address
+ * has failed too often, or a key has made too many requests (see rate-limit.ts).
+ */
+export function bearerAuth(
+  q: Queryable,
+  limiter: RateLimiter = new RateLimiter(),
+): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async (c, next) => {
     const header = c.req.header('authorization') ?? ''
-    const m = /^Bearer\s+(\S+)$/i.exec(header)
-    const principal = m ? await authenticate(q, m[1]!) : null
-    if (!principal) throw new BridgeError('unauthorized', 'no valid API key')
+    const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1]
+    // The key id is readable before the secret is checked: failures are counted against it.
+    const keyId = presented ? /^opg_([0-9a-f]{16})_/.exec(presented)?.[1] : undefined
+    const address = `addr:${limiter.clientAddress(c)}`
+    const blocked = Math.max(
+      limiter.failuresByAddress.blockedFor(address),
+      keyId ? limiter.failuresByKeyId.blockedFor(keyId) : 0,
+    )
+    if (blocked > 0) return tooMany(c, blocked)
+    const principal = presented ? await authenticate(q, presented) : null
+    if (!principal) {
+      limiter.failuresByAddress.hit(address)
+      if (keyId) limiter.failuresByKeyId.hit(keyId)
+      throw new BridgeError('unauthorized', 'no valid API key')
+    }
+    const wait = limiter.requestsByKey.hit(principal.keyId)
+    if (wait > 0) return tooMany(c, wait)
     c.set('principal', principal)
     await next()
   }

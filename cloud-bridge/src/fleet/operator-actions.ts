@@ -12,45 +12,24 @@ import type { Database, Queryable } from '../api/ports.js'
 /** Who acted: the API key id, or null for the `opg-bridge` command line. */
 export type Actor = string | null
 
-/** Append one row to the tenant's audit trail (in the caller's transaction). */
+/** Append one row to the tenant's audit log (migration 145; in the caller's transaction). */
 export async function audit(
   q: Queryable,
   e: { tenantId: string; at: Date; actor: Actor; action: string; subjectId: string | null; detail?: object },
 ): Promise<void> {
   await q.query(
-    `INSERT INTO audit_log (tenant_id, at, actor, action, subject_id, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [e.tenantId, e.at, e.actor, e.action, e.subjectId, JSON.stringify(e.detail ?? {})],
+    `INSERT INTO audit_log (tenant_id, at, actor_key_id, actor_role, action, subject_id, detail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [
+      e.tenantId,
+      e.at,
+      e.actor,
+      e.actor === null ? 'platform' : 'operator',
+      e.action,
+      e.subjectId,
+      JSON.stringify(e.detail ?? {}),
+    ],
   )
-}
-
-export interface AuditEntry {
-  at: Date
-  actor: string | null
-  action: string
-  subjectId: string | null
-  detail: Record<string, unknown>
-}
-
-/** The tenant's audit trail, newest first. */
-export async function listAudit(q: Queryable, tenantId: string, limit = 100): Promise<AuditEntry[]> {
-  const { rows } = await q.query<{
-    at: Date
-    actor: string | null
-    action: string
-    subject_id: string | null
-    detail: Record<string, unknown> | string
-  }>(
-    `SELECT at, actor, action, subject_id, detail FROM audit_log WHERE tenant_id = $1
-     ORDER BY at DESC, id DESC LIMIT $2`,
-    [tenantId, limit],
-  )
-  return rows.map((r) => ({
-    at: new Date(r.at),
-    actor: r.actor,
-    action: r.action,
-    subjectId: r.subject_id,
-    detail: typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail,
-  }))
 }
 
 export interface RevokeResult {

@@ -13,6 +13,9 @@ export const ONLINE_ERROR_CODES = [
   'wallet_frozen',
   'unknown_party',
   'bad_schedule',
+  'currency_mismatch',
+  'topup_limit_exceeded',
+  'duplicate_reference',
 ] as const
 export type OnlineErrorCode = (typeof ONLINE_ERROR_CODES)[number]
 
@@ -46,4 +49,7 @@ export const ONLINE_STATUS: Record<OnlineErrorCode, number> = {
   wallet_frozen: 409,
   unknown_party: 404,
   bad_schedule: 400,
+  currency_mismatch: 422,
+  topup_limit_exceeded: 422,
+  duplicate_reference: 409,
 }

@@ -28,27 +28,52 @@ export async function lockOpenInvoice(
   return inv
 }
 
-export async function activeWallet(tx: Tx, tenantId: string, walletId: string): Promise<void> {
-  const w = await tx.query<{ frozen: boolean }>(
-    'SELECT frozen FROM wallets WHERE tenant_id = $1 AND id = $2',
+/** The wallet may pay or be topped up; returns its currency (a wallet holds one currency). */
+export async function activeWallet(
+  tx: Queryable,
+  tenantId: string,
+  walletId: string,
+): Promise<{ currency: string }> {
+  const w = await tx.query<{ frozen: boolean; currency: string }>(
+    'SELECT frozen, currency FROM wallets WHERE tenant_id = $1 AND id = $2',
     [tenantId, walletId],
   )
   if (!w.rows[0]) throw new OnlineError('unknown_party', 'no such wallet')
   if (w.rows[0].frozen) throw new OnlineError('wallet_frozen', 'wallet is frozen')
+  return { currency: w.rows[0].currency }
 }
 
-/** An earlier payment with this key: the same one if the request matches, a conflict if not. */
+/** Refuse money in a currency other than the one the wallet, invoice or tenant is bound to. */
+export function sameCurrency(bound: string, given: string, what: string): void {
+  if (bound !== given) throw new OnlineError('currency_mismatch', `${what} is in ${bound}, not ${given}`)
+}
+
+/** The tenant's one currency: invoices are issued in it. */
+export async function tenantCurrency(q: Queryable, tenantId: string): Promise<string> {
+  const { rows } = await q.query<{ currency: string }>('SELECT currency FROM tenants WHERE id = $1', [
+    tenantId,
+  ])
+  if (!rows[0]) throw new OnlineError('unknown_party', 'no such tenant')
+  return rows[0].currency
+}
+
+/**
+ * An earlier payment with this key from this caller: the same one if the request matches, a conflict if not.
+ * `scope` is the caller's API key id, so one caller's key never meets another's.
+ */
 export async function replay(
   tx: Tx,
   tenantId: string,
+  scope: string,
   key: string,
   hash: string,
 ): Promise<PaymentRow | null> {
   // Serialise concurrent requests with one key, so a double submission waits for the first and replays it.
-  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`online:${tenantId}:${key}`])
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`online:${tenantId}:${scope}:${key}`])
   const { rows } = await tx.query<PaymentRow>(
-    'SELECT * FROM online_payments WHERE tenant_id = $1 AND idempotency_key = $2 FOR UPDATE',
-    [tenantId, key],
+    `SELECT * FROM online_payments WHERE tenant_id = $1 AND idempotency_scope = $2 AND idempotency_key = $3
+     FOR UPDATE`,
+    [tenantId, scope, key],
   )
   const r = rows[0]
   if (!r) return null

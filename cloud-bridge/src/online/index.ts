@@ -1,5 +1,6 @@
 /** Online payments: invoices, card/debit/wallet payment, top-ups, QR transfers, payouts, box notices. */
 export * from './errors.js'
+export * from './limits.js'
 export * from './notices.js'
 export * from './payout-build.js'
 export * from './payout-file.js'

@@ -80,6 +80,13 @@ export async function merchantPositions(
 /** Options of `buildPayout`. */
 export interface BuildOptions {
   /**
+   * The bridge's mode (OnlinePayments.testMode / config mode): THE one filter keeping test money (sandbox
+   * payments, `test_mode`) out of a live batch — a live bridge selects only live invoice payments, a test bridge
+   * builds test batches, marked as such, that no bank file is ever made from. (A live bridge also refuses to
+   * start on a database holding test money, so released wallet money in a live batch is live money.)
+   */
+  testMode: boolean
+  /**
    * Idempotency key of the batch ('daily:2026-12-04', 'manual:<client key>'): building again with a key
    * already used returns that batch and takes nothing more. Without a key every call may build a new batch.
    */
@@ -104,7 +111,7 @@ export async function buildPayout(
   db: Db,
   tenantId: string,
   currency: string,
-  opts: BuildOptions = {},
+  opts: BuildOptions,
 ): Promise<Payout | null> {
   const key = opts.key ?? null
   const id = await db.transaction(async (tx) => {
@@ -130,9 +137,9 @@ export async function buildPayout(
     }
     const invoices = await tx.query<{ id: string; merchant_id: string; amount: bigint }>(
       `SELECT id, merchant_id, amount FROM online_payments
-        WHERE tenant_id = $1 AND currency = $2 AND ${PAYOUT_ELIGIBLE_INVOICE_PAYMENTS}
+        WHERE tenant_id = $1 AND currency = $2 AND ${PAYOUT_ELIGIBLE_INVOICE_PAYMENTS} AND test_mode = $3
         ORDER BY merchant_id, id FOR UPDATE`,
-      [tenantId, currency],
+      [tenantId, currency, opts.testMode],
     )
     for (const r of invoices.rows) {
       const l = line(r.merchant_id)
@@ -150,12 +157,10 @@ export async function buildPayout(
     const due = [...lines].filter(([, l]) => l.invoice + l.wallet > 0n)
     if (due.length === 0) return null
     const payoutId = newId()
-    await tx.query('INSERT INTO payouts (tenant_id, id, currency, batch_key) VALUES ($1, $2, $3, $4)', [
-      tenantId,
-      payoutId,
-      currency,
-      key,
-    ])
+    await tx.query(
+      'INSERT INTO payouts (tenant_id, id, currency, batch_key, test_mode) VALUES ($1, $2, $3, $4, $5)',
+      [tenantId, payoutId, currency, key, opts.testMode],
+    )
     for (const [merchantId, l] of due) {
       const acct = await tx.query<{ bank_account_ref: string | null }>(
         'SELECT bank_account_ref FROM merchants WHERE tenant_id = $1 AND id = $2',

@@ -20,6 +20,7 @@ const Minor = z.number().int().openapi({ description: 'minor units' })
 const PayoutSchema = z.object({
   id: Id,
   batchKey: z.string().nullable(),
+  testMode: z.boolean().openapi({ description: 'a batch of sandbox (test) money: never sent to a bank' }),
   currency: Currency,
   status: z.enum(['built', 'paid']),
   createdAt: z.string(),
@@ -175,7 +176,10 @@ const routes = {
 }
 
 /** Register the settlement routes. */
-export function registerPayoutRoutes(app: ApiApp, deps: { db: Db; now: () => Date }): void {
+export function registerPayoutRoutes(
+  app: ApiApp,
+  deps: { db: Db; now: () => Date; testMode: boolean },
+): void {
   const { db } = deps
 
   app.openapi(routes.buildPayout, async (c) => {
@@ -183,6 +187,7 @@ export function registerPayoutRoutes(app: ApiApp, deps: { db: Db; now: () => Dat
     requireRole(p, 'operator')
     const { currency, idempotencyKey } = c.req.valid('json')
     const out = await buildPayout(db, p.tenantId, currency, {
+      testMode: deps.testMode,
       ...(idempotencyKey ? { key: `manual:${idempotencyKey}` } : {}),
     })
     if (!out) return c.body(null, 204)

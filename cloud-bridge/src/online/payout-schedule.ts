@@ -111,6 +111,8 @@ export function periodKey(s: PayoutSchedule, nowMs: number): string | null {
 /** Options of the scheduler. */
 export interface PayoutSchedulerOptions {
   db: Db
+  /** The bridge's mode: which money its batches may take (buildPayout's one test/live filter). */
+  testMode: boolean
   /** How often to look (default 5 min); a period's batch is built at the first tick after it starts. */
   intervalMs?: number
   /** An injected clock (tests); default: the database's clock. */
@@ -158,7 +160,11 @@ export class PayoutScheduler {
       const key = periodKey(await getSchedule(db, tenantId), now)
       if (key === null) continue
       for (const currency of await payableCurrencies(db, tenantId)) {
-        const p = await buildPayout(db, tenantId, currency, { key, ...(this.opts.clock ? { now } : {}) })
+        const p = await buildPayout(db, tenantId, currency, {
+          key,
+          testMode: this.opts.testMode,
+          ...(this.opts.clock ? { now } : {}),
+        })
         if (p) built.push(p)
       }
     }

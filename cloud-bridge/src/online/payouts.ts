@@ -29,6 +29,8 @@ export interface Payout {
   id: string
   /** The batch's idempotency key ('daily:2026-12-04', 'manual:…'), or null. */
   batchKey: string | null
+  /** A batch of test money (sandbox): shown, never sent to a bank. */
+  testMode: boolean
   currency: string
   status: 'built' | 'paid'
   createdAt: Date
@@ -105,6 +107,7 @@ export async function getPayout(
     status: 'built' | 'paid'
     created_at: Date
     paid_at: Date | null
+    test_mode: boolean
   }>('SELECT * FROM payouts WHERE tenant_id = $1 AND id = $2', [tenantId, payoutId])
   const p = rows[0]
   if (!p) throw new OnlineError('payout_not_found', 'no such payout')
@@ -116,6 +119,7 @@ export async function getPayout(
   return {
     id: p.id,
     batchKey: p.batch_key,
+    testMode: p.test_mode,
     currency: p.currency,
     status: p.status,
     createdAt: p.created_at,

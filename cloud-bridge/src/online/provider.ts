@@ -40,8 +40,14 @@ export interface ProviderEvent {
   failure?: ChargeFailure
 }
 
+/**
+ * The port a card provider adapter implements (see README "Payment provider adapters"). `testMode` is the
+ * provider's own word on whether its charges move real money, like a PSP's test and live keys: every payment a
+ * test-mode provider's bridge makes is marked test and never enters a live payout batch.
+ */
 export interface PaymentProvider {
   readonly name: string
+  readonly testMode: boolean
   charge(req: ChargeRequest): Promise<ChargeResult>
 }
 

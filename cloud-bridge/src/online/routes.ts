@@ -175,13 +175,22 @@ const routes = {
   }),
 }
 
+/** The merchant a box belongs to (undefined when the box is gone). */
+async function deviceMerchant(db: Db, tenantId: string, deviceId: string): Promise<string | undefined> {
+  const r = await db.query<{ merchant_id: string }>(
+    'SELECT merchant_id FROM devices WHERE tenant_id = $1 AND id = $2',
+    [tenantId, deviceId],
+  )
+  return r.rows[0]?.merchant_id
+}
+
 /** Register the online payment routes on the API app. */
 export function registerOnlineRoutes(
   app: ApiApp,
   deps: { db: Db; online: OnlinePayments; now: () => Date },
 ): void {
   const { online, db } = deps
-  registerPayoutRoutes(app, deps)
+  registerPayoutRoutes(app, { ...deps, testMode: online.testMode })
 
   app.openapi(routes.createInvoice, async (c) => {
     const p = c.get('principal')
@@ -192,11 +201,7 @@ export function registerOnlineRoutes(
     if (p.role === 'merchant') merchantId = p.subjectId!
     if (p.role === 'device') {
       deviceId = p.subjectId!
-      const r = await db.query<{ merchant_id: string }>(
-        'SELECT merchant_id FROM devices WHERE tenant_id = $1 AND id = $2',
-        [p.tenantId, deviceId],
-      )
-      merchantId = r.rows[0]?.merchant_id
+      merchantId = await deviceMerchant(db, p.tenantId, deviceId)
     }
     if (!merchantId) throw new BridgeError('invalid_request', 'merchantId is required')
     const inv = await online.createInvoice(p.tenantId, {
@@ -211,7 +216,10 @@ export function registerOnlineRoutes(
   app.openapi(routes.getInvoice, async (c) => {
     const p = c.get('principal')
     const inv = await online.getInvoice(p.tenantId, c.req.valid('param').invoiceId)
+    // A merchant and its boxes see only that merchant's invoices; a wallet reads any to pay it (it has the QR).
     if (p.role === 'merchant' && inv.merchantId !== p.subjectId)
+      throw new OnlineError('invoice_not_found', 'no such invoice')
+    if (p.role === 'device' && (await deviceMerchant(db, p.tenantId, p.subjectId!)) !== inv.merchantId)
       throw new OnlineError('invoice_not_found', 'no such invoice')
     return c.json(invoiceView(p.tenantId, inv), 200)
   })
@@ -227,8 +235,9 @@ export function registerOnlineRoutes(
             method: 'wallet',
             walletId: p.subjectId!,
             idempotencyKey: b.idempotencyKey,
+            scope: p.keyId,
           })
-        : await online.payInvoice(p.tenantId, invoiceId, b)
+        : await online.payInvoice(p.tenantId, invoiceId, { ...b, scope: p.keyId })
     const settled = pay.status === 'pending' ? await online.waitSettled(p.tenantId, pay.id, 2000) : pay
     const failed = failureError(settled)
     if (failed) throw failed
@@ -241,7 +250,7 @@ export function registerOnlineRoutes(
     const { walletId } = c.req.valid('param')
     requireSubject(p, 'wallet', walletId)
     const b = c.req.valid('json')
-    const pay = await online.topUp(p.tenantId, walletId, { ...b, amount: BigInt(b.amount) })
+    const pay = await online.topUp(p.tenantId, walletId, { ...b, amount: BigInt(b.amount), scope: p.keyId })
     const settled = pay.status === 'pending' ? await online.waitSettled(p.tenantId, pay.id, 2000) : pay
     const failed = failureError(settled)
     if (failed) throw failed
@@ -254,7 +263,11 @@ export function registerOnlineRoutes(
     const { walletId } = c.req.valid('param')
     requireSubject(p, 'wallet', walletId)
     const b = c.req.valid('json')
-    const pay = await online.transfer(p.tenantId, walletId, { ...b, amount: BigInt(b.amount) })
+    const pay = await online.transfer(p.tenantId, walletId, {
+      ...b,
+      amount: BigInt(b.amount),
+      scope: p.keyId,
+    })
     return c.json(paymentView(pay), 201)
   })
 

@@ -45,6 +45,8 @@ export interface SandboxProviderOptions {
 
 export class SandboxProvider implements PaymentProvider {
   readonly name = 'sandbox'
+  /** The sandbox only ever moves test money. */
+  readonly testMode = true
   private readonly byKey = new Map<string, ChargeResult>()
   private readonly timers = new Set<NodeJS.Timeout>()
   private outage = false

@@ -8,12 +8,21 @@
  * the same key with a different request is `idempotency_conflict`. A declined card moves no money.
  */
 import type { CryptoBackend } from '@opg/protocol'
+import { isUniqueViolation } from '../db/errors.js'
 import { newId } from '../db/ids.js'
 import type { Db, Tx } from '../db/types.js'
 import type { SecretSealer } from '../issuer/master-key.js'
 import { accounts, isLedgerError, transfer } from '../ledger/index.js'
 import { OnlineError } from './errors.js'
-import { activeWallet, lockOpenInvoice, replay, requireParty } from './guards.js'
+import {
+  activeWallet,
+  lockOpenInvoice,
+  replay,
+  requireParty,
+  sameCurrency,
+  tenantCurrency,
+} from './guards.js'
+import { checkTopupLimits, type TopupLimits } from './limits.js'
 import { type BoxLink, fallBackToSms, recordNotice } from './notices.js'
 import { type PaymentProvider, ProviderError, type ProviderEvent, verifyWebhook } from './provider.js'
 import {
@@ -38,11 +47,23 @@ export interface OnlineDeps {
   link: BoxLink | null
   webhookSecret: string
   now: () => Date
+  /** Default daily top-up limits (a tenant may set its own); absent → DEFAULT_TOPUP_LIMITS. */
+  topupLimits?: TopupLimits
+}
+
+/** Who asks: the API key id that scopes idempotency keys ('' for calls made inside the bridge). */
+export interface Caller {
+  scope?: string
 }
 
 /** Online payments service. Constructing it does no I/O. */
 export class OnlinePayments {
   constructor(private readonly d: OnlineDeps) {}
+
+  /** True when the provider moves test money: every payment is then marked test (see payouts.ts). */
+  get testMode(): boolean {
+    return this.d.provider.testMode
+  }
 
   async createInvoice(
     tenantId: string,
@@ -58,12 +79,21 @@ export class OnlinePayments {
     const id = newId()
     const expires = new Date(this.d.now().getTime() + i.expiresInSeconds * 1000)
     await requireParty(this.d.db, tenantId, i.merchantId, i.deviceId)
-    const { rows } = await this.d.db.query<InvoiceRow>(
-      `INSERT INTO invoices (tenant_id, id, merchant_id, device_id, reference, amount, currency, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-      [tenantId, id, i.merchantId, i.deviceId ?? null, i.reference, i.amount, i.currency, expires],
-    )
-    return toInvoice(rows[0]!)
+    sameCurrency(await tenantCurrency(this.d.db, tenantId), i.currency, 'the tenant')
+    try {
+      const { rows } = await this.d.db.query<InvoiceRow>(
+        `INSERT INTO invoices (tenant_id, id, merchant_id, device_id, reference, amount, currency, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+        [tenantId, id, i.merchantId, i.deviceId ?? null, i.reference, i.amount, i.currency, expires],
+      )
+      return toInvoice(rows[0]!)
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new OnlineError('duplicate_reference', 'the merchant already used this reference', {
+          cause: err,
+        })
+      throw err
+    }
   }
 
   async getInvoice(tenantId: string, id: string): Promise<Invoice> {
@@ -89,13 +119,16 @@ export class OnlinePayments {
     tenantId: string,
     invoiceId: string,
     p:
-      | { method: 'card'; cardToken: string; idempotencyKey: string }
-      | { method: 'wallet'; walletId: string; idempotencyKey: string },
+      | ({ method: 'card'; cardToken: string; idempotencyKey: string } & Caller)
+      | ({ method: 'wallet'; walletId: string; idempotencyKey: string } & Caller),
   ): Promise<OnlinePayment> {
-    const request = { op: 'invoice', invoiceId, ...p }
+    const { scope = '', ...rest } = p
+    const request = { op: 'invoice', invoiceId, ...rest }
     if (p.method === 'wallet') {
-      return this.walletMove(tenantId, p.walletId, p.idempotencyKey, request, async (tx, paymentId) => {
+      const key = { scope, key: p.idempotencyKey }
+      return this.walletMove(tenantId, p.walletId, key, request, async (tx, paymentId, wallet) => {
         const inv = await lockOpenInvoice(tx, tenantId, invoiceId, this.d.now())
+        sameCurrency(wallet.currency, inv.currency, 'the wallet')
         return {
           kind: 'invoice' as const,
           amount: inv.amount,
@@ -108,7 +141,8 @@ export class OnlinePayments {
         }
       })
     }
-    return this.cardCharge(tenantId, p.idempotencyKey, request, p.cardToken, async (tx) => {
+    const key = { scope, key: p.idempotencyKey }
+    return this.cardCharge(tenantId, key, request, p.cardToken, async (tx) => {
       const inv = await lockOpenInvoice(tx, tenantId, invoiceId, this.d.now())
       return {
         kind: 'invoice' as const,
@@ -126,11 +160,14 @@ export class OnlinePayments {
   async topUp(
     tenantId: string,
     walletId: string,
-    p: { amount: bigint; currency: string; cardToken: string; idempotencyKey: string },
+    p: { amount: bigint; currency: string; cardToken: string; idempotencyKey: string } & Caller,
   ): Promise<OnlinePayment> {
     const request = { op: 'topup', walletId, amount: p.amount, currency: p.currency, cardToken: p.cardToken }
-    return this.cardCharge(tenantId, p.idempotencyKey, request, p.cardToken, async (tx) => {
-      await activeWallet(tx, tenantId, walletId)
+    const key = { scope: p.scope ?? '', key: p.idempotencyKey }
+    return this.cardCharge(tenantId, key, request, p.cardToken, async (tx) => {
+      const wallet = await activeWallet(tx, tenantId, walletId)
+      sameCurrency(wallet.currency, p.currency, 'the wallet')
+      await checkTopupLimits(tx, tenantId, walletId, p.amount, this.d.topupLimits)
       return {
         kind: 'topup' as const,
         amount: p.amount,
@@ -154,11 +191,14 @@ export class OnlinePayments {
       currency: string
       reference?: string
       idempotencyKey: string
-    },
+    } & Caller,
   ): Promise<OnlinePayment> {
-    const request = { op: 'transfer', walletId, ...p }
-    return this.walletMove(tenantId, walletId, p.idempotencyKey, request, async (tx, paymentId) => {
+    const { scope = '', ...rest } = p
+    const request = { op: 'transfer', walletId, ...rest }
+    const key = { scope, key: p.idempotencyKey }
+    return this.walletMove(tenantId, walletId, key, request, async (tx, paymentId, wallet) => {
       await requireParty(tx, tenantId, p.merchantId, p.deviceId)
+      sameCurrency(wallet.currency, p.currency, 'the wallet')
       return {
         kind: 'transfer' as const,
         amount: p.amount,
@@ -198,11 +238,12 @@ export class OnlinePayments {
   private async walletMove(
     tenantId: string,
     walletId: string,
-    key: string,
+    key: { scope: string; key: string },
     request: Record<string, unknown>,
     plan: (
       tx: Tx,
       paymentId: string,
+      wallet: { currency: string },
     ) => Promise<{
       kind: 'invoice' | 'transfer'
       amount: bigint
@@ -218,11 +259,11 @@ export class OnlinePayments {
     const hash = hashRequest(request)
     let pending: BoxPublish | null = null
     const payment = await this.d.db.transaction(async (tx) => {
-      const seen = await replay(tx, tenantId, key, hash)
+      const seen = await replay(tx, tenantId, key.scope, key.key, hash)
       if (seen) return toPayment(seen)
-      await activeWallet(tx, tenantId, walletId)
+      const wallet = await activeWallet(tx, tenantId, walletId)
       const id = newId()
-      const m = await plan(tx, id)
+      const m = await plan(tx, id, wallet)
       try {
         await transfer(tx, {
           ref: `online:${id}`,
@@ -240,12 +281,12 @@ export class OnlinePayments {
       }
       const { rows } = await tx.query<PaymentRow>(
         `INSERT INTO online_payments (tenant_id, id, idempotency_key, request_hash, kind, method, amount, currency,
-           invoice_id, wallet_id, merchant_id, device_id, status, settled_at)
-         VALUES ($1, $2, $3, $4, $5, 'wallet', $6, $7, $8, $9, $10, $11, 'succeeded', $12) RETURNING *`,
+           invoice_id, wallet_id, merchant_id, device_id, status, settled_at, idempotency_scope, test_mode)
+         VALUES ($1, $2, $3, $4, $5, 'wallet', $6, $7, $8, $9, $10, $11, 'succeeded', $12, $13, $14) RETURNING *`,
         [
           tenantId,
           id,
-          key,
+          key.key,
           hash,
           m.kind,
           m.amount,
@@ -255,6 +296,8 @@ export class OnlinePayments {
           m.merchantId,
           m.deviceId,
           this.d.now(),
+          key.scope,
+          this.testMode,
         ],
       )
       let reference = m.reference ?? ''
@@ -278,7 +321,7 @@ export class OnlinePayments {
 
   private async cardCharge(
     tenantId: string,
-    key: string,
+    key: { scope: string; key: string },
     request: Record<string, unknown>,
     cardToken: string,
     plan: (tx: Tx) => Promise<{
@@ -293,7 +336,7 @@ export class OnlinePayments {
   ): Promise<OnlinePayment> {
     const hash = hashRequest(request)
     const row = await this.d.db.transaction(async (tx) => {
-      const seen = await replay(tx, tenantId, key, hash)
+      const seen = await replay(tx, tenantId, key.scope, key.key, hash)
       if (seen && !(seen.status === 'failed' && seen.failure_code === 'provider_unavailable'))
         return { row: seen, charge: false }
       if (seen) {
@@ -307,12 +350,12 @@ export class OnlinePayments {
       const m = await plan(tx)
       const { rows } = await tx.query<PaymentRow>(
         `INSERT INTO online_payments (tenant_id, id, idempotency_key, request_hash, kind, method, amount, currency,
-           invoice_id, wallet_id, merchant_id, device_id, status)
-         VALUES ($1, $2, $3, $4, $5, 'card', $6, $7, $8, $9, $10, $11, 'pending') RETURNING *`,
+           invoice_id, wallet_id, merchant_id, device_id, status, idempotency_scope, test_mode)
+         VALUES ($1, $2, $3, $4, $5, 'card', $6, $7, $8, $9, $10, $11, 'pending', $12, $13) RETURNING *`,
         [
           tenantId,
           newId(),
-          key,
+          key.key,
           hash,
           m.kind,
           m.amount,
@@ -321,6 +364,8 @@ export class OnlinePayments {
           m.walletId,
           m.merchantId,
           m.deviceId,
+          key.scope,
+          this.testMode,
         ],
       )
       return { row: rows[0]!, charge: true }

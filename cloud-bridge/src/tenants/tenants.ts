@@ -2,6 +2,7 @@
  * Tenants and merchants. A tenant is one operator's world (its issuer key, wallets, merchants, boxes);
  * creating one also creates its first operator key, which is the bootstrap credential.
  */
+import { isIsoCurrency } from '../api/currency.js'
 import { BridgeError } from '../api/errors.js'
 import type { Database, Queryable } from '../api/ports.js'
 import { type CreatedKey, createApiKey } from '../auth/api-keys.js'
@@ -40,7 +41,7 @@ export async function createTenant(
   name: string,
   currency = 'EUR',
 ): Promise<{ tenant: Tenant; operatorKey: CreatedKey }> {
-  if (!/^[A-Z]{3}$/.test(currency)) throw new BridgeError('invalid_request', 'currency must be ISO 4217')
+  if (!isIsoCurrency(currency)) throw new BridgeError('invalid_request', 'currency must be ISO 4217')
   if (name.trim() === '' || name.length > 100) throw new BridgeError('invalid_request', 'bad tenant name')
   try {
     return await db.transaction(async (tx) => {

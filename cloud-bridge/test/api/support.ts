@@ -15,9 +15,11 @@ import type {
   SmsPort,
   SmsRecord,
 } from '../../src/api/ports.js'
+import type { RateLimitOptions } from '../../src/auth/rate-limit.js'
 import type { Db } from '../../src/db/types.js'
 import { MasterKey } from '../../src/issuer/master-key.js'
 import type { BridgeMetrics } from '../../src/metrics/metrics.js'
+import type { OnlinePayments } from '../../src/online/service.js'
 import { createTenant } from '../../src/tenants/tenants.js'
 
 /** A stand-in issuer: signs a JSON rendering of the fields with a per-tenant Ed25519 key. */
@@ -159,12 +161,18 @@ export interface TestApi {
 /** Build the API over `db`. */
 export function makeApi(
   db: Db,
-  opts: { limits?: { bodyBytes?: number; logBodyBytes?: number }; metrics?: BridgeMetrics } = {},
+  opts: {
+    limits?: { bodyBytes?: number; logBodyBytes?: number }
+    metrics?: BridgeMetrics
+    rateLimits?: RateLimitOptions
+    online?: OnlinePayments
+    sealer?: MasterKey
+  } = {},
 ): TestApi {
   const issuer = new TestIssuer()
   const reconciler = new TestReconciler()
   const sms = new TestSms()
-  const sealer = new MasterKey(nodeBackend, randomBytes(16))
+  const sealer = opts.sealer ?? new MasterKey(nodeBackend, randomBytes(16))
   const t: TestApi = {
     app: undefined as unknown as ApiApp,
     sealer,
@@ -185,6 +193,8 @@ export function makeApi(
     nodeCertTtlSeconds: 365 * 86400,
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
+    ...(opts.online ? { online: opts.online } : {}),
   })
   return t
 }

@@ -29,6 +29,15 @@ const ROUTES: { method: string; path: string; body?: (ids: Ids) => unknown; scop
     body: (i) => ({ role: 'wallet', subjectId: i.walletId }),
   },
   { method: 'DELETE', path: '/v1/keys/{keyId}', scoped: true },
+  { method: 'POST', path: '/v1/keys/{keyId}/rotate', scoped: true, body: () => ({ graceSeconds: 0 }) },
+  { method: 'GET', path: '/v1/audit', scoped: false },
+  { method: 'GET', path: '/v1/tenant/limits', scoped: false },
+  {
+    method: 'PUT',
+    path: '/v1/tenant/limits',
+    scoped: false,
+    body: () => ({ topupPerWalletDaily: 1, topupPerTenantDaily: 1 }),
+  },
   { method: 'POST', path: '/v1/merchants', scoped: false, body: () => ({ name: 'intruder' }) },
   { method: 'GET', path: '/v1/merchants', scoped: false },
   { method: 'GET', path: '/v1/merchants/{merchantId}', scoped: true },
@@ -98,7 +107,6 @@ const ROUTES: { method: string; path: string; body?: (ids: Ids) => unknown; scop
   { method: 'GET', path: '/v1/payments/{txId}', scoped: true },
   { method: 'GET', path: '/v1/sandbox/sms', scoped: false },
   { method: 'POST', path: '/v1/devices/{deviceId}/revoke', scoped: true, body: () => ({ reason: 'x' }) },
-  { method: 'GET', path: '/v1/audit', scoped: false },
   // Last: an intruding operator suspends only its own tenant, whose keys then stop (401 for the rest).
   { method: 'POST', path: '/v1/tenant/suspend', scoped: false, body: () => ({ reason: 'x' }) },
 ]

@@ -37,7 +37,7 @@ t.test('opg-bridge commands', async (t) => {
     t.teardown(() => scratch.drop())
   }
   const keyFile = join(dir, 'master.key')
-  const env = { DATABASE_URL: url, OPG_MASTER_KEY_FILE: keyFile, OPG_LOG_LEVEL: 'silent' }
+  const env = { DATABASE_URL: url, OPG_MASTER_KEY_FILE: keyFile, OPG_LOG_LEVEL: 'silent', OPG_MODE: 'test' }
   const run = async (...argv: string[]) => {
     const c = io(env)
     const code = await runCli(argv, c.io)

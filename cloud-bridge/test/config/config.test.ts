@@ -150,3 +150,33 @@ t.test('redaction hides the database and broker passwords', async (t) => {
   t.match(r, /postgres:\/\/opg:\*\*\*@db\/opg/)
   t.equal(c.database.url, 'postgres://opg:s3cret@db/opg', 'the original is untouched')
 })
+
+t.test('money mode fails closed: live by default, the sandbox only in test mode', async (t) => {
+  const live = loadConfig({ env: {} })
+  t.equal(live.mode, 'live', 'no mode given means real money')
+  t.equal(live.payments.provider, 'adapter', 'so a real provider adapter is needed to start')
+  const test = loadConfig({ env: { OPG_MODE: 'test' } })
+  t.equal(test.payments.provider, 'sandbox', 'test mode runs the sandbox')
+  const err = t.throws(() => loadConfig({ env: { OPG_PAYMENTS_PROVIDER: 'sandbox' } })) as ConfigError
+  t.match(err.issues.join('\n'), /payments\.provider: the sandbox card provider .* only with mode: test/)
+  t.throws(() => loadConfig({ env: { OPG_MODE: 'production' } }), ConfigError, 'an unknown mode is refused')
+})
+
+t.test('API limits and top-up limits come from the environment', async (t) => {
+  const c = loadConfig({
+    env: {
+      OPG_TRUST_PROXY: '1',
+      OPG_RATE_LIMIT_PER_KEY: '50',
+      OPG_AUTH_FAILURES_LIMIT: '5',
+      OPG_TOPUP_LIMIT_WALLET_DAILY: '20000',
+      OPG_TOPUP_LIMIT_TENANT_DAILY: '900000',
+    },
+  })
+  t.equal(c.http.trustProxy, true)
+  t.equal(c.http.rateLimitPerKeyPerMinute, 50)
+  t.equal(c.http.authFailuresPer15Minutes, 5)
+  t.equal(c.payments.topupLimitPerWalletDaily, 20000)
+  t.equal(c.payments.topupLimitPerTenantDaily, 900000)
+  const d = loadConfig({ env: {} })
+  t.equal(d.http.trustProxy, false, 'X-Forwarded-For is not trusted by default')
+})

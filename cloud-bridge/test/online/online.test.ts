@@ -258,13 +258,28 @@ t.test('online payments', async (t) => {
         })
         ids.push((await s.svc.waitSettled(s.tenantId, p.id)).id)
       }
-      const batch = await buildPayout(db, s.tenantId, 'INR')
+      const marks = await db.query<{ test_mode: boolean }>(
+        'SELECT test_mode FROM online_payments WHERE tenant_id = $1 AND id = ANY($2)',
+        [s.tenantId, ids],
+      )
+      t.same(
+        marks.rows.map((r) => r.test_mode),
+        [true, true],
+        'sandbox payments are marked test',
+      )
+      t.equal(
+        await buildPayout(db, s.tenantId, 'INR', { testMode: false }),
+        null,
+        'test money never enters a live payout batch',
+      )
+      const batch = await buildPayout(db, s.tenantId, 'INR', { testMode: true })
       t.ok(batch)
+      t.equal(batch!.testMode, true, 'the batch says it is test money')
       t.equal(batch!.lines.length, 1)
       t.equal(batch!.lines[0]!.amount, 20000n)
       t.equal(batch!.lines[0]!.bankAccountRef, 'acct_asha')
       t.same(batch!.lines[0]!.paymentIds, [...ids].sort())
-      t.equal(await buildPayout(db, s.tenantId, 'INR'), null, 'nothing left to batch')
+      t.equal(await buildPayout(db, s.tenantId, 'INR', { testMode: true }), null, 'nothing left to batch')
       await markPayoutPaid(db, s.tenantId, batch!.id, new Date())
       await markPayoutPaid(db, s.tenantId, batch!.id, new Date())
       t.equal(await s.bal.payable(), 0n, 'paid out exactly once')

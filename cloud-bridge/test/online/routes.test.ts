@@ -32,6 +32,7 @@ for (const kind of ['pglite', 'postgres'] as const) {
         env: {
           DATABASE_URL: scratch.url,
           OPG_MASTER_KEY_FILE: keyFile,
+          OPG_MODE: 'test',
           OPG_HTTP_PORT: '0',
           OPG_MQTT_EMBEDDED_PORT: '0',
           OPG_VERIFY_WORKERS: '0',

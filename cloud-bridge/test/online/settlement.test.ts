@@ -114,7 +114,11 @@ t.test('merchant wallet settlement on a database', async (t) => {
       await qrTransfer(db, s, 300)
       t.equal(await bal(s, 'merchant_wallet', s.merchantId), 1200)
 
-      const first = await buildPayout(db, s.tenantId, 'EUR', { key: 'daily:one', now: T0 + H })
+      const first = await buildPayout(db, s.tenantId, 'EUR', {
+        testMode: false,
+        key: 'daily:one',
+        now: T0 + H,
+      })
       t.ok(first)
       t.match(first!.lines, [
         {
@@ -128,9 +132,17 @@ t.test('merchant wallet settlement on a database', async (t) => {
       ])
       t.equal(await bal(s, 'merchant_wallet', s.merchantId), 900, 'the reserve stays in the wallet')
       t.equal(await bal(s, 'merchant_bank_payable', s.merchantId), 300)
-      const again = await buildPayout(db, s.tenantId, 'EUR', { key: 'daily:one', now: T0 + H })
+      const again = await buildPayout(db, s.tenantId, 'EUR', {
+        testMode: false,
+        key: 'daily:one',
+        now: T0 + H,
+      })
       t.equal(again?.id, first!.id, 'the same key returns the same batch')
-      t.equal(await buildPayout(db, s.tenantId, 'EUR', { now: T0 + H }), null, 'nothing more is released')
+      t.equal(
+        await buildPayout(db, s.tenantId, 'EUR', { testMode: false, now: T0 + H }),
+        null,
+        'nothing more is released',
+      )
       await markPayoutPaid(db, s.tenantId, first!.id, new Date(T0 + 2 * H))
       t.equal(await bal(s, 'merchant_bank_payable', s.merchantId), 0)
 
@@ -162,7 +174,11 @@ t.test('merchant wallet settlement on a database', async (t) => {
       // After the window, b is released; the held payment, once approved, is reserved in turn.
       now = T0 + 72 * H
       await rec.sweepOnce()
-      const later = await buildPayout(db, s.tenantId, 'EUR', { key: 'daily:two', now: T0 + 15 * D })
+      const later = await buildPayout(db, s.tenantId, 'EUR', {
+        testMode: false,
+        key: 'daily:two',
+        now: T0 + 15 * D,
+      })
       t.match(later!.lines, [{ walletAmount: 400n, reservedAmount: 200n, heldAmount: 0n }])
       const view = await merchantSettlement(db, s.tenantId, s.merchantId, { now: T0 + 15 * D })
       t.match(view.balances, [
@@ -190,7 +206,7 @@ t.test('merchant wallet settlement on a database', async (t) => {
       now = T0
       const s = await seedTenant(db, { purse: 2000, currency: 'JPY' })
       await qrTransfer(db, s, 500)
-      const p = await buildPayout(db, s.tenantId, 'JPY', { now: T0 })
+      const p = await buildPayout(db, s.tenantId, 'JPY', { testMode: false, now: T0 })
       const row = (await payoutFile(db, s.tenantId, p!.id)).split('\r\n')[1]
       t.match(row, /,JPY,500,500,0,500,0$/, '500 JPY is "500", not "5.00"')
       await invariantsHold(t, db)
@@ -201,14 +217,14 @@ t.test('merchant wallet settlement on a database', async (t) => {
       const s = await seedTenant(db, { purse: 2000 })
       await qrTransfer(db, s, 700)
       const keyed = await Promise.all([
-        buildPayout(db, s.tenantId, 'EUR', { key: 'manual:same', now: T0 }),
-        buildPayout(db, s.tenantId, 'EUR', { key: 'manual:same', now: T0 }),
+        buildPayout(db, s.tenantId, 'EUR', { testMode: false, key: 'manual:same', now: T0 }),
+        buildPayout(db, s.tenantId, 'EUR', { testMode: false, key: 'manual:same', now: T0 }),
       ])
       t.equal(keyed[0]?.id, keyed[1]?.id, 'one batch for one key')
       await qrTransfer(db, s, 50)
       const free = await Promise.all([
-        buildPayout(db, s.tenantId, 'EUR', { now: T0 }),
-        buildPayout(db, s.tenantId, 'EUR', { now: T0 }),
+        buildPayout(db, s.tenantId, 'EUR', { testMode: false, now: T0 }),
+        buildPayout(db, s.tenantId, 'EUR', { testMode: false, now: T0 }),
       ])
       t.equal(free.filter((p) => p !== null).length, 1, 'the second builder finds nothing left')
       t.equal(await bal(s, 'merchant_bank_payable', s.merchantId), 750)
@@ -224,8 +240,8 @@ t.test('merchant wallet settlement on a database', async (t) => {
       await qrTransfer(db, quiet, 90)
       await setSchedule(db, quiet.tenantId, { frequency: 'manual', runHour: 0, timeZone: null })
       const replicas = [
-        new PayoutScheduler({ db, clock: () => now }),
-        new PayoutScheduler({ db, clock: () => now }),
+        new PayoutScheduler({ db, testMode: false, clock: () => now }),
+        new PayoutScheduler({ db, testMode: false, clock: () => now }),
       ]
       await Promise.all(replicas.map((r) => r.runOnce()))
       const mine = async (tenantId: string) =>

@@ -4,6 +4,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { BridgeError } from '../../api/errors.js'
 import type { Principal } from '../../auth/api-keys.js'
+import { audit } from '../../auth/audit.js'
 import { requireRole, requireSubject } from '../../auth/middleware.js'
 import { certifyDevice, type Device, getDevice, listDevices, registerDevice } from '../../fleet/devices.js'
 import { createMerchant, getMerchant, listMerchants } from '../../tenants/tenants.js'
@@ -110,7 +111,7 @@ const updateMerchantRoute = createRoute({
   tags: ['merchants'],
   security: secured,
   summary:
-    'Set the merchant phone (readable payment SMS) and payout bank account reference (operator, or the merchant)',
+    'Set the merchant phone (operator, or the merchant) and payout bank account reference (operator only; audited)',
   request: {
     params: MerchantParam,
     body: body(
@@ -188,6 +189,11 @@ export function registerMerchantRoutes(app: ApiApp, deps: ApiDeps): void {
     requireRole(p, 'operator', 'merchant')
     requireSubject(p, 'merchant', merchantId)
     const b = c.req.valid('json')
+    // Where the merchant's money goes is the operator's decision: a stolen merchant key must not redirect
+    // payouts. Every change is in the audit log (GET /v1/audit).
+    if (b.bankAccountRef !== undefined) requireRole(p, 'operator')
+    const before = await getMerchant(db, p.tenantId, merchantId)
+    if (!before) throw new BridgeError('not_found', 'no such merchant')
     const r = await db.query(
       `UPDATE merchants SET phone = CASE WHEN $3 THEN $4 ELSE phone END,
          bank_account_ref = CASE WHEN $5 THEN $6 ELSE bank_account_ref END
@@ -202,6 +208,12 @@ export function registerMerchantRoutes(app: ApiApp, deps: ApiDeps): void {
       ],
     )
     if (r.rowCount === 0) throw new BridgeError('not_found', 'no such merchant')
+    if (b.bankAccountRef !== undefined && b.bankAccountRef !== before.bankAccountRef) {
+      await audit(db, p, 'merchant.bank_account_changed', merchantId, {
+        from: before.bankAccountRef,
+        to: b.bankAccountRef,
+      })
+    }
     return c.json(merchantView((await getMerchant(db, p.tenantId, merchantId))!), 200)
   })
 

@@ -1,11 +1,11 @@
 /**
- * Operator actions that stop things: revoke a box, suspend the tenant, read the audit trail. Operator keys
+ * Operator actions that stop things: revoke a box, suspend the tenant (the audit log is GET /v1/audit). Operator keys
  * only; each action is idempotent (a repeat answers 200 with `changed: false` and the original time) and
  * audited with the acting key's id (fleet/operator-actions.ts).
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import { requireRole } from '../../auth/middleware.js'
-import { listAudit, revokeDevice, setTenantStatus } from '../../fleet/operator-actions.js'
+import { revokeDevice, setTenantStatus } from '../../fleet/operator-actions.js'
 import type { ApiApp, ApiDeps } from '../app.js'
 import { Id } from '../schemas.js'
 import { body, errors, json, secured } from './helpers.js'
@@ -47,32 +47,6 @@ const suspendTenantRoute = createRoute({
     200: json(
       z.object({ status: z.literal('suspended'), suspendedAt: Iso, changed: z.boolean() }),
       'suspended',
-    ),
-    ...errors,
-  },
-})
-
-const auditRoute = createRoute({
-  method: 'get',
-  path: '/v1/audit',
-  tags,
-  security: secured,
-  summary: 'The tenant’s audit trail of operator actions, newest first (operator)',
-  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }) },
-  responses: {
-    200: json(
-      z.object({
-        entries: z.array(
-          z.object({
-            at: Iso,
-            actor: z.string().nullable(),
-            action: z.string(),
-            subjectId: z.string().nullable(),
-            detail: z.record(z.string(), z.unknown()),
-          }),
-        ),
-      }),
-      'the entries',
     ),
     ...errors,
   },
@@ -121,13 +95,5 @@ export function registerOperatorRoutes(app: ApiApp, deps: ApiDeps): void {
       },
       200,
     )
-  })
-
-  app.openapi(auditRoute, async (c) => {
-    const p = c.get('principal')
-    requireRole(p, 'operator')
-    const { limit } = c.req.valid('query')
-    const entries = await listAudit(db, p.tenantId, limit)
-    return c.json({ entries: entries.map((e) => ({ ...e, at: e.at.toISOString() })) }, 200)
   })
 }

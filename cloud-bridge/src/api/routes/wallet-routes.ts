@@ -2,10 +2,13 @@
  * Wallet routes: registration, balance, operator top-up, offline purse loading, signed-log upload,
  * history, and the operator's freeze/unfreeze.
  */
+
 import { createRoute, z } from '@hono/zod-openapi'
 import { BridgeError } from '../../api/errors.js'
 import type { Principal } from '../../auth/api-keys.js'
+import { audit } from '../../auth/audit.js'
 import { requireRole, requireSubject } from '../../auth/middleware.js'
+import { OnlineError } from '../../online/errors.js'
 import { getTenant } from '../../tenants/tenants.js'
 import {
   creditWallet,
@@ -168,7 +171,11 @@ export function registerWalletRoutes(app: ApiApp, deps: ApiDeps): void {
     const p = c.get('principal')
     requireRole(p, 'operator')
     const input = c.req.valid('json')
-    const currency = input.currency ?? (await getTenant(db, p.tenantId))!.currency
+    const tenantCurrency = (await getTenant(db, p.tenantId))!.currency
+    const currency = input.currency ?? tenantCurrency
+    // A tenant has one currency and so do its wallets: a wallet in another one could pay no invoice.
+    if (currency !== tenantCurrency)
+      throw new OnlineError('currency_mismatch', `the tenant is in ${tenantCurrency}, not ${currency}`)
     const { wallet, apiKey } = await registerWallet(db, p.tenantId, {
       publicKey: fromB64u(input.publicKey),
       phone: input.phone,
@@ -194,6 +201,7 @@ export function registerWalletRoutes(app: ApiApp, deps: ApiDeps): void {
     const w = await visibleWallet(db, p, c.req.valid('param').walletId)
     const { amount, ref } = c.req.valid('json')
     await creditWallet(db, p.tenantId, w.id, BigInt(amount), `credit:${ref}`)
+    await audit(db, p, 'wallet.credited', w.id, { amount, ref })
     return c.json(await balanceOf(p.tenantId, w), 200)
   })
 
