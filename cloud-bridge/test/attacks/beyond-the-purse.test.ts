@@ -25,7 +25,10 @@ t.test(
       const [r] = await a.refused()
       t.match(r, {
         reason: 'over_purse',
-        settlement: { state: 'unfunded', paidEscrow: 400, paidWallet: 150, unfunded: 50 },
+        settleState: 'unfunded',
+        paidEscrow: 400,
+        paidWallet: 150,
+        unfunded: 50,
       })
       t.equal(await a.bal('merchant_wallet', m2.merchantId), 550)
       t.equal(await a.bal('wallet_available', w.id), 0, 'the wallet keeps nothing of it')

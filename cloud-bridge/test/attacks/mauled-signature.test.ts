@@ -34,7 +34,7 @@ t.test('mauled signature offered as proof, by a box and by a wallet log', async 
     const proofs = await db.query('SELECT 1 FROM double_spend_proofs WHERE tenant_id = $1', [a.tenantId])
     t.equal(proofs.rows.length, 0)
     const [kept] = await a.refused()
-    t.match(kept, { reason: 'bad_signature', valid: false, txId: p.txId, settlement: { state: 'none' } })
+    t.match(kept, { reason: 'bad_signature', valid: false, txId: p.txId, settleState: 'none' })
     t.equal((await a.reconciler.getPayment(a.tenantId, p.txId))?.state, 'held', 'the real payment stands')
     await a.endOfPurses()
     t.equal(await a.bal('merchant_wallet', m.merchantId), 250)

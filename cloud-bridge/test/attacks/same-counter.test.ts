@@ -20,7 +20,7 @@ t.test('same counter twice at two merchants: both paid from the escrow', async (
     t.same(ack.rejected, [{ tx: y.txId, code: 'double_spend' }])
     t.ok(await a.frozen(w.id))
     const [kept] = await a.refused()
-    t.match(kept, { txId: y.txId, proofOf: x.txId, settlement: { state: 'pending' } })
+    t.match(kept, { txId: y.txId, proofOf: x.txId, settleState: 'pending' })
     const { released } = await a.endOfPurses()
     t.equal(released, 1)
     t.equal(await a.bal('merchant_wallet', m1.merchantId), 500)
@@ -31,7 +31,7 @@ t.test('same counter twice at two merchants: both paid from the escrow', async (
       'the double spender gets back only the true leftover',
     )
     const [settled] = await a.refused()
-    t.match(settled, { settlement: { state: 'paid', paidEscrow: 500, paidWallet: 0, unfunded: 0 } })
+    t.match(settled, { settleState: 'paid', paidEscrow: 500, paidWallet: 0, unfunded: 0 })
     await a.check(t, 1)
   })
 })
