@@ -133,11 +133,15 @@ export class Reconciler {
         ),
       )
     ).map(withChain)
-    const refused = await loadRefused(
-      tx,
-      tenantId,
-      tokens.map((t) => t.tokenHash),
-    )
+    // Only refusals by the rules below count: one by an upload check (another wallet's log) must not let anyone
+    // pre-empt the honest delivery of a token.
+    const refused = (
+      await loadRefused(
+        tx,
+        tenantId,
+        tokens.map((t) => t.tokenHash),
+      )
+    ).filter((r) => r.settleState !== 'none')
     const purses = await loadPurses(tx, tenantId, [...new Set(tokens.map((t) => t.purseId))])
     const released = purses.filter((p) => p.releasedAt !== null)
     const available = await walletAvailable(tx, tenantId, released)

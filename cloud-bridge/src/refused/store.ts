@@ -117,13 +117,25 @@ const COLUMNS: readonly (readonly [string, string, (r: RefusedRecord) => unknown
   ['settle_state', 'text', (r) => r.settleState],
 ]
 
-/** Insert refused tokens in one statement; returns those that were new (a token already kept is skipped). */
+// A token first refused by an upload check (say, pasted into another wallet's log) and later refused by a
+// reconciliation rule becomes the rule's refusal, with what it owes: the earlier row must not hide the proof.
+const UPGRADE = COLUMNS.filter(([n]) => n !== 'tenant_id' && n !== 'token_id' && n !== 'received_at')
+  .map(([n]) => `${n} = EXCLUDED.${n}`)
+  .join(', ')
+
+/**
+ * Insert refused tokens in one statement; returns those that were new (a token already kept is skipped, unless
+ * a rule now refuses what only an upload check had refused).
+ */
 export async function insertRefused(tx: Queryable, rows: RefusedRecord[]): Promise<RefusedRecord[]> {
   if (rows.length === 0) return []
   const args = COLUMNS.map(([, type], j) => `$${j + 1}::${type}[]`).join(', ')
   const { rows: out } = await tx.query(
     `INSERT INTO refused_tokens (${COLUMNS.map(([n]) => n).join(', ')})
-     SELECT * FROM unnest(${args}) ON CONFLICT (tenant_id, token_id) DO NOTHING RETURNING *`,
+     SELECT * FROM unnest(${args})
+     ON CONFLICT (tenant_id, token_id) DO UPDATE SET ${UPGRADE}
+      WHERE refused_tokens.settle_state = 'none' AND EXCLUDED.settle_state <> 'none'
+     RETURNING *`,
     COLUMNS.map(([, , get]) => rows.map(get)),
   )
   return out.map(rowToRefused)

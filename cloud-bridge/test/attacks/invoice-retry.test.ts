@@ -94,7 +94,7 @@ t.test('retry of an invoice paid meanwhile from the wallet', async (t) => {
     await s.svc.payInvoice(s.tenantId, inv.id, {
       method: 'wallet',
       walletId: s.walletId,
-      idempotencyKey: 'w-1',
+      idempotencyKey: 'wallet-pays-it-meanwhile',
     })
     await t.rejects(s.svc.payInvoice(s.tenantId, inv.id, card), { code: 'invoice_paid' })
     t.equal(await s.payable(), 2500n, 'paid once')

@@ -49,3 +49,21 @@ t.test('wallet log naming a foreign merchant or device', async (t) => {
     await a.check(t, 3)
   })
 })
+
+t.test('a token pasted into another wallet’s log cannot pre-empt its box', async (t) => {
+  await forEachDatabase(t, async (t, db) => {
+    const a = await arena(db)
+    const m = await a.shop('M')
+    const honest = await a.wallet(1000)
+    const other = await a.wallet(1000)
+    const p = honest.pay(m.merchantId, m.deviceId, 300)
+    const out = await a.walletLog(other, [p.bytes])
+    t.match(out[0], { outcome: 'rejected', code: 'wrong_wallet' })
+    const ack = await a.box(m, [{ bytes: p.bytes, amount: 300 }])
+    t.same(ack.accepted, [p.txId], 'the box’s delivery is honoured')
+    t.notOk(await a.frozen(honest.id))
+    await a.endOfPurses()
+    t.equal(await a.bal('merchant_wallet', m.merchantId), 300)
+    await a.check(t, 1)
+  })
+})
