@@ -172,7 +172,7 @@ t.test('mqtts with client certificates through a real Mosquitto', async (t) => {
     // refused the tokens with their reason, kept them, and said so in its ack.
     t.same(rejected, ['unknown_key', 'unknown_key', 'unknown_key'], 'the ack came back through the broker')
     const kept = await bridge.db.query(
-      'SELECT 1 FROM rejected_tokens WHERE tenant_id = $1 AND device_id = $2',
+      "SELECT 1 FROM refused_tokens WHERE tenant_id = $1 AND received_from = $2 AND source = 'box'",
       [TENANT, rigA.world.deviceId],
     )
     t.equal(kept.rows.length, 3, "kept for the operator under box A's id")

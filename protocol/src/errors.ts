@@ -35,6 +35,8 @@ export const ERROR_CODES = [
   'exposure_cap',
   'bad_challenge',
   'bad_chain',
+  // two validly signed tokens of one wallet that cannot both be honoured (same tx id or counter, forked chain)
+  'double_spend',
   // sessions and messages
   'bad_state',
   'bad_sequence',

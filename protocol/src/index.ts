@@ -10,6 +10,14 @@ export * from './bytes.js'
 export * from './certificates.js'
 export * from './command-seq.js'
 export type { CryptoBackend } from './crypto/backend.js'
+export {
+  ED25519_L,
+  isCanonicalPointEncoding,
+  isSmallOrderEncoding,
+  isStrictEd25519PublicKey,
+  type StrictFailure,
+  strictEd25519Failure,
+} from './crypto/ed25519-strict.js'
 export { hkdf, hkdfExpand, hkdfExtract } from './crypto/hkdf.js'
 export { nobleBackend } from './crypto/noble.js'
 export * from './envelope.js'

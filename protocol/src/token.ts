@@ -174,3 +174,13 @@ export function tokenHash(c: CryptoBackend, token: PaymentToken | Bytes): Bytes 
 export function chainStart(c: CryptoBackend, cert: WalletCertificate): Bytes {
   return c.sha256(concat(utf8('opg/v1 chain'), Uint8Array.of(0), cert.bytes)).slice(0, CHAIN_HASH_LEN)
 }
+
+/**
+ * The identity of a payment (SPEC.md §4): SHA-256 of the token's signed body, i.e. every byte but the signature.
+ * Two encodings of one body (a re-signed or mauled signature) are the same payment, never a second token, so
+ * a double-spend proof is always two different bodies.
+ */
+export function tokenBodyHash(c: CryptoBackend, token: PaymentToken | Bytes): Bytes {
+  const b = token instanceof Uint8Array ? token : token.bytes
+  return c.sha256(b.subarray(0, b.length - 64))
+}

@@ -8,7 +8,13 @@ import type { Db } from '../db/types.js'
 import { activeIssuer, isIssuerError, issuerKeyring, type SecretSealer } from '../issuer/index.js'
 import type { Reconciler } from '../reconcile/reconciler.js'
 import { rowToPayment } from '../reconcile/store.js'
-import { type PaymentRecord, ReconcileError, type TokenFacts } from '../reconcile/types.js'
+import {
+  type PaymentRecord,
+  ReconcileError,
+  type RefusedRecord,
+  type TokenFacts,
+} from '../reconcile/types.js'
+import { describeRefused } from '../refused/store.js'
 import type { SandboxSmsProvider } from '../sms/index.js'
 import type { TokenVerifier } from '../verify/pool.js'
 import { BridgeError, type BridgeErrorCode } from './errors.js'
@@ -100,6 +106,27 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The merchants (ids) and devices (id → merchant id) of this tenant that tokens name. */
+async function namedParties(
+  db: Db,
+  tenantId: string,
+  facts: { merchantId: string; deviceId: string }[],
+): Promise<{ merchants: Set<string>; devices: Map<string, string> }> {
+  if (facts.length === 0) return { merchants: new Set(), devices: new Map() }
+  const m = await db.query<{ id: string }>(
+    'SELECT id FROM merchants WHERE tenant_id = $1 AND id = ANY($2::text[])',
+    [tenantId, [...new Set(facts.map((f) => f.merchantId))]],
+  )
+  const dv = await db.query<{ id: string; merchant_id: string }>(
+    'SELECT id, merchant_id FROM devices WHERE tenant_id = $1 AND id = ANY($2::text[])',
+    [tenantId, [...new Set(facts.map((f) => f.deviceId))]],
+  )
+  return {
+    merchants: new Set(m.rows.map((r) => r.id)),
+    devices: new Map(dv.rows.map((r) => [r.id, r.merchant_id])),
+  }
+}
+
 /** What the reconciliation adapter needs. */
 export interface ReconcilerAdapterDeps {
   db: Db
@@ -125,17 +152,52 @@ export function reconcilerPort(d: ReconcilerAdapterDeps): ReconcilerPort {
         graceS: d.graceS,
       }
       const verified = await d.verifier.verify(tokens, ctx)
+      const at = d.clock()
+      // Checked like a box batch: the merchant and device a token names exist in this tenant and belong together.
+      const named = await namedParties(
+        d.db,
+        tenantId,
+        verified.flatMap((v) => (v.ok ? [v.facts] : [])),
+      )
       const facts: TokenFacts[] = []
-      verified.forEach((v, i) => {
-        if (v.ok) facts.push({ ...v.facts, token: tokens[i]! })
-      })
-      const outcomes = facts.length > 0 ? await d.reconciler.recordPayerTokens(tenantId, walletId, facts) : []
-      const byTx = new Map(outcomes.map((o) => [o.txId, o]))
+      const refusals: RefusedRecord[] = []
+      const refusedAt = new Map<number, string>()
+      const refuse = (i: number, tokenId: string, reason: string, valid: boolean) => {
+        refusedAt.set(i, reason)
+        refusals.push(
+          describeRefused({
+            tenantId,
+            tokenId,
+            token: tokens[i]!,
+            reason,
+            source: 'wallet_log',
+            receivedFrom: walletId,
+            valid,
+            at,
+          }),
+        )
+      }
+      for (const [i, v] of verified.entries()) {
+        if (!v.ok) refuse(i, v.tokenHash, v.code, false)
+        else if (v.facts.walletId !== walletId) refuse(i, v.facts.tokenHash, 'wrong_wallet', true)
+        else if (!named.merchants.has(v.facts.merchantId))
+          refuse(i, v.facts.tokenHash, 'wrong_merchant', true)
+        else if (named.devices.get(v.facts.deviceId) !== v.facts.merchantId) {
+          refuse(i, v.facts.tokenHash, 'wrong_device', true)
+        } else facts.push({ ...v.facts, token: tokens[i]! })
+      }
+      const outcomes =
+        facts.length > 0 || refusals.length > 0
+          ? await d.reconciler.recordPayerTokens(tenantId, walletId, facts, refusals)
+          : []
+      let next = 0
       return verified.map((v, index): LogItemResult => {
-        if (!v.ok) return { index, txId: v.txId, outcome: 'rejected', status: null, code: v.code }
-        const o = byTx.get(v.facts.txId)
-        if (!o || o.status === 'rejected') {
-          return { index, txId: v.facts.txId, outcome: 'rejected', status: null, code: o?.code ?? 'rejected' }
+        const txId = v.ok ? v.facts.txId : v.txId
+        const code = refusedAt.get(index)
+        if (code !== undefined) return { index, txId, outcome: 'rejected', status: null, code }
+        const o = outcomes[next++]
+        if (!o || o.status === 'rejected' || o.status === 'refused') {
+          return { index, txId, outcome: 'rejected', status: null, code: o?.code ?? 'rejected' }
         }
         return {
           index,

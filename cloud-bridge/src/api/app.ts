@@ -23,6 +23,7 @@ import type { Database, IssuerPort, ReconcilerPort, SmsPort } from './ports.js'
 import { registerClaimRoutes } from './routes/claim-routes.js'
 import { registerMerchantRoutes } from './routes/merchant-routes.js'
 import { registerOperatorRoutes } from './routes/operator-routes.js'
+import { registerRefusedRoutes } from './routes/refused-routes.js'
 import { registerTenantRoutes } from './routes/tenant-routes.js'
 import { registerWalletRoutes } from './routes/wallet-routes.js'
 
@@ -144,6 +145,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   registerWalletRoutes(app, deps)
   registerClaimRoutes(app, deps)
   registerOperatorRoutes(app, deps)
+  registerRefusedRoutes(app, deps)
   if (deps.online) registerOnlineRoutes(app, { db: deps.db, online: deps.online, now: deps.now })
 
   app.doc31('/openapi.json', {

@@ -278,28 +278,42 @@ export async function doubleSpends(q: Queryable, tenantId: string): Promise<Proo
 }
 
 export interface RefusedRow {
-  deviceId: string
+  /** The box, or the wallet whose log upload, that sent it. */
+  from: string
+  source: string
   txId: string | null
   code: string
+  amount: number | null
+  currency: string | null
+  /** What the merchant holding its receipt is owed: none, awaiting_box, pending, paid, unfunded. */
+  settlement: string
   receivedAt: Date
 }
 
-/** Tokens the bridge refused from boxes, with the reason. */
+/** Tokens the bridge refused (refused_tokens: box batches and wallet logs), with the reason and what is owed. */
 export async function refused(q: Queryable, tenantId: string): Promise<RefusedRow[]> {
   const { rows } = await q.query<{
-    device_id: string
+    received_from: string
+    source: string
     tx_id: string | null
-    code: string
+    reason: string
+    amount: bigint | null
+    currency: string | null
+    settle_state: string
     received_at: Date
   }>(
-    `SELECT device_id, tx_id, code, received_at FROM rejected_tokens WHERE tenant_id = $1
-      ORDER BY received_at DESC LIMIT 200`,
+    `SELECT received_from, source, tx_id, reason, amount, currency, settle_state, received_at FROM refused_tokens
+      WHERE tenant_id = $1 ORDER BY received_at DESC LIMIT 200`,
     [tenantId],
   )
   return rows.map((r) => ({
-    deviceId: r.device_id,
+    from: r.received_from,
+    source: r.source,
     txId: r.tx_id,
-    code: r.code,
+    code: r.reason,
+    amount: r.amount === null ? null : num(r.amount),
+    currency: r.currency,
+    settlement: r.settle_state,
     receivedAt: new Date(r.received_at),
   }))
 }

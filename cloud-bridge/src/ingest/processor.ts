@@ -30,6 +30,7 @@ import { nodeBackend } from '@opg/protocol/node'
 import type { Clock, Queryable, TransactionRunner } from '../reconcile/ports.js'
 import { type Logger, type Reconciler, silentLogger } from '../reconcile/reconciler.js'
 import type { ArrivalOutcome, TokenFacts } from '../reconcile/types.js'
+import { describeRefused, insertRefused } from '../refused/store.js'
 import type { TokenVerifier } from '../verify/pool.js'
 import type { VerifyResult } from '../verify/verify-token.js'
 import type { DeviceDirectory, DeviceRecord, KeyringSource } from './ports.js'
@@ -274,6 +275,7 @@ export class BatchProcessor {
 
     const outcomes = await this.opts.db.transaction(async (tx) => {
       const out = await this.opts.reconciler.recordTokens(tx, tenantId, 'merchant', valid)
+      const kept = out.filter((o) => o.status === 'stored' || o.status === 'duplicate').length
       await this.recordRefused(
         tx,
         tenantId,
@@ -285,7 +287,7 @@ export class BatchProcessor {
         `INSERT INTO device_batches (tenant_id, device_id, batch_id, received_at, items, accepted, rejected)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (tenant_id, device_id, batch_id) DO UPDATE SET deliveries = device_batches.deliveries + 1`,
-        [tenantId, deviceId, batch.batch, new Date(now), tokens.length, valid.length, refused.length],
+        [tenantId, deviceId, batch.batch, new Date(now), tokens.length, kept, tokens.length - kept],
       )
       return out
     })
@@ -327,8 +329,8 @@ export class BatchProcessor {
   }
 
   /**
-   * Refused tokens into rejected_tokens (one statement), and one operator alert per token seen for the first
-   * time (one statement): a re-delivered batch adds neither.
+   * Tokens that failed verification into refused_tokens (one statement, with what their bytes say), and one
+   * operator alert per token seen for the first time (one statement): a re-delivered batch adds neither.
    */
   private async recordRefused(
     tx: Queryable,
@@ -338,20 +340,20 @@ export class BatchProcessor {
     now: number,
   ): Promise<void> {
     if (refused.length === 0) return
-    const at = new Date(now)
-    const { rows } = await tx.query<{ tx_id: string | null; code: string; token_hash: string }>(
-      `INSERT INTO rejected_tokens (tenant_id, device_id, tx_id, code, token, token_hash, received_at)
-       SELECT $1, $2, x, c, b, h, $3 FROM unnest($4::text[], $5::text[], $6::bytea[], $7::text[]) AS u(x, c, b, h)
-       ON CONFLICT (tenant_id, device_id, token_hash) DO NOTHING RETURNING tx_id, code, token_hash`,
-      [
-        tenantId,
-        deviceId,
-        at,
-        refused.map((f) => f.r.txId),
-        refused.map((f) => f.r.code),
-        refused.map((f) => f.token),
-        refused.map((f) => f.r.tokenHash),
-      ],
+    const rows = await insertRefused(
+      tx,
+      refused.map((f) =>
+        describeRefused({
+          tenantId,
+          tokenId: f.r.tokenHash,
+          token: f.token,
+          reason: f.r.code,
+          source: 'box',
+          receivedFrom: deviceId,
+          valid: false,
+          at: now,
+        }),
+      ),
     )
     if (rows.length === 0) return
     await tx.query(
@@ -360,16 +362,17 @@ export class BatchProcessor {
       [
         tenantId,
         deviceId,
-        at,
-        rows.map((r) => r.tx_id),
-        rows.map((r) => JSON.stringify({ code: r.code, tokenHash: r.token_hash })),
+        new Date(now),
+        rows.map((r) => r.txId),
+        rows.map((r) => JSON.stringify({ code: r.reason, tokenHash: r.tokenId })),
       ],
     )
   }
 
   /**
-   * The box's ack: every token the bridge now holds (stored, duplicate, kept as double-spend proof) is
-   * accepted — the box may forget it; refused tokens carry their code so the box stops resending them. A
+   * The box's ack: every token the bridge honours (stored or duplicate) is accepted; every token it refused —
+   * failed verification, or kept as proof of a double spend — is rejected with its code, so the box stops
+   * resending it and keeps it as refused. Either way the bridge holds the token. A
    * token whose tx id could not be read is named by its SHA-256 (hex) instead.
    */
   private ackFor(
@@ -377,9 +380,17 @@ export class BatchProcessor {
     outcomes: ArrivalOutcome[],
     refused: { r: Extract<VerifyResult, { ok: false }> }[],
   ): Ack {
-    const accepted = [...new Set(outcomes.filter((o) => o.status !== 'rejected').map((o) => o.txId))]
+    const accepted = [
+      ...new Set(
+        outcomes.flatMap((o) => (o.status === 'stored' || o.status === 'duplicate' ? [o.txId] : [])),
+      ),
+    ]
     const rejected: Ack['rejected'] = []
-    for (const o of outcomes) if (o.status === 'rejected') rejected.push({ tx: o.txId, code: 'replay' })
+    for (const o of outcomes) {
+      if (o.status === 'rejected') rejected.push({ tx: o.txId, code: 'replay' })
+      // Kept at the bridge as refused (with its proof): the box keeps it as refused too, never as paid.
+      else if (o.status === 'refused') rejected.push({ tx: o.txId, code: o.code })
+    }
     for (const { r } of refused) rejected.push({ tx: r.txId ?? r.tokenHash, code: r.code })
     return { v: 1, batch: batchId, accepted, rejected }
   }

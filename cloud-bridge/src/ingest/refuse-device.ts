@@ -7,8 +7,9 @@
  */
 
 import type { CryptoBackend } from '@opg/protocol'
-import { decodeToken, isProtocolError, openMqtt, TxBatchSchema } from '@opg/protocol'
+import { isProtocolError, openMqtt, TxBatchSchema } from '@opg/protocol'
 import type { TransactionRunner } from '../reconcile/ports.js'
+import { describeRefused, insertRefused } from '../refused/store.js'
 import { tokenDigest } from '../verify/verify-token.js'
 
 /** Why a box's messages are refused: the code kept with each of its tokens. */
@@ -41,28 +42,24 @@ export async function keepRefusedBatch(
     if (isProtocolError(err)) return { kept: 0, unreadable: true }
     throw err
   }
-  const txIdOf = (b: Uint8Array): string | null => {
-    try {
-      return decodeToken(b).txId
-    } catch {
-      return null
-    }
-  }
   const at = new Date(now)
   const kept = await db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ token_hash: string }>(
-      `INSERT INTO rejected_tokens (tenant_id, device_id, tx_id, code, token, token_hash, received_at)
-       SELECT $1, $2, x, $3, b, h, $4 FROM unnest($5::text[], $6::bytea[], $7::text[]) AS u(x, b, h)
-       ON CONFLICT (tenant_id, device_id, token_hash) DO NOTHING RETURNING token_hash`,
-      [
-        t.tenantId,
-        t.deviceId,
-        reason,
-        at,
-        records.map((r) => txIdOf(r.token)),
-        records.map((r) => r.token),
-        records.map((r) => tokenDigest(r.token)),
-      ],
+    // The one store of refused tokens (refused_tokens): named by the digest of their bytes, since a revoked
+    // box's tokens are not verified; the reason is the box's refusal, and the fields are read from the bytes.
+    const rows = await insertRefused(
+      tx,
+      records.map((r) =>
+        describeRefused({
+          tenantId: t.tenantId,
+          tokenId: tokenDigest(r.token),
+          token: r.token,
+          reason,
+          source: 'box',
+          receivedFrom: t.deviceId,
+          valid: false,
+          at: now,
+        }),
+      ),
     )
     if (rows.length > 0) {
       await tx.query(

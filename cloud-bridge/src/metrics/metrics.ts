@@ -224,8 +224,10 @@ async function collect(
   await grouped('SELECT tenant_id, count(*) AS n FROM double_spend_proofs GROUP BY 1', [], (r) =>
     money.proofs.set({ tenant: t(r) }, num(r.n)),
   )
-  await grouped('SELECT tenant_id, code, count(*) AS n FROM rejected_tokens GROUP BY 1, 2', [], (r) =>
-    money.refused.set({ tenant: t(r), code: String(r.code) }, num(r.n)),
+  await grouped(
+    'SELECT tenant_id, reason AS code, count(*) AS n FROM refused_tokens GROUP BY 1, 2',
+    [],
+    (r) => money.refused.set({ tenant: t(r), code: String(r.code) }, num(r.n)),
   )
   await grouped('SELECT tenant_id, status, count(*) AS n FROM sms_outbox GROUP BY 1, 2', [], (r) =>
     money.sms.set({ tenant: t(r), status: String(r.status) }, num(r.n)),

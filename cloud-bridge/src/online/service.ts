@@ -340,7 +340,9 @@ export class OnlinePayments {
       if (seen && !(seen.status === 'failed' && seen.failure_code === 'provider_unavailable'))
         return { row: seen, charge: false }
       if (seen) {
-        // The provider was down last time: this retry charges again under the same provider idempotency key.
+        // The provider was down last time: this retry charges again under the same provider idempotency key,
+        // after the same checks as the first try (the invoice may have expired or been paid meanwhile).
+        await plan(tx)
         const { rows } = await tx.query<PaymentRow>(
           `UPDATE online_payments SET status = 'pending', failure_code = NULL WHERE tenant_id = $1 AND id = $2 RETURNING *`,
           [tenantId, seen.id],

@@ -3,6 +3,7 @@
  * transaction. It decides nothing; the one check it makes (a transition must find the row in its `from` state)
  * guards against a planner fed stale records, and aborts the whole transaction.
  */
+import { insertRefused } from '../refused/store.js'
 import { applyMarkSeen, applyTransitions } from './apply-updates.js'
 import type { LedgerPort, PayerNotifier, Queryable, WalletFreezer } from './ports.js'
 import type { PaymentRecord, PurseRecord, Step } from './types.js'
@@ -144,6 +145,10 @@ export async function applySteps(tx: Queryable, steps: Step[], ports: ExecutorPo
     tx,
     steps.flatMap((s) => (s.type === 'insert_payment' ? [s.payment] : [])),
   )
+  await insertRefused(
+    tx,
+    steps.flatMap((s) => (s.type === 'refuse_token' ? [s.refused] : [])),
+  )
   await applyMarkSeen(
     tx,
     steps.flatMap((s) => (s.type === 'mark_seen' ? [s] : [])),
@@ -177,9 +182,9 @@ export async function applySteps(tx: Queryable, steps: Step[], ports: ExecutorPo
         break
       case 'record_proof':
         await tx.query(
-          `INSERT INTO double_spend_proofs
-             (tenant_id, wallet_id, kind, honoured_tx_id, refused_tx_id, honoured_token, refused_token, detected_at)
-           VALUES ($8, $1, $2, $3, $4, $5, $6, $7) ON CONFLICT (refused_tx_id) DO NOTHING`,
+          `INSERT INTO double_spend_proofs (tenant_id, wallet_id, kind, honoured_tx_id, refused_tx_id,
+             honoured_token, refused_token, detected_at, refused_token_id)
+           VALUES ($8, $1, $2, $3, $4, $5, $6, $7, $9) ON CONFLICT (tenant_id, refused_token_id) DO NOTHING`,
           [
             s.walletId,
             s.kind,
@@ -189,9 +194,29 @@ export async function applySteps(tx: Queryable, steps: Step[], ports: ExecutorPo
             s.refusedToken,
             ts(s.at),
             s.tenantId,
+            s.refusedTokenId,
           ],
         )
         break
+      case 'refuse_token':
+        break
+      case 'refused_owed':
+        await tx.query(
+          `UPDATE refused_tokens SET settle_state = 'pending'
+            WHERE tenant_id = $1 AND token_id = $2 AND settle_state = 'awaiting_box'`,
+          [s.tenantId, s.tokenId],
+        )
+        break
+      case 'settle_refused': {
+        const { rows } = await tx.query(
+          `UPDATE refused_tokens SET paid_escrow = $3, paid_wallet = $4, unfunded = $5, settled_at = $6,
+                  settle_state = CASE WHEN $5::bigint > 0 THEN 'unfunded' ELSE 'paid' END
+            WHERE tenant_id = $1 AND token_id = $2 AND settle_state = 'pending' RETURNING token_id`,
+          [s.tenantId, s.tokenId, s.paidEscrow, s.paidWallet, s.unfunded, ts(s.at)],
+        )
+        if (rows.length !== 1) throw new ExecutorError(`refused token ${s.tokenId} is not owed`)
+        break
+      }
       case 'freeze_wallet':
         await tx.query(
           `UPDATE offline_wallets SET frozen_at = coalesce(frozen_at, $2), frozen_reason = coalesce(frozen_reason, $3)

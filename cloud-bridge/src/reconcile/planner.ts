@@ -8,17 +8,23 @@
  * - payer side first → confirmed: purse_escrow → merchant_wallet at once (the payer's own log vouches for it).
  * - claim: held stays in merchant_held; confirmed/approved move merchant_wallet → merchant_held. Operator: reverse →
  *   merchant_held → wallet_available; uphold → merchant_held → merchant_wallet.
- * - double spend (second token at a counter, or beyond the purse): the token arriving later at the bridge is
- *   refused and kept as proof; whatever the bridge received first was already honoured from escrow and stays so.
+ * - a token that cannot be honoured (its tx id or counter taken by another token of the wallet, a forked hash
+ *   chain, a counter outside the purse's range, beyond the purse): the token arriving later at the bridge is
+ *   refused and kept as proof (plan-refuse.ts); what the bridge received first was honoured and stays so. A
+ *   merchant whose box delivered the refused token is paid at purse release: escrow first, then the wallet's
+ *   balance, the rest `unfunded`.
  * - purse expired + grace, no payment held (disputes do not block): purse_escrow leftover → wallet_available.
  */
 
 import { acct, move, seconds } from './plan-helpers.js'
+import { planRefusal, planRefusedPayouts, type Refusal, refusedRecord } from './plan-refuse.js'
 import type {
   ArrivalOutcome,
   PaymentRecord,
   PurseRecord,
   ReconcileConfig,
+  RefusalCode,
+  RefusedRecord,
   Side,
   Step,
   TokenFacts,
@@ -43,6 +49,8 @@ export interface ArrivalInput {
    * (then the payment is funded from there). Missing → treated as 0.
    */
   walletAvailable?: Record<string, number>
+  /** Refused tokens already stored with one of the tokens' identities (token hashes). */
+  refused?: RefusedRecord[]
 }
 
 export interface Plan {
@@ -59,13 +67,38 @@ export function planArrivals(input: ArrivalInput): Plan {
   const byTx = new Map(input.payments.map((p) => [p.txId, { ...p }]))
   const purses = new Map(input.purses.map((p) => [p.purseId, { ...p }]))
   const wallets = new Map(input.wallets.map((w) => [w.walletId, { ...w }]))
+  const refused = new Map((input.refused ?? []).map((r) => [r.tokenId, { ...r }]))
   const available = { ...input.walletAvailable }
-  const atCounter = (walletId: string, counter: number, txId: string): PaymentRecord[] =>
-    [...byTx.values()].filter((p) => p.walletId === walletId && p.counter === counter && p.txId !== txId)
+  // Honoured payments only: a refused token is never the reference for a counter or a chain link.
+  const honouredAt = (walletId: string, counter: number, purseId?: string): PaymentRecord | undefined =>
+    [...byTx.values()].find(
+      (p) =>
+        p.walletId === walletId &&
+        p.counter === counter &&
+        p.state !== 'double_spend' &&
+        (purseId === undefined || p.purseId === purseId),
+    )
 
   for (const t of input.tokens) {
+    // The same body refused before (a re-delivery, or the other side of it): refused again, nothing new.
+    const known = refused.get(t.tokenHash)
+    if (known) {
+      if (side === 'merchant' && known.settleState === 'awaiting_box') {
+        known.settleState = 'pending'
+        steps.push({ type: 'refused_owed', tenantId: t.tenantId, tokenId: t.tokenHash })
+        const purse = purses.get(t.purseId)
+        if (purse?.releasedAt != null) steps.push(...planRefusedPayouts([known], 0, available, now).steps)
+      }
+      outcomes.push({
+        txId: t.txId,
+        status: 'refused',
+        code: known.reason as RefusalCode,
+        proofOf: known.proofOf,
+      })
+      continue
+    }
     const existing = byTx.get(t.txId)
-    if (existing) {
+    if (existing && existing.tokenHash === t.tokenHash) {
       outcomes.push(planRepeat(existing, t, side, now, config, steps))
       continue
     }
@@ -110,54 +143,15 @@ export function planArrivals(input: ArrivalInput): Plan {
       holdUntil: null,
       settledAt: null,
       claimUntil: null,
+      prevHash: t.prevHash,
+      link: t.link,
     }
-    const rivals = atCounter(t.walletId, t.counter, t.txId)
-    const overPurse = purse.spent + t.amount > purse.purseAmount
-    if (rivals.length > 0 || overPurse) {
-      const honoured = rivals.find((r) => r.state !== 'double_spend') ?? null
-      record.state = 'double_spend'
-      record.fundedFrom = 'none'
-      steps.push({ type: 'insert_payment', payment: record })
-      steps.push({
-        type: 'record_proof',
-        tenantId: t.tenantId,
-        walletId: t.walletId,
-        kind: rivals.length > 0 ? 'same_counter' : 'over_purse',
-        honouredTxId: honoured?.txId ?? null,
-        honouredToken: honoured?.token ?? null,
-        refusedTxId: t.txId,
-        refusedToken: t.token,
-        at: now,
-      })
-      if (wallet.frozenAt === null) {
-        wallet.frozenAt = now
-        steps.push({
-          type: 'freeze_wallet',
-          tenantId: t.tenantId,
-          walletId: t.walletId,
-          reason: 'double_spend',
-          at: now,
-        })
-      }
-      steps.push({
-        type: 'alert',
-        kind: 'double_spend',
-        tenantId: t.tenantId,
-        walletId: t.walletId,
-        deviceId: t.deviceId,
-        txId: t.txId,
-        detail: {
-          kind: rivals.length > 0 ? 'same_counter' : 'over_purse',
-          honouredTxId: honoured?.txId ?? null,
-          counter: t.counter,
-          amount: t.amount,
-          purseAmount: purse.purseAmount,
-          purseSpent: purse.spent,
-        },
-        at: now,
-      })
-      byTx.set(t.txId, record)
-      outcomes.push({ txId: t.txId, status: 'stored', state: 'double_spend' })
+    const refusal = judge(t, existing, purse, honouredAt)
+    if (refusal) {
+      const outcome = planRefusal(t, side, refusal, { now, wallet, purse, record, available, steps })
+      if (refusal.paymentRow) byTx.set(t.txId, record)
+      refused.set(t.tokenHash, refusedRecord(t, side, refusal, now))
+      outcomes.push(outcome)
       continue
     }
     // After the leftover went back to the wallet, a late token is paid from there instead of escrow, if the
@@ -212,6 +206,50 @@ export function planArrivals(input: ArrivalInput): Plan {
   return { steps, outcomes }
 }
 
+/**
+ * Why a new, validly signed token cannot be honoured, or null. Checked in this order: its tx id belongs to
+ * another token; its counter lies outside its purse's range; another token holds its counter; it breaks the hash
+ * chain with a stored neighbour under the same certificate; it spends beyond the purse.
+ */
+function judge(
+  t: TokenFacts,
+  existing: PaymentRecord | undefined,
+  purse: PurseRecord,
+  honouredAt: (walletId: string, counter: number, purseId?: string) => PaymentRecord | undefined,
+): Refusal | null {
+  if (existing) {
+    const own = existing.walletId === t.walletId
+    return {
+      kind: own ? 'same_tx_id' : 'tx_id_taken',
+      code: own ? 'double_spend' : 'replay',
+      honoured: existing,
+      freeze: own,
+      paymentRow: false,
+    }
+  }
+  const row = { freeze: true, paymentRow: true }
+  if (t.counter > t.counterBase + t.purseAmount) {
+    return { kind: 'counter_range', code: 'bad_counter', honoured: null, ...row }
+  }
+  const rival = honouredAt(t.walletId, t.counter)
+  if (rival) return { kind: 'same_counter', code: 'double_spend', honoured: rival, ...row }
+  if (t.counter === t.counterBase + 1 && t.prevHash !== t.chainStart) {
+    return { kind: 'broken_chain', code: 'bad_chain', honoured: null, ...row }
+  }
+  const before = honouredAt(t.walletId, t.counter - 1, t.purseId)
+  if (before?.link !== undefined && before.link !== t.prevHash) {
+    return { kind: 'broken_chain', code: 'bad_chain', honoured: before, ...row }
+  }
+  const after = honouredAt(t.walletId, t.counter + 1, t.purseId)
+  if (after?.prevHash !== undefined && after.prevHash !== t.link) {
+    return { kind: 'broken_chain', code: 'bad_chain', honoured: after, ...row }
+  }
+  if (purse.spent + t.amount > purse.purseAmount) {
+    return { kind: 'over_purse', code: 'over_purse', honoured: null, ...row }
+  }
+  return null
+}
+
 /** A token whose tx id is already stored: a re-delivery, or the other side of the same payment. */
 function planRepeat(
   p: PaymentRecord,
@@ -221,19 +259,6 @@ function planRepeat(
   config: ReconcileConfig,
   steps: Step[],
 ): ArrivalOutcome {
-  if (p.tokenHash !== t.tokenHash) {
-    steps.push({
-      type: 'alert',
-      kind: 'tx_id_reuse',
-      tenantId: t.tenantId,
-      walletId: t.walletId,
-      deviceId: t.deviceId,
-      txId: t.txId,
-      detail: { storedHash: p.tokenHash, receivedHash: t.tokenHash, side },
-      at: now,
-    })
-    return { txId: t.txId, status: 'rejected', code: 'replay' }
-  }
   const seen = side === 'merchant' ? p.merchantSeenAt : p.payerSeenAt
   if (seen !== null) return { txId: t.txId, status: 'duplicate', state: p.state }
   steps.push({ type: 'mark_seen', tenantId: p.tenantId, txId: p.txId, side, at: now })

@@ -4,7 +4,10 @@
  * replicas may run at once: rows are taken with FOR UPDATE SKIP LOCKED. "Now" is read once per transaction
  * from the database (ClockPort), so replicas with drifting clocks still agree on every deadline.
  */
+import { insertRefused, loadRefused, owedByPurse } from '../refused/store.js'
+import { withChain } from './chain.js'
 import { applySteps } from './executor.js'
+import { planRefusedPayouts } from './plan-refuse.js'
 import {
   planApprovals,
   planArrivals,
@@ -43,7 +46,9 @@ import {
   type PaymentRecord,
   type ReconcileConfig,
   ReconcileError,
+  type RefusedRecord,
   type Side,
+  type Step,
   type TokenFacts,
 } from './types.js'
 
@@ -132,16 +137,31 @@ export class Reconciler {
       tenantId,
       tokens.map((t) => t.walletId),
     )
-    const payments = await loadPaymentsFor(
-      tx,
-      tenantId,
-      tokens.map((t) => t.txId),
-      tokens.map((t) => ({ walletId: t.walletId, counter: t.counter })),
-    )
+    // The counters on either side too: the hash chain is checked against the stored neighbours.
+    const payments = (
+      await loadPaymentsFor(
+        tx,
+        tenantId,
+        tokens.map((t) => t.txId),
+        tokens.flatMap((t) =>
+          [t.counter - 1, t.counter, t.counter + 1].map((counter) => ({ walletId: t.walletId, counter })),
+        ),
+      )
+    ).map(withChain)
+    // Only refusals by the rules below count: one by an upload check (another wallet's log) must not let anyone
+    // pre-empt the honest delivery of a token.
+    const refused = (
+      await loadRefused(
+        tx,
+        tenantId,
+        tokens.map((t) => t.tokenHash),
+      )
+    ).filter((r) => r.settleState !== 'none')
     const purses = await loadPurses(tx, tenantId, [...new Set(tokens.map((t) => t.purseId))])
     const released = purses.filter((p) => p.releasedAt !== null)
     const available = await walletAvailable(tx, tenantId, released)
     const plan = planArrivals({
+      refused,
       now: await this.clock.now(tx),
       config: this.config,
       side,
@@ -157,18 +177,26 @@ export class Reconciler {
 
   /**
    * The payer side: a wallet's uploaded log, already verified. Tokens of another wallet are rejected
-   * ('wrong_wallet'); the rest are reconciled in one transaction.
+   * ('wrong_wallet'); the rest are reconciled in one transaction, together with `refusals` (tokens the caller
+   * refused: failed verification or upload checks), which are kept in refused_tokens. One outcome per token.
    */
   async recordPayerTokens(
     tenantId: string,
     walletId: string,
     tokens: TokenFacts[],
+    refusals: RefusedRecord[] = [],
   ): Promise<ArrivalOutcome[]> {
     const own = tokens.filter((t) => t.walletId === walletId && t.tenantId === tenantId)
-    const recorded = await this.opts.db.transaction((tx) => this.recordTokens(tx, tenantId, 'payer', own))
-    const byTx = new Map(recorded.map((o) => [o.txId, o]))
+    const recorded = await this.opts.db.transaction(async (tx) => {
+      await insertRefused(tx, refusals)
+      return this.recordTokens(tx, tenantId, 'payer', own)
+    })
+    let i = 0
     return tokens.map(
-      (t): ArrivalOutcome => byTx.get(t.txId) ?? { txId: t.txId, status: 'rejected', code: 'wrong_wallet' },
+      (t): ArrivalOutcome =>
+        t.walletId === walletId && t.tenantId === tenantId
+          ? recorded[i++]!
+          : { txId: t.txId, status: 'rejected', code: 'wrong_wallet' },
     )
   }
 
@@ -262,9 +290,30 @@ export class Reconciler {
             const locked = await lockPurseForRelease(tx, c)
             if (!locked) return 0
             const now = await this.clock.now(tx)
-            const steps = planPurseRelease(locked.purse, locked.payments, now, this.config)
-            await applySteps(tx, steps, this.opts)
-            return steps.length > 0 ? 1 : 0
+            const { purse } = locked
+            // Merchants holding receipts for refused tokens of this purse are paid before the leftover returns.
+            const owed = await owedByPurse(tx, purse.tenantId, purse.purseId)
+            const available =
+              owed.length > 0
+                ? await walletAvailable(tx, purse.tenantId, [purse])
+                : ({} as Record<string, number>)
+            const payouts = planRefusedPayouts(owed, purse.purseAmount - purse.spent, available, now)
+            const after = { ...purse, spent: purse.spent + payouts.escrowUsed }
+            const release = planPurseRelease(after, locked.payments, now, this.config)
+            if (release.length === 0) return 0
+            const spent: Step[] =
+              payouts.escrowUsed > 0
+                ? [
+                    {
+                      type: 'purse_spent',
+                      tenantId: purse.tenantId,
+                      purseId: purse.purseId,
+                      delta: payouts.escrowUsed,
+                    },
+                  ]
+                : []
+            await applySteps(tx, [...payouts.steps, ...spent, ...release], this.opts)
+            return 1
           })
         }
         seen += page.length

@@ -49,8 +49,17 @@ export interface TokenFacts {
   /** Certificate expiry, ms: issuer-signed, so trusted. */
   purseExpiresAt: number
   token: Uint8Array
-  /** Hex SHA-256 of the token bytes: tells a true duplicate from a different token reusing a tx id. */
+  /**
+   * The token's identity: hex SHA-256 of its signed body (everything but the signature). Tells a true duplicate
+   * (or a re-signed copy) from a different token reusing a tx id.
+   */
   tokenHash: string
+  /** The certificate's counter base: the purse reserves counters base+1 … base+purseAmount. */
+  counterBase: number
+  /** The token's previous hash (hex), its own chain link (hex tokenHash of its bytes), and the chain start. */
+  prevHash: string
+  link: string
+  chainStart: string
 }
 
 /** A stored offline payment. */
@@ -74,6 +83,45 @@ export interface PaymentRecord {
   holdUntil: number | null
   settledAt: number | null
   claimUntil: number | null
+  /** Previous hash and own chain link (hex), derived from `token` when loaded: for the chain check. */
+  prevHash?: string
+  link?: string
+}
+
+/** Why reconciliation refuses a validly signed token, and the proof kind it records. */
+export type ProofKind =
+  | 'same_counter'
+  | 'over_purse'
+  | 'same_tx_id'
+  | 'tx_id_taken'
+  | 'broken_chain'
+  | 'counter_range'
+
+/** Where a refused token's money stands (refused_tokens.settle_state). */
+export type RefusedSettleState = 'none' | 'awaiting_box' | 'pending' | 'paid' | 'unfunded'
+
+/** A refused token (refused_tokens row). */
+export interface RefusedRecord {
+  tenantId: string
+  tokenId: string
+  txId: string | null
+  walletId: string | null
+  merchantId: string | null
+  deviceId: string | null
+  purseId: string | null
+  counter: number | null
+  amount: number | null
+  currency: string | null
+  /** A protocol error code (the box's ack carries it) or an API code for wallet logs. */
+  reason: string
+  source: 'box' | 'wallet_log'
+  receivedFrom: string
+  valid: boolean
+  proofOf: string | null
+  proofOfTokenId: string | null
+  token: Uint8Array
+  receivedAt: number
+  settleState: RefusedSettleState
 }
 
 /** A stored purse. */
@@ -116,6 +164,11 @@ export type ArrivalOutcome =
   | { txId: string; status: 'stored'; state: PaymentState }
   | { txId: string; status: 'duplicate'; state: PaymentState }
   | { txId: string; status: 'rejected'; code: string }
+  /** Refused and kept (refused_tokens): the box is told the code and keeps the payment as refused. */
+  | { txId: string; status: 'refused'; code: RefusalCode; proofOf: string | null }
+
+/** Codes reconciliation refuses a validly signed token with (protocol error codes, SPEC.md §11). */
+export type RefusalCode = 'double_spend' | 'bad_chain' | 'bad_counter' | 'over_purse' | 'replay'
 
 /** Steps the executor applies, in order, in one transaction. */
 export type Step =
@@ -163,11 +216,24 @@ export type Step =
       type: 'record_proof'
       tenantId: string
       walletId: string
-      kind: 'same_counter' | 'over_purse'
+      kind: ProofKind
       honouredTxId: string | null
       honouredToken: Uint8Array | null
       refusedTxId: string
       refusedToken: Uint8Array
+      refusedTokenId: string
+      at: number
+    }
+  | { type: 'refuse_token'; refused: RefusedRecord }
+  /** A refused token a box now delivered: a merchant holds its receipt, so the escrow rule owes it. */
+  | { type: 'refused_owed'; tenantId: string; tokenId: string }
+  | {
+      type: 'settle_refused'
+      tenantId: string
+      tokenId: string
+      paidEscrow: number
+      paidWallet: number
+      unfunded: number
       at: number
     }
   | { type: 'freeze_wallet'; tenantId: string; walletId: string; reason: string; at: number }

@@ -10,11 +10,15 @@
 import { createHash } from 'node:crypto'
 import {
   type CryptoBackend,
+  tokenHash as chainLink,
+  chainStart,
   decodeToken,
   type ErrorCode,
   type IssuerKeyring,
   isProtocolError,
   type PaymentToken,
+  toHex,
+  tokenBodyHash,
   verifyToken,
 } from '@opg/protocol'
 import type { TokenFacts } from '../reconcile/types.js'
@@ -40,7 +44,7 @@ export type VerifyResult =
   | { ok: true; facts: VerifiedFacts }
   | { ok: false; code: ErrorCode; txId: string | null; tokenHash: string }
 
-/** Hex SHA-256 of token bytes. */
+/** Hex SHA-256 of token bytes: the name of a token that did not verify (its body proves nothing). */
 export function tokenDigest(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex')
 }
@@ -78,7 +82,12 @@ export function verifyTokenBytes(c: CryptoBackend, bytes: Uint8Array, ctx: Verif
         purseId: purseIdOf(token.walletId, token.cert.counterBase),
         purseAmount: token.cert.purseAmount,
         purseExpiresAt: token.cert.expiresAt * 1000,
-        tokenHash,
+        // A verified token is named by its signed body: a re-signed or mauled copy is the same payment.
+        tokenHash: toHex(tokenBodyHash(c, token)),
+        counterBase: token.cert.counterBase,
+        prevHash: toHex(token.prevHash),
+        link: toHex(chainLink(c, token)),
+        chainStart: toHex(chainStart(c, token.cert)),
       },
     }
   } catch (err) {

@@ -3,6 +3,7 @@
  * loading an offline purse — the amount moves from wallet_available to purse_escrow in the ledger and the
  * tenant's issuer signs a wallet certificate, all in one transaction.
  */
+import { isStrictEd25519PublicKey } from '@opg/protocol'
 import { BridgeError } from '../api/errors.js'
 import type { Database, IssuerPort, Queryable } from '../api/ports.js'
 import { type CreatedKey, createApiKey } from '../auth/api-keys.js'
@@ -66,6 +67,10 @@ export async function registerWallet(
   input: { publicKey: Uint8Array; phone: string; currency: string },
 ): Promise<{ wallet: Wallet; apiKey: CreatedKey }> {
   if (input.publicKey.length !== 32) throw new BridgeError('invalid_request', 'public key must be 32 bytes')
+  // A key whose signatures strict verification refuses (non-canonical or small order) is never certified.
+  if (!isStrictEd25519PublicKey(input.publicKey)) {
+    throw new BridgeError('invalid_request', 'public key is not a canonical Ed25519 key of full order')
+  }
   try {
     return await db.transaction(async (tx) => {
       const id = newId()

@@ -63,6 +63,7 @@ const ROUTES: { method: string; path: string; body?: (ids: Ids) => unknown; scop
     body: () => ({ signingKey: testKey(), encryptionKey: testKey() }),
   },
   { method: 'GET', path: '/v1/fleet', scoped: false },
+  { method: 'GET', path: '/v1/refused-tokens', scoped: false },
   {
     method: 'POST',
     path: '/v1/wallets',

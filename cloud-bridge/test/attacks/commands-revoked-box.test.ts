@@ -136,7 +136,8 @@ for (const setup of setups) {
         const kept = async () =>
           (
             await db.query<{ tx_id: string; code: string; token: Uint8Array; token_hash: string }>(
-              'SELECT tx_id, code, token, token_hash FROM rejected_tokens WHERE tenant_id = $1 AND device_id = $2 ORDER BY tx_id',
+              `SELECT tx_id, reason AS code, token, token_id AS token_hash FROM refused_tokens
+                WHERE tenant_id = $1 AND received_from = $2 AND source = 'box' ORDER BY tx_id`,
               [k.dev.tenantId, k.dev.deviceId],
             )
           ).rows

@@ -84,8 +84,10 @@ for (const setup of setups) {
       t.same(ack.rejected, [{ tx: overLimit.txId, code: 'over_limit' }])
       t.equal(await held(), 200)
       t.equal(await balance(db, seed.tenantId, 'purse_escrow', seed.walletId), 4800)
-      const r = await db.query('SELECT code FROM rejected_tokens WHERE tenant_id = $1', [seed.tenantId])
-      t.same(r.rows, [{ code: 'over_limit' }], 'recorded for the operator')
+      const r = await db.query('SELECT reason, source FROM refused_tokens WHERE tenant_id = $1', [
+        seed.tenantId,
+      ])
+      t.same(r.rows, [{ reason: 'over_limit', source: 'box' }], 'recorded for the operator')
     })
 
     await t.test('re-delivered and reordered batches are harmless', async (t) => {

@@ -37,6 +37,11 @@ function tok(over: Partial<TokenFacts> = {}): TokenFacts {
     purseExpiresAt: T0 + 72 * H,
     token: new TextEncoder().encode(txId),
     tokenHash: `h-${txId}`,
+    // Synthetic bytes: no hash chain to check (every link empty), counters from base 0.
+    counterBase: 0,
+    prevHash: '',
+    link: '',
+    chainStart: '',
     ...over,
   }
 }
@@ -244,9 +249,24 @@ t.test('double spend: same counter, second token refused and kept, wallet frozen
   )
   t.same(
     plan.outcomes.map((o) => ('state' in o ? o.state : o.status)),
-    ['double_spend', 'double_spend'],
+    ['refused', 'refused'],
   )
-  t.same(transfers(plan.steps), [], 'no money moves for refused tokens')
+  t.same(
+    plan.outcomes.map((o) => o.status === 'refused' && [o.code, o.proofOf]),
+    [
+      ['double_spend', 'tx-a'],
+      ['double_spend', 'tx-a'],
+    ],
+  )
+  t.same(transfers(plan.steps), [], 'no money moves for refused tokens at arrival')
+  t.same(
+    plan.steps.flatMap((s) => (s.type === 'refuse_token' ? [[s.refused.txId, s.refused.settleState]] : [])),
+    [
+      ['tx-b', 'pending'],
+      ['tx-c', 'pending'],
+    ],
+    'kept as refused, owed to the merchant whose box delivered them',
+  )
   const proofs = plan.steps.filter((s) => s.type === 'record_proof')
   t.equal(proofs.length, 2)
   t.ok(
@@ -260,7 +280,7 @@ t.test('double spend inside one batch: the first in batch order is honoured', as
   const plan = arrive('merchant', [tok({ txId: 'tx-a' }), tok({ txId: 'tx-b' })])
   t.same(
     plan.outcomes.map((o) => ('state' in o ? o.state : o.status)),
-    ['held', 'double_spend'],
+    ['held', 'refused'],
   )
   t.same(transfers(plan.steps), ['purse_escrow>merchant_held:500'])
 })
@@ -274,7 +294,7 @@ t.test('spend beyond the purse: first received honoured until the purse is used 
   const plan = arrive('merchant', tokens)
   t.same(
     plan.outcomes.map((o) => ('state' in o ? o.state : o.status)),
-    ['held', 'held', 'double_spend'],
+    ['held', 'held', 'refused'],
   )
   t.same(transfers(plan.steps), ['purse_escrow>merchant_held:1200', 'purse_escrow>merchant_held:800'])
   const proof = plan.steps.find((s) => s.type === 'record_proof')
@@ -315,11 +335,24 @@ t.test('the payer side of a refused token is only marked seen', async (t) => {
   t.same(kinds(plan.steps), ['mark_seen'])
 })
 
-t.test('a tx id re-used with different token bytes is rejected and alerted', async (t) => {
-  const plan = arrive('merchant', [tok({ tokenHash: 'other' })], [rec()])
-  t.same(plan.outcomes[0], { txId: 'tx-1', status: 'rejected', code: 'replay' })
-  t.same(kinds(plan.steps), ['alert'])
+t.test('a second token of the wallet under a used tx id is a double spend with proof', async (t) => {
+  const plan = arrive('merchant', [tok({ tokenHash: 'other', counter: 2 })], [rec({ state: 'confirmed' })])
+  t.same(plan.outcomes[0], { txId: 'tx-1', status: 'refused', code: 'double_spend', proofOf: 'tx-1' })
+  t.same(kinds(plan.steps), ['refuse_token', 'record_proof', 'freeze_wallet', 'alert'])
+  const proof = plan.steps.find((s) => s.type === 'record_proof')
+  t.equal(proof?.type === 'record_proof' && proof.kind, 'same_tx_id')
+  t.same(transfers(plan.steps), [], 'the honoured payment is untouched')
 })
+
+t.test(
+  'another wallet reusing a tx id: refused and kept, its wallet not frozen, operator told',
+  async (t) => {
+    const plan = arrive('merchant', [tok({ tokenHash: 'other', walletId: 'cccccccccccccccc' })], [rec()])
+    t.same(plan.outcomes[0], { txId: 'tx-1', status: 'refused', code: 'replay', proofOf: 'tx-1' })
+    t.notOk(plan.steps.some((s) => s.type === 'freeze_wallet'))
+    t.ok(plan.steps.some((s) => s.type === 'alert' && s.kind === 'tx_id_taken'))
+  },
+)
 
 t.test(
   'a late token after the leftover went back is paid from the wallet while it holds the money',

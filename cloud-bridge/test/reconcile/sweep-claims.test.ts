@@ -45,6 +45,11 @@ function token(
     purseExpiresAt: o.expiresAt,
     token: bytes,
     tokenHash: createHash('sha256').update(bytes).digest('hex'),
+    // Synthetic bytes: no hash chain to check (every link empty), counters from base 0.
+    counterBase: 0,
+    prevHash: '',
+    link: '',
+    chainStart: '',
   }
 }
 

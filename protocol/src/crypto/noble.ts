@@ -5,10 +5,32 @@
 import { cmac, gcm } from '@noble/ciphers/aes.js'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { hmac } from '@noble/hashes/hmac.js'
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256, sha512 } from '@noble/hashes/sha2.js'
 import { randomBytes } from '@noble/hashes/utils.js'
 import { ProtocolError } from '../errors.js'
 import type { CryptoBackend } from './backend.js'
+import { ED25519_L, leToBigInt, strictEd25519Failure } from './ed25519-strict.js'
+
+const Point = ed25519.Point
+
+/**
+ * Strict RFC 8032 verification with the cofactorless equation [S]B = R + [k]A, the one node:crypto (OpenSSL)
+ * checks: noble's own verify uses the cofactored equation, which also accepts an R with a small-order component,
+ * so the two backends would disagree on signatures a wallet crafted on purpose. Encodings are checked first.
+ */
+function verifyStrict(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  if (strictEd25519Failure(publicKey, signature) !== null) return false
+  const rBytes = signature.subarray(0, 32)
+  const a = Point.fromBytes(publicKey, false)
+  const r = Point.fromBytes(rBytes, false)
+  const s = leToBigInt(signature.subarray(32))
+  const h = new Uint8Array(64 + message.length)
+  h.set(rBytes, 0)
+  h.set(publicKey, 32)
+  h.set(message, 64)
+  const k = leToBigInt(sha512(h)) % ED25519_L
+  return Point.BASE.multiplyUnsafe(s).equals(r.add(a.multiplyUnsafe(k)))
+}
 
 export const nobleBackend: CryptoBackend = {
   name: 'noble',
@@ -17,7 +39,7 @@ export const nobleBackend: CryptoBackend = {
   ed25519Verify(publicKey, message, signature) {
     if (publicKey.length !== 32 || signature.length !== 64) return false
     try {
-      return ed25519.verify(signature, message, publicKey)
+      return verifyStrict(publicKey, message, signature)
     } catch {
       return false
     }

@@ -19,6 +19,7 @@ import {
 import { aesCmac } from 'node-aes-cmac'
 import { ProtocolError } from '../errors.js'
 import type { CryptoBackend } from './backend.js'
+import { strictEd25519Failure } from './ed25519-strict.js'
 
 const ED_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex')
 const ED_SPKI = Buffer.from('302a300506032b6570032100', 'hex')
@@ -78,7 +79,8 @@ export function createNodeBackend(): CryptoBackend {
       return out(sign(null, message, edPrivate(secret)))
     },
     ed25519Verify(publicKey, message, signature) {
-      if (publicKey.length !== 32 || signature.length !== 64) return false
+      // OpenSSL is lenient about small-order keys and non-canonical A: the strict encoding rules go first.
+      if (strictEd25519Failure(publicKey, signature) !== null) return false
       try {
         const key = edPub.get(hexKey(publicKey), () =>
           createPublicKey({ key: Buffer.concat([ED_SPKI, buf(publicKey)]), format: 'der', type: 'spki' }),

@@ -7,6 +7,7 @@ import type { Principal } from '../../auth/api-keys.js'
 import { audit } from '../../auth/audit.js'
 import { requireRole, requireSubject } from '../../auth/middleware.js'
 import { certifyDevice, type Device, getDevice, listDevices, registerDevice } from '../../fleet/devices.js'
+import { refusedCounts } from '../../refused/store.js'
 import { createMerchant, getMerchant, listMerchants } from '../../tenants/tenants.js'
 import type { ApiApp, ApiDeps } from '../app.js'
 import type { Queryable } from '../ports.js'
@@ -143,7 +144,24 @@ const fleetRoute = createRoute({
   tags: ['devices'],
   security: secured,
   summary: 'Boxes with last seen and pending counts (operator: all; merchant: its own)',
-  responses: { 200: json(z.object({ devices: z.array(DeviceSchema) }), 'the fleet'), ...errors },
+  responses: {
+    200: json(
+      z.object({
+        devices: z.array(DeviceSchema),
+        refusedTokens: z
+          .object({
+            total: z.number().int(),
+            walletLog: z.number().int(),
+            byDevice: z.record(z.string(), z.number().int()),
+          })
+          .openapi({
+            description: 'tokens the bridge refused: in all, from wallet logs, per box that sent them',
+          }),
+      }),
+      'the fleet',
+    ),
+    ...errors,
+  },
 })
 
 /** A box the principal may see: operator, its merchant, or the box itself; anything else is 404. */
@@ -289,6 +307,8 @@ export function registerMerchantRoutes(app: ApiApp, deps: ApiDeps): void {
     const p = c.get('principal')
     requireRole(p, 'operator', 'merchant')
     const list = await listDevices(db, p.tenantId, p.role === 'merchant' ? p.subjectId! : undefined)
-    return c.json({ devices: list.map(deviceView) }, 200)
+    const merchantId = p.role === 'merchant' ? p.subjectId! : undefined
+    const refusedTokens = await refusedCounts(db, p.tenantId, merchantId)
+    return c.json({ devices: list.map(deviceView), refusedTokens }, 200)
   })
 }

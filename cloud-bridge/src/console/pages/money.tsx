@@ -178,18 +178,24 @@ export function MoneyPage(p: MoneyProps) {
           <table id="refused">
             <thead>
               <tr>
-                <th>Box</th>
+                <th>From</th>
                 <th>Payment</th>
+                <th class="num">Amount</th>
                 <th>Reason</th>
+                <th>Merchant's receipt</th>
                 <th>Received</th>
               </tr>
             </thead>
             <tbody>
               {p.refused.map((r) => (
-                <tr>
-                  <td>{r.deviceId}</td>
-                  <td>{r.txId ? shortId(r.txId) : '—'}</td>
-                  <td class="state">{r.code}</td>
+                <tr class={r.settlement === 'unfunded' ? 'risk' : ''}>
+                  <td>
+                    {r.source === 'box' ? 'box' : 'wallet log'} {r.from}
+                  </td>
+                  <td title={r.txId ?? ''}>{r.txId ? shortId(r.txId) : '—'}</td>
+                  <td class="num">{r.amount !== null && r.currency ? money(r.amount, r.currency) : '—'}</td>
+                  <td class="state">{r.code.replaceAll('_', ' ')}</td>
+                  <td>{r.settlement.replaceAll('_', ' ')}</td>
                   <td>{when(r.receivedAt)}</td>
                 </tr>
               ))}
