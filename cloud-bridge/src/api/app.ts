@@ -17,6 +17,7 @@ import { BridgeError, codeForStatus, toErrorResponse } from './errors.js'
 import type { Database, IssuerPort, ReconcilerPort, SmsPort } from './ports.js'
 import { registerClaimRoutes } from './routes/claim-routes.js'
 import { registerMerchantRoutes } from './routes/merchant-routes.js'
+import { registerOperatorRoutes } from './routes/operator-routes.js'
 import { registerTenantRoutes } from './routes/tenant-routes.js'
 import { registerWalletRoutes } from './routes/wallet-routes.js'
 
@@ -115,6 +116,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   registerMerchantRoutes(app, deps)
   registerWalletRoutes(app, deps)
   registerClaimRoutes(app, deps)
+  registerOperatorRoutes(app, deps)
   if (deps.online) registerOnlineRoutes(app, { db: deps.db, online: deps.online, now: deps.now })
 
   app.doc31('/openapi.json', {

@@ -9,6 +9,7 @@ import {
   CommandSchema,
   type CryptoBackend,
   deriveKey,
+  formatMoney,
   formatPaidSms,
   id8ToBytes,
   sealMqtt,
@@ -47,16 +48,6 @@ export interface PaidNotice {
 export interface PendingPublish {
   topic: string
   payload: Uint8Array
-}
-
-const DECIMALS: Record<string, number> = { JPY: 0, KRW: 0, UGX: 0, XAF: 0, XOF: 0, BHD: 3, KWD: 3 }
-
-/** Minor units → "12.50 INR". */
-export function formatAmount(amount: bigint, currency: string): string {
-  const d = DECIMALS[currency] ?? 2
-  if (d === 0) return `${amount} ${currency}`
-  const s = amount.toString().padStart(d + 1, '0')
-  return `${s.slice(0, -d)}.${s.slice(-d)} ${currency}`
 }
 
 /**
@@ -98,7 +89,7 @@ export async function recordNotice(tx: Tx, d: NoticeDeps, n: PaidNotice): Promis
       tenantId: n.tenantId,
       to: phone,
       idempotencyKey: `merchant-paid:${n.paymentId}`,
-      text: `opg: payment received, ${formatAmount(n.amount, n.currency)} for ${n.reference}.`,
+      text: `opg: payment received, ${formatMoney(n.amount, n.currency)} for ${n.reference}.`,
     })
   }
   if (online) {

@@ -2,6 +2,7 @@
  * Adapters from reconciliation's ports to the bridge's real modules: the double-entry ledger (src/ledger),
  * the SMS outbox (sms_outbox, sent after commit by the outbox worker) and the wallets table (freeze).
  */
+import { formatMoney } from '@opg/protocol'
 import { transfer } from '../ledger/post.js'
 import { postMany } from '../ledger/post-many.js'
 import { enqueueSms, isSmsError } from '../sms/index.js'
@@ -45,13 +46,6 @@ export function ledgerPort(): LedgerPort {
   }
 }
 
-/** Minor units as a decimal amount with its currency, e.g. 1250 EUR → "12.50 EUR" (two decimals). */
-export function formatAmount(amount: number, currency: string): string {
-  const sign = amount < 0 ? '-' : ''
-  const a = Math.abs(amount)
-  return `${sign}${Math.floor(a / 100)}.${String(a % 100).padStart(2, '0')} ${currency}`
-}
-
 /**
  * The text the payer receives when a held payment is auto-approved: what was paid, to whom, and how to claim.
  * Kept near one SMS segment; the ref is the payment's tx id tail as the wallet app shows it.
@@ -60,7 +54,7 @@ export function approvalSmsText(n: ApprovalNotice, merchantName: string | null):
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
   const to = merchantName ?? `merchant ${n.merchantId}`
   return (
-    `opg: ${formatAmount(n.amount, n.currency)} paid offline to ${to} is approved. ` +
+    `opg: ${formatMoney(n.amount, n.currency)} paid offline to ${to} is approved. ` +
     `Not you? Claim by ${day(n.claimUntil)} in your wallet app: Payments > ref ${n.txId.slice(-12)}.`
   )
 }

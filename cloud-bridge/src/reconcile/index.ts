@@ -1,7 +1,6 @@
 /** Reconciliation of offline payments: rules (planner), executor, service, and adapters to the bridge's modules. */
 export {
   approvalSmsText,
-  formatAmount,
   ledgerPort,
   smsOutboxNotifier,
   walletsTableFreezer,

@@ -174,5 +174,8 @@ function fallback(err: unknown): CliFailure {
 }
 
 function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, '; ').trim()
+  return s
+    .replace(/:\s*\n\s*/g, ': ')
+    .replace(/\s*\n\s*/g, '; ')
+    .trim()
 }

@@ -1,0 +1,36 @@
+/** `opg-bridge tenant create`: a new tenant with its issuer key and first operator key. */
+import { isCurrency } from '@opg/protocol'
+import { action, CliUsageError, subcommand } from '@opg/protocol/cli'
+import { nodeBackend } from '@opg/protocol/node'
+import type { Command } from 'commander'
+import { loadMasterKey } from '../bridge.js'
+import { initIssuer } from '../issuer/index.js'
+import { createTenant } from '../tenants/tenants.js'
+import type { BridgeCli } from './context.js'
+
+export function addTenantCommands(program: Command, cli: BridgeCli): void {
+  const tenant = program
+    .command('tenant')
+    .description('create tenants (needs the database and the master key)')
+  subcommand(
+    tenant,
+    'create <name>',
+    'create a tenant; prints its id and its first operator key (shown once)',
+    ['opg-bridge tenant create Acme --currency EUR'],
+  )
+    .option('--currency <code>', 'ISO 4217 currency of the tenant', 'EUR')
+    .action(
+      action(async (name: string, o: { currency: string }) => {
+        if (!isCurrency(o.currency))
+          throw new CliUsageError(`unknown currency '${o.currency}' (use an ISO 4217 code such as EUR)`)
+        const sealer = loadMasterKey(nodeBackend, cli.config.masterKeyFile)
+        return cli.withDb({ writes: true }, async (db) => {
+          const { tenant: t, operatorKey } = await createTenant(db, name, o.currency)
+          const k = await initIssuer(db, { c: nodeBackend, sealer }, t.id)
+          cli.output.out(`tenant ${t.name} (${t.id}, ${t.currency}), issuer key ${k.keyId}`)
+          cli.output.out(`operator key (shown once): ${operatorKey.key}`)
+          return 0
+        })
+      }),
+    )
+}
