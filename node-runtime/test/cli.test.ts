@@ -22,7 +22,7 @@ async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string
 }
 
 t.test('start refuses an unprovisioned box', async (t) => {
-  const box = await provisionBox(await tempDir(t), makeWorld(randomId()))
+  const box = await provisionBox(await tempDir(t), makeWorld(randomId(), Date.now()))
   await rm(join(box.dir, 'keys'), { recursive: true })
   const r = await runOpgNode(['start', '--config', box.configPath, '--sim'])
   t.equal(r.code, 78)
@@ -32,7 +32,7 @@ t.test('start refuses an unprovisioned box', async (t) => {
 
 t.test('scan and status with no node running', async (t) => {
   const dir = await tempDir(t)
-  const world = makeWorld(randomId())
+  const world = makeWorld(randomId(), Date.now())
   const box = await provisionBox(dir, world)
   const w = new TestWallet(world)
   const image = join(dir, 'phone.png')
@@ -70,7 +70,7 @@ t.test('scan and status with no node running', async (t) => {
 
 t.test('a running node: status, scan and sync over the control socket', async (t) => {
   const dir = await tempDir(t)
-  const world = makeWorld(randomId())
+  const world = makeWorld(randomId(), Date.now())
   const broker = aedesBroker(await freePort())
   const url = `mqtt://127.0.0.1:${broker.port}`
   const box = await provisionBox(dir, world, { mqttUrl: url })

@@ -28,11 +28,17 @@ export const TENANT = '0a0b0c0d0e0f1011'
 export const MERCHANT = '1111222233334444'
 /** The default device; worlds made for broker tests get a random one (the device id is the MQTT client id). */
 export const DEVICE = 'd0d1d2d3d4d5d6d7'
-/** A fixed "now" for tests: 2026-11-27T12:00:00Z. */
+/**
+ * A fixed "now" for tests of pure functions and injected clocks: 2026-11-27T12:00:00Z. A test that runs a
+ * real process (which reads the wall clock) must make its world with `makeWorld(id, Date.now())` instead, or its
+ * certificates expire on the calendar.
+ */
 export const NOW_MS = Date.UTC(2026, 10, 27, 12, 0, 0)
 
 export interface TestWorld {
   deviceId: string
+  /** The instant the world's certificates and tokens are issued around. */
+  nowMs: number
   issuer: KeyPair
   issuerKeys: ReadonlyMap<string, Bytes>
   nodeSigning: KeyPair
@@ -41,11 +47,11 @@ export interface TestWorld {
   deviceSecret: Bytes
 }
 
-export function makeWorld(deviceId: string = DEVICE): TestWorld {
+export function makeWorld(deviceId: string = DEVICE, nowMs: number = NOW_MS): TestWorld {
   const issuer = generateSigningKeyPair(c)
   const nodeSigning = generateSigningKeyPair(c)
   const nodeEncryption = generateEncryptionKeyPair(c)
-  const nowS = Math.floor(NOW_MS / 1000)
+  const nowS = Math.floor(nowMs / 1000)
   const nodeCert = issueNodeCertificate(c, issuer, {
     tenantId: TENANT,
     merchantId: MERCHANT,
@@ -57,6 +63,7 @@ export function makeWorld(deviceId: string = DEVICE): TestWorld {
   })
   return {
     deviceId,
+    nowMs,
     issuer,
     issuerKeys: makeKeyring(c, [issuer.publicKey]),
     nodeSigning,
@@ -82,11 +89,13 @@ export class TestWallet {
   readonly keys: KeyPair = generateSigningKeyPair(c)
   readonly cert: WalletCertificate
   readonly deviceId: string
+  readonly nowMs: number
   counter: number
   prevHash: Bytes
 
   constructor(world: TestWorld, o: WalletOptions = {}) {
-    const nowS = Math.floor(NOW_MS / 1000)
+    this.nowMs = world.nowMs
+    const nowS = Math.floor(this.nowMs / 1000)
     this.deviceId = world.deviceId
     this.cert = issueWalletCertificate(c, o.issuer ?? world.issuer, {
       walletId: o.walletId ?? Buffer.from(c.randomBytes(8)).toString('hex'),
@@ -109,13 +118,13 @@ export class TestWallet {
   ): PaymentToken {
     this.counter++
     const t = signToken(c, o.signer ?? this.keys.secretKey, this.cert, {
-      txId: uuidv7(c, NOW_MS),
+      txId: uuidv7(c, this.nowMs),
       merchantId: o.merchantId ?? MERCHANT,
       deviceId: o.deviceId ?? this.deviceId,
       amount,
       counter: this.counter,
       prevHash: this.prevHash,
-      walletTime: Math.floor(NOW_MS / 1000),
+      walletTime: Math.floor(this.nowMs / 1000),
       ...(o.challenge ? { challenge: o.challenge } : {}),
     })
     this.prevHash = tokenHash(c, t)

@@ -21,7 +21,7 @@ const BATCH = 20
 t.test('SIGKILL mid-sync, restart: nothing lost', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'opg-crash-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const world = makeWorld(randomId())
+  const world = makeWorld(randomId(), Date.now())
   const box = await provisionBox(dir, world, {
     mqttUrl: URL,
     extra: {
