@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decodeQrText, decodeToken, generateSigningKeyPair, openEnvelope, verifyToken } from '@opg/protocol'
 import { nodeBackend } from '@opg/protocol/node'
+import QRCode from 'qrcode'
 import t from 'tap'
 import { FakeBridge, OPERATOR_KEY } from './support/fake-bridge.js'
 import { makeBox, world } from './support/fixtures.js'
@@ -105,6 +106,16 @@ t.test('the CLI wallet end to end', async (t) => {
   const fake = await run(['pay', '--sticker', forged.sticker, '--amount', '10'], offline)
   t.equal(fake.code, 1)
   t.match(fake.stderr, /^opg-wallet: error forged_sticker/)
+  // The sticker image opg-provision prints is read too (decoded like the box decodes QR codes).
+  const stickerPng = join(tmp, 'forged-sticker.png')
+  await QRCode.toFile(stickerPng, forged.sticker, { errorCorrectionLevel: 'M' })
+  const fromPng = await run(['pay', '--sticker', stickerPng, '--amount', '0.10'], offline)
+  t.equal(fromPng.code, 1)
+  t.match(fromPng.stderr, /^opg-wallet: error forged_sticker/, 'the PNG decodes to the sticker it shows')
+  const blankPng = join(tmp, 'blank.png')
+  await writeFile(blankPng, Buffer.from(png_1x1, 'base64'))
+  const noQr = await run(['pay', '--sticker', blankPng, '--amount', '0.10'], offline)
+  t.match(noQr.stderr, /^opg-wallet: error bad_sticker: no QR code found in the image/)
   const noSync = await run(['sync'], offline)
   t.equal(noSync.code, 1)
   t.match(noSync.stderr, /^opg-wallet: error offline/m, 'sync says the bridge is unreachable')
@@ -178,3 +189,6 @@ t.test('the CLI fails closed and explains usage', async (t) => {
   t.equal(none.code, 1)
   t.match(none.stderr, /no_wallet/)
 })
+
+/** A 1×1 white PNG: an image with no QR code in it. */
+const png_1x1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGP4DwABAQEAWk1v8QAAAABJRU5ErkJggg=='
