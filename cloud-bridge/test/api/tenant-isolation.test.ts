@@ -97,6 +97,8 @@ const ROUTES: { method: string; path: string; body?: (ids: Ids) => unknown; scop
   },
   { method: 'GET', path: '/v1/payments/{txId}', scoped: true },
   { method: 'GET', path: '/v1/sandbox/sms', scoped: false },
+  { method: 'GET', path: '/v1/payments', scoped: false },
+  { method: 'GET', path: '/v1/sms', scoped: false },
 ]
 
 const fill = (path: string, ids: Ids) =>
