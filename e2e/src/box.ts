@@ -26,7 +26,9 @@ import {
 } from '@opg/node-runtime'
 
 /** The merchant's signal: green with the payment, or red with the refusal code. */
-export type BoxSignal = { ok: true; txId: string; amount: number } | { ok: false; code: string }
+export type BoxSignal =
+  | { ok: true; txId: string; amount: number; currency: string }
+  | { ok: false; code: string }
 
 /** Options of LocalBox. */
 export interface LocalBoxOptions {
@@ -83,9 +85,9 @@ export class LocalBox {
       this.#opened = await openNode(config, secrets, {
         ...(log ? { log } : {}),
         signal: {
-          accepted: ({ txId, amount }) => {
+          accepted: ({ txId, amount, currency }) => {
             gpioBindings.signalAccepted(this.gpio)
-            for (const w of [...this.#signalWatchers]) w({ ok: true, txId, amount })
+            for (const w of [...this.#signalWatchers]) w({ ok: true, txId, amount, currency })
           },
           rejected: ({ code }) => {
             gpioBindings.signalRejected(this.gpio)

@@ -4,6 +4,7 @@
  * provisioned on first start. Prints what runs where; Ctrl-C stops everything; the next start reuses the data.
  */
 import { join, relative } from 'node:path'
+import { formatMoney } from '@opg/protocol'
 import { pino } from 'pino'
 import { LocalStack, type StackInfo } from './stack.js'
 
@@ -32,11 +33,13 @@ export async function runLocal(o: { dataDir?: string; stopSignal?: Promise<void>
     stack.box.node.sync.on('offline', () => console.log('box: offline'))
     stack.box.onSignal((s) =>
       console.log(
-        s.ok ? `box: PAID ${s.amount} (green LED), tx ${s.txId}` : `box: REFUSED ${s.code} (red LED)`,
+        s.ok
+          ? `box: PAID ${formatMoney(s.amount, s.currency)} (green LED), tx ${s.txId}`
+          : `box: REFUSED ${s.code} (red LED)`,
       ),
     )
     stack.box.node.notices.onConfirmed((n) =>
-      console.log(`box: invoice ${n.ref} paid online, ${n.amount} ${n.currency} (via ${n.via})`),
+      console.log(`box: invoice ${n.ref} paid online, ${formatMoney(n.amount, n.currency)} (via ${n.via})`),
     )
     await stopped
     console.log('\nstopping…')
@@ -87,11 +90,11 @@ opg — the whole system, locally ${i.firstRun ? '(first start: tenant, issuer k
     export OPG_BRIDGE_URL=${i.httpUrl} OPG_OPERATOR_KEY=${i.operatorKey}
     export OPG_WALLET_DIR=${rel(join(dataDir, 'wallet'))} OPG_WALLET_PASSPHRASE='local demo only'
     alias opg-wallet='node wallet-sdk/bin/opg-wallet.js' opg-node='node node-runtime/bin/opg-node.js'
-    opg-wallet create --phone +15550000123 && opg-wallet top-up 5000 && opg-wallet load-purse 2000
-    opg-wallet pay --sticker '${i.box.sticker}' --amount 250 --png pay.png
-    opg-node scan pay.png --config ${cfg}   # the box's QR decoder reads it
+    opg-wallet create --phone +15550000123 && opg-wallet top-up 50 && opg-wallet load-purse 20
+    opg-wallet pay --sticker '${i.box.sticker}' --amount 2.50 --png ${rel(join(dataDir, 'pay.png'))}
+    opg-node scan ${rel(join(dataDir, 'pay.png'))} --config ${cfg}   # the box's QR decoder reads it
     opg-node status --config ${cfg}
-    npm run demo                                      # the four payment cases, narrated
+    npm run demo                                      # the five payment cases, narrated
 
 Ctrl-C stops everything.`
 }

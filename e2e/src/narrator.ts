@@ -2,6 +2,7 @@
  * The demo's voice and its referee: prints each step in plain words and records every expected outcome, so
  * the demo (and the system test running it) can tell at the end whether everything went as it should.
  */
+import { formatMoney } from '@opg/protocol'
 
 /** One checked outcome. */
 export interface Check {
@@ -70,8 +71,7 @@ function show(v: unknown): string {
   return typeof v === 'string' ? v : JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x))
 }
 
-/** Minor units as money: 1250 EUR → "12.50 EUR". */
+/** Minor units as money, through the protocol's money module: 1250 EUR → "12.50 EUR", 500 JPY → "500 JPY". */
 export function money(amount: number | bigint, currency: string): string {
-  const n = Number(amount)
-  return `${(n / 100).toFixed(2)} ${currency}`
+  return formatMoney(amount, currency)
 }

@@ -184,8 +184,8 @@ class Scenario {
     const line = payout.lines.find((l: { merchantId: string }) => l.merchantId === this.info.box.merchantId)
     n.expect(
       `the payout batch pays the merchant's bank account (${line?.bankAccountRef})`,
-      line?.amount,
-      2500,
+      this.m(line?.amount ?? 0),
+      this.m(2500),
     )
     const settled = await this.op.post(`/v1/payouts/${payout.id}/paid`)
     n.expect('the bank confirms the batch', settled.status, 'paid')
@@ -202,11 +202,11 @@ class Scenario {
     const after = await this.merchantMoney()
     n.expect(
       "the merchant's wallet at the bridge grew by the transfer",
-      (after.merchant_wallet ?? 0n) - (before.merchant_wallet ?? 0n),
-      1200n,
+      this.m((after.merchant_wallet ?? 0n) - (before.merchant_wallet ?? 0n)),
+      this.m(1200),
     )
     const bal = await ana.api.get(`/v1/wallets/${ana.walletId}/balance`)
-    n.expect("Ana's balance after the transfer", bal.available, 5000 - 1200)
+    n.expect("Ana's balance after the transfer", this.m(bal.available), this.m(5000 - 1200))
   }
 
   async case2(): Promise<void> {
@@ -276,8 +276,8 @@ class Scenario {
     const mid = await this.merchantMoney()
     n.expect(
       'held money is in the merchant_held account',
-      (mid.merchant_held ?? 0n) - (before.merchant_held ?? 0n),
-      2050n,
+      this.m((mid.merchant_held ?? 0n) - (before.merchant_held ?? 0n)),
+      this.m(2050),
     )
 
     n.say('Ben gets signal and his wallet syncs its signed log.')
@@ -311,8 +311,8 @@ class Scenario {
     const after = await this.merchantMoney()
     n.expect(
       "the merchant's wallet got both offline payments",
-      (after.merchant_wallet ?? 0n) - (before.merchant_wallet ?? 0n),
-      2050n,
+      this.m((after.merchant_wallet ?? 0n) - (before.merchant_wallet ?? 0n)),
+      this.m(2050),
     )
     this.cleo = { api: cleo.api, walletId: cleo.walletId, txId: cleoTx, amount: 1300 }
   }
@@ -349,7 +349,7 @@ class Scenario {
     )
     n.say(`SMS to the box's modem ${this.info.box.modemNumber}: "${sms?.body}"`)
     n.expect('the box verifies the authenticated SMS', conf.via, 'sms')
-    n.expect('amount the box confirms', conf.amount, 1800)
+    n.expect('amount the box confirms', this.m(conf.amount), this.m(1800))
     n.check('the box signals the merchant (green LED)', this.greens() > greensBefore)
     n.say('Coverage returns.')
     await this.goOnline()
@@ -387,7 +387,7 @@ class Scenario {
       n.expect('the operator reverses it', res.status, 'reversed')
       n.expect('the payment', await this.status(cleo.txId), 'reversed')
       const after = (await cleo.api.get(`/v1/wallets/${cleo.walletId}/balance`)).available
-      n.expect("Cleo's balance got the money back", after - before, cleo.amount)
+      n.expect("Cleo's balance got the money back", this.m(after - before), this.m(cleo.amount))
     } else n.check('a payment to claim (from case 2)', false)
 
     const fay = await this.customer('Fay', '+15550001006', 3000, { amount: 2000, limit: 1000 })

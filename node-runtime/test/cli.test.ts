@@ -41,14 +41,14 @@ t.test('scan and status with no node running', async (t) => {
   t.equal(first.code, 0, first.stderr)
   t.match(first.stdout, /ACCEPTED 12\.50 EUR/)
   const again = await runOpgNode(['scan', image, '--config', box.configPath])
-  t.equal(again.code, 2)
+  t.equal(again.code, 1, 'a refused payment exits 1')
   t.match(again.stdout, 'REJECTED replay')
 
   const blank = join(dir, 'blank.png')
   await writeFile(blank, renderQrFrame(null))
   const none = await runOpgNode(['scan', blank, '--config', box.configPath])
   t.equal(none.code, 1)
-  t.match(none.stderr, 'no QR code found')
+  t.match(none.stderr, /^opg-node: error no_qr: no QR code found/)
 
   const status = await runOpgNode(['status', '--config', box.configPath, '--json'])
   t.equal(status.code, 0, status.stderr)

@@ -1,16 +1,25 @@
 /**
- * The `opg-provision` command:
- *   enrol   --bridge URL --operator-key KEY (--merchant-id ID | --merchant-name NAME) --label L --out DIR
- *           --mqtt-url URL [--box-dir /boot/opg] [--modem-number +E164]
- *   sticker DIR (--png FILE | --svg FILE | --terminal)
- *   verify  --bridge URL --operator-key KEY --device ID [--timeout 60]
- *   push    --serial PATH DIR [--baud 115200]
- * Keys may also come from the environment (OPG_OPERATOR_KEY) so they stay out of shell history.
- * Exit codes: 0 ok, 1 failure, 64 usage.
+ * The `opg-provision` command: the field technician's tool. Keys may also come from the environment
+ * (OPG_OPERATOR_KEY) so they stay out of shell history. Each subcommand is one `subcommand(...)` call below
+ * with its handler beside it; long steps (enrolment, the serial push, waiting for the box) show progress.
+ * Exit codes: 0 ok, 1 refused or failed, 2 usage.
  */
+
 import { writeFile } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
+import { createRequire } from 'node:module'
 import { type CryptoBackend, deviceTag } from '@opg/protocol'
+import {
+  action,
+  EXIT as CLI_EXIT,
+  type CliFailure,
+  CliUsageError,
+  createProgram,
+  EXIT_HELP,
+  jsonOption,
+  runProgram,
+  startProgress,
+  subcommand,
+} from '@opg/protocol/cli'
 import { BridgeClient } from './bridge-client.js'
 import { enrolBox } from './enrol.js'
 import { ProvisionError } from './errors.js'
@@ -25,141 +34,206 @@ export interface ProvisionIo {
   c: CryptoBackend
   /** Sends a bundle over a serial port (the `push` command); absent where serial is not available. */
   push?: (serialPath: string, dir: string, baud: number) => Promise<void>
+  /** A terminal for progress bars (the launcher passes process.stderr when it is a TTY). */
+  progressStream?: NodeJS.WriteStream
 }
 
-export const EXIT = { ok: 0, failed: 1, usage: 64 } as const
+export const EXIT = { ok: CLI_EXIT.ok, failed: CLI_EXIT.refused, usage: CLI_EXIT.usage } as const
 
-export const USAGE = `usage: opg-provision <enrol|sticker|verify|push> [options]
-  enrol   --bridge URL --operator-key KEY (--merchant-id ID | --merchant-name NAME) --label LABEL
-          --out DIR --mqtt-url URL [--box-dir /boot/opg] [--modem-number +E164]
-  sticker DIR (--png FILE | --svg FILE | --terminal)
-  verify  --bridge URL --operator-key KEY --device ID [--timeout SECONDS]
-  push    --serial PATH DIR [--baud 115200]
-OPG_OPERATOR_KEY may stand in for --operator-key.`
+/** The environment paragraph of `--help`. */
+export const USAGE = 'OPG_OPERATOR_KEY may stand in for --operator-key; OPG_BRIDGE_URL for --bridge.'
 
-class UsageError extends Error {}
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version
 
 /** Run the command line; returns the exit code. */
 export async function runProvisionCli(argv: string[], io: ProvisionIo): Promise<number> {
-  let parsed: ReturnType<typeof parse>
-  try {
-    parsed = parse(argv)
-  } catch (err) {
-    io.stderr(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`)
-    return EXIT.usage
+  const output = { out: io.stdout, err: io.stderr, progressStream: io.progressStream }
+  const program = createProgram(
+    {
+      name: 'opg-provision',
+      description: 'enrol merchant boxes, print their stickers, send their bundles, check they come online',
+      version: VERSION,
+      epilog: `${USAGE}\n\n${EXIT_HELP}`,
+    },
+    output,
+  )
+  const bridge = (o: { bridge?: string; operatorKey?: string }) => {
+    const url = o.bridge ?? io.env.OPG_BRIDGE_URL
+    const key = o.operatorKey ?? io.env.OPG_OPERATOR_KEY
+    if (!url) throw new CliUsageError('needs --bridge (or OPG_BRIDGE_URL)')
+    if (!key) throw new CliUsageError('needs --operator-key (or OPG_OPERATOR_KEY)')
+    return new BridgeClient(url, key)
   }
-  const { values: v, positionals } = parsed
-  const command = positionals[0]
-  const need = (name: keyof typeof v): string => {
-    const value = v[name] ?? (name === 'operator-key' ? io.env.OPG_OPERATOR_KEY : undefined)
-    if (typeof value !== 'string' || value === '') throw new UsageError(`${command} needs --${name}`)
-    return value
-  }
-  try {
-    switch (command) {
-      case 'enrol': {
-        if (Boolean(v['merchant-id']) === Boolean(v['merchant-name'])) {
-          throw new UsageError('enrol needs one of --merchant-id and --merchant-name')
-        }
-        const r = await enrolBox({
-          c: io.c,
-          bridge: new BridgeClient(need('bridge'), need('operator-key')),
-          merchant: v['merchant-id'] ? { id: v['merchant-id'] } : { name: need('merchant-name') },
-          label: need('label'),
-          out: need('out'),
-          mqttUrl: need('mqtt-url'),
-          boxDir: v['box-dir'] ?? '/boot/opg',
-          ...(v['modem-number'] ? { modemNumber: v['modem-number'] } : {}),
-        })
-        io.stdout(`enrolled box ${r.deviceId} (tag ${deviceTag(r.deviceId)}) for ${r.merchantName}`)
-        io.stdout(`tenant ${r.tenantId}, merchant ${r.merchantId}`)
-        io.stdout(
-          `bundle written to ${r.dir}: ${r.manifest.files.map((f) => f.name).join(', ')}, manifest.json`,
-        )
-        if (r.merchantKey) io.stdout(`merchant API key (shown once): ${r.merchantKey}`)
-        io.stdout(`device API key (shown once): ${r.deviceKey}`)
-        if (r.manifest.modemNumber) {
+
+  subcommand(
+    program,
+    'enrol',
+    'register a box with the bridge and write its bundle (keys, certificate, config)',
+    [
+      'opg-provision enrol --bridge https://bridge.example --merchant-name "Corner Cafe" --label till-1 --out ./box1 --mqtt-url mqtts://broker.example:8883',
+      'opg-provision enrol --merchant-id 00000000000000aa --label till-2 --out ./box2 --mqtt-url mqtt://10.0.0.2 --modem-number +4915112345678',
+    ],
+  )
+    .option('--bridge <url>', "the bridge's API (env OPG_BRIDGE_URL)")
+    .option('--operator-key <key>', 'operator key (env OPG_OPERATOR_KEY)')
+    .option('--merchant-id <id>', 'an existing merchant')
+    .option('--merchant-name <name>', 'create a merchant with this name')
+    .requiredOption('--label <label>', "the box's name in the fleet view")
+    .requiredOption('--out <dir>', 'where the bundle is written (must not hold one)')
+    .requiredOption('--mqtt-url <url>', 'the broker the box connects to')
+    .option('--box-dir <dir>', 'where the bundle will be on the box', '/boot/opg')
+    .option('--data-dir <dir>', "the box's data directory (vault), written into its config", '/var/lib/opg')
+    .option(
+      '--modem-number <e164>',
+      "the box's SIM number: the bridge texts OPG1 PAID there while the box is offline",
+    )
+    .action(
+      action(
+        async (o: {
+          bridge?: string
+          operatorKey?: string
+          merchantId?: string
+          merchantName?: string
+          label: string
+          out: string
+          mqttUrl: string
+          boxDir: string
+          dataDir: string
+          modemNumber?: string
+        }) => {
+          if (Boolean(o.merchantId) === Boolean(o.merchantName)) {
+            throw new CliUsageError('enrol needs one of --merchant-id and --merchant-name')
+          }
+          const progress = startProgress(output, 'enrol', 3)
+          let step = 0
+          const r = await enrolBox({
+            c: io.c,
+            bridge: bridge(o),
+            merchant: o.merchantId ? { id: o.merchantId } : { name: o.merchantName! },
+            label: o.label,
+            out: o.out,
+            mqttUrl: o.mqttUrl,
+            boxDir: o.boxDir,
+            dataDir: o.dataDir,
+            ...(o.modemNumber ? { modemNumber: o.modemNumber } : {}),
+            onStep: (note) => progress.update(++step, note),
+          })
+          progress.finish()
+          io.stdout(`enrolled box ${r.deviceId} (tag ${deviceTag(r.deviceId)}) for ${r.merchantName}`)
+          io.stdout(`tenant ${r.tenantId}, merchant ${r.merchantId}`)
           io.stdout(
-            `modem number ${r.manifest.modemNumber} is in the manifest; the bridge has no route for it yet`,
+            `bundle written to ${r.dir}: ${r.manifest.files.map((f) => f.name).join(', ')}, manifest.json`,
           )
+          io.stdout(`box data directory ${o.dataDir}`)
+          if (r.merchantKey) io.stdout(`merchant API key (shown once): ${r.merchantKey}`)
+          io.stdout(`device API key (shown once): ${r.deviceKey}`)
+          if (r.manifest.modemNumber) {
+            io.stdout(
+              `modem number ${r.manifest.modemNumber} registered with the bridge (OPG1 PAID SMS go there)`,
+            )
+          }
+          return 0
+        },
+      ),
+    )
+
+  subcommand(
+    program,
+    'sticker <dir>',
+    "print the box's merchant sticker: PNG for label printers, SVG, or the terminal",
+    [
+      'opg-provision sticker ./box1 --png sticker.png',
+      'opg-provision sticker ./box1 --png sticker.png --dpi 600',
+      'opg-provision sticker ./box1 --svg sticker.svg',
+    ],
+  )
+    .option('--png <file>', 'write a PNG (rendered from the SVG)')
+    .option('--dpi <n>', 'PNG resolution for the label printer', '300')
+    .option('--svg <file>', 'write an SVG')
+    .option('--terminal', 'draw it in the terminal')
+    .action(
+      action(async (dir: string, o: { png?: string; svg?: string; terminal?: boolean; dpi: string }) => {
+        if ([o.png, o.svg, o.terminal].filter(Boolean).length !== 1) {
+          throw new CliUsageError('sticker needs exactly one of --png, --svg, --terminal')
         }
-        return EXIT.ok
-      }
-      case 'sticker': {
-        const dir = positionals[1]
-        if (!dir) throw new UsageError('sticker needs the bundle DIR')
-        const targets = [v.png, v.svg, v.terminal].filter(Boolean).length
-        if (targets !== 1) throw new UsageError('sticker needs exactly one of --png, --svg, --terminal')
+        const dpi = Number(o.dpi)
+        if (!Number.isInteger(dpi) || dpi < 72 || dpi > 2400)
+          throw new CliUsageError('--dpi takes 72 to 2400')
         const s = await stickerFromBundle(dir)
-        if (v.png) await writeFile(v.png, renderStickerPng(s))
-        else if (v.svg) await writeFile(v.svg, renderStickerSvg(s))
+        if (o.png) await writeFile(o.png, renderStickerPng(s, { dpi }))
+        else if (o.svg) await writeFile(o.svg, renderStickerSvg(s))
         else io.stdout(await renderStickerTerminal(s))
-        if (!v.terminal) io.stdout(`sticker for ${s.merchantName}, box ${s.tag} written to ${v.png ?? v.svg}`)
-        return EXIT.ok
-      }
-      case 'verify': {
-        const timeout = Number(v.timeout ?? 60)
-        if (!Number.isFinite(timeout) || timeout < 0) throw new UsageError('--timeout takes seconds')
-        const device = await waitOnline(
-          new BridgeClient(need('bridge'), need('operator-key')),
-          need('device'),
-          {
+        if (!o.terminal) io.stdout(`sticker for ${s.merchantName}, box ${s.tag} written to ${o.png ?? o.svg}`)
+        return 0
+      }),
+    )
+
+  subcommand(
+    program,
+    'verify',
+    'wait until the box is online at the bridge, then show what the bridge knows of it',
+    ['opg-provision verify --device 00000000000000d1 --timeout 120'],
+  )
+    .option('--bridge <url>', "the bridge's API (env OPG_BRIDGE_URL)")
+    .option('--operator-key <key>', 'operator key (env OPG_OPERATOR_KEY)')
+    .requiredOption('--device <id>', 'the box (device id enrol printed)')
+    .option('--timeout <seconds>', 'give up after this long', '60')
+    .addOption(jsonOption())
+    .action(
+      action(
+        async (o: {
+          bridge?: string
+          operatorKey?: string
+          device: string
+          timeout: string
+          json?: boolean
+        }) => {
+          const timeout = Number(o.timeout)
+          if (!Number.isFinite(timeout) || timeout < 0) throw new CliUsageError('--timeout takes seconds')
+          const progress = startProgress(output, 'verify')
+          const device = await waitOnline(bridge(o), o.device, {
             timeoutMs: timeout * 1000,
-          },
-        ).catch((err) => {
-          if (err instanceof ProvisionError && err.code === 'not_online') io.stdout(err.message)
-          throw err
-        })
-        io.stdout(formatDevice(device))
-        return EXIT.ok
-      }
-      case 'push': {
-        const dir = positionals[1]
-        if (!dir) throw new UsageError('push needs the bundle DIR')
+            onPoll: (d) =>
+              progress.step(
+                d
+                  ? `box seen ${d.lastSeenAt ?? 'never'}, ${d.online ? 'online' : 'offline'}`
+                  : 'box not in the fleet view yet',
+              ),
+          }).finally(() => progress.finish())
+          // The failure is printed once, by the error line (it used to be echoed on stdout as well).
+          io.stdout(o.json ? JSON.stringify(device) : formatDevice(device))
+          return 0
+        },
+      ),
+    )
+
+  subcommand(
+    program,
+    'push <dir>',
+    "send a bundle to a box over its serial console (the box runs 'opg-node receive-provisioning')",
+    ['opg-provision push ./box1 --serial /dev/ttyUSB0'],
+  )
+    .requiredOption('--serial <path>', 'the serial device')
+    .option('--baud <n>', 'baud rate', '115200')
+    .action(
+      action(async (dir: string, o: { serial: string; baud: string }) => {
         if (!io.push) throw new ProvisionError('transfer_failed', 'serial transfer is not available here')
-        await io.push(need('serial'), dir, Number(v.baud ?? 115200))
-        io.stdout(`bundle ${dir} sent over ${v.serial}`)
-        return EXIT.ok
-      }
-      default:
-        throw new UsageError(command ? `unknown command ${command}` : 'no command')
-    }
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`${err.message}\n${USAGE}`)
-      return EXIT.usage
-    }
-    if (err instanceof ProvisionError) {
-      io.stderr(err.message)
-      return EXIT.failed
-    }
-    io.stderr(`failed: ${err instanceof Error ? err.message : String(err)}`)
-    return EXIT.failed
-  }
+        const baud = Number(o.baud)
+        if (!Number.isInteger(baud) || baud <= 0) throw new CliUsageError('--baud takes a whole number')
+        const progress = startProgress(output, 'push')
+        progress.step(`sending ${dir} over ${o.serial}`)
+        await io.push(o.serial, dir, baud).finally(() => progress.finish())
+        io.stdout(`bundle ${dir} sent over ${o.serial}`)
+        return 0
+      }),
+    )
+
+  return runProgram(program, argv, output, describe)
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      bridge: { type: 'string' },
-      'operator-key': { type: 'string' },
-      'merchant-id': { type: 'string' },
-      'merchant-name': { type: 'string' },
-      label: { type: 'string' },
-      out: { type: 'string' },
-      'mqtt-url': { type: 'string' },
-      'box-dir': { type: 'string' },
-      'modem-number': { type: 'string' },
-      png: { type: 'string' },
-      svg: { type: 'string' },
-      terminal: { type: 'boolean' },
-      device: { type: 'string' },
-      timeout: { type: 'string' },
-      serial: { type: 'string' },
-      baud: { type: 'string' },
-    },
-  })
+function describe(err: unknown): CliFailure | undefined {
+  if (err instanceof ProvisionError) {
+    return { code: err.code, message: err.message.replace(`${err.code}: `, '') }
+  }
+  return undefined
 }

@@ -39,8 +39,15 @@ export interface EnrolOptions {
   boxDir?: string
   /** The box's SIM number (E.164), recorded in the manifest. */
   modemNumber?: string
-  /** More config settings (hardware, sync, dataDir, …) merged over the written ones. */
+  /**
+   * The box's one data directory (vault, state, control socket), written into its config so every opg-node
+   * command on the box finds the same vault; default /var/lib/opg.
+   */
+  dataDir?: string
+  /** More config settings (hardware, sync, …) merged over the written ones. */
   config?: Partial<NodeConfigInput>
+  /** Told each step as it happens (the CLI shows progress). */
+  onStep?: (note: string) => void
   /** Unix seconds, for the certificate's validity check; default the clock. */
   now?: () => number
 }
@@ -96,10 +103,12 @@ export async function enrolBox(o: EnrolOptions): Promise<EnrolResult> {
     merchantName = m.merchant.name
     merchantKey = m.apiKey.key
   }
+  o.onStep?.(`registering box '${o.label}' for ${merchantName}`)
   const d = await o.bridge.post(`/v1/merchants/${merchantId}/devices`, { label: o.label })
   const deviceId: string = d.device.id
   const signing = generateSigningKeyPair(o.c)
   const encryption = generateEncryptionKeyPair(o.c)
+  o.onStep?.('generating the box keys and asking the bridge for its certificate')
   // The box certifies itself with its own device key, as it would re-certify later.
   const certified = await o.bridge.as(d.apiKey.key).post(`/v1/devices/${deviceId}/certificate`, {
     signingKey: b64u(signing.publicKey),
@@ -137,9 +146,11 @@ export async function enrolBox(o: EnrolOptions): Promise<EnrolResult> {
     },
     issuerKeys,
     currency,
+    dataDir: o.dataDir ?? '/var/lib/opg',
     ...o.config,
     mqtt: { ...o.config?.mqtt, url: o.mqttUrl },
   }
+  o.onStep?.(`writing the bundle to ${o.out}`)
   const manifest = await writeBundle(
     o.out,
     {

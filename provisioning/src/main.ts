@@ -9,4 +9,5 @@ process.exitCode = await runProvisionCli(process.argv.slice(2), {
   env: process.env,
   c: nodeBackend,
   push: (path, dir, baud) => pushOverSerial(path, dir, baud),
+  ...(process.stderr.isTTY ? { progressStream: process.stderr } : {}),
 })

@@ -42,6 +42,9 @@ t.test('enrol writes a bundle opg-node starts from, and verify sees the box onli
   t.equal(code, 0, run.err.join('\n'))
   const deviceId = /enrolled box ([0-9a-f]{16})/.exec(run.out.join('\n'))?.[1]
   t.ok(deviceId, 'prints the device id')
+  t.match(run.out.join('\n'), /modem number \+15550000099 registered with the bridge/)
+  t.notMatch(run.out.join('\n'), /no route/, 'no stale claim that the bridge cannot take it')
+  t.match(run.err.join('\n'), /^enrol: writing the bundle to /m, 'progress as plain lines off a terminal')
 
   const { manifest, files } = await readBundle(out)
   t.same(
@@ -92,7 +95,11 @@ t.test('enrol writes a bundle opg-node starts from, and verify sees the box onli
     ['enrol', '--bridge', b.httpUrl, '--operator-key', b.operatorKey, '--merchant-id', manifest.merchantId],
     run.io,
   )
-  t.match(run.err.at(-1), /needs --label/, 'usage errors name the missing option')
+  t.match(
+    run.err.at(-1),
+    /^opg-provision: error usage: required option '--label <label>' not specified/,
+    'usage errors name the missing option, on one line',
+  )
   const secondDir = join(b.dir, 'second')
 
   // opg-node starts on the bundle and its status reaches the bridge.
@@ -158,6 +165,7 @@ t.test('enrol writes a bundle opg-node starts from, and verify sees the box onli
     'key paths name the boot partition by default',
   )
   t.notMatch(second.out.join('\n'), /merchant API key/, 'no merchant key for an existing merchant')
+  t.equal(secondCfg.dataDir, '/var/lib/opg', "the config names the box's one data directory")
   const idle = collectIo()
   t.equal(
     await runProvisionCli(
@@ -176,7 +184,15 @@ t.test('enrol writes a bundle opg-node starts from, and verify sees the box onli
     ),
     1,
   )
-  t.match(idle.out.join('\n'), /is not online \(last seen never\)/)
+  t.match(
+    idle.err.join('\n'),
+    /^opg-provision: error not_online: box [0-9a-f]{16} is not online \(last seen never\)$/m,
+  )
+  t.equal(
+    [...idle.out, ...idle.err].filter((l) => l.includes('is not online')).length,
+    1,
+    'the failure is printed once',
+  )
 
   await writeFile(join(secondDir, BUNDLE_FILES.signingKey), `${'00'.repeat(32)}\n`)
   await t.rejects(

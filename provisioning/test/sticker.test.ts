@@ -11,6 +11,7 @@ import { BridgeClient } from '../src/bridge-client.js'
 import { BUNDLE_FILES } from '../src/bundle.js'
 import { runProvisionCli } from '../src/cli.js'
 import { enrolBox, stickerName } from '../src/enrol.js'
+import { rasterizeSticker, type StickerContent } from '../src/sticker.js'
 import { collectIo, startBridge } from './support.js'
 
 t.test('sticker PNG, SVG and terminal from a bundle', async (t) => {
@@ -46,6 +47,16 @@ t.test('sticker PNG, SVG and terminal from a bundle', async (t) => {
   t.equal(sticker.merchantName, stickerName(name), 'the name is cut to 48 bytes on a character boundary')
   t.ok(Buffer.byteLength(sticker.merchantName) <= 48)
 
+  // The caption is drawn as text under the QR: the band below the code has dark pixels.
+  const img = rasterizeSticker(sticker0(text!, box.deviceId))
+  const px = img.pixels
+  let dark = 0
+  for (let y = Math.floor(img.height * 0.85); y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) if (px[(y * img.width + x) * 4]! < 128) dark++
+  }
+  t.ok(dark > 200, `the caption is rendered (${dark} dark pixels under the QR)`)
+  t.ok(img.width >= 600, 'rendered at label-printer resolution (300 dpi by default)')
+
   const svg = join(b.dir, 'sticker.svg')
   t.equal(await runProvisionCli(['sticker', out, '--svg', svg], run.io), 0)
   const svgText = await readFile(svg, 'utf8')
@@ -60,9 +71,13 @@ t.test('sticker PNG, SVG and terminal from a bundle', async (t) => {
   const usage = collectIo()
   t.equal(
     await runProvisionCli(['sticker', out, '--png', png, '--svg', svg], usage.io),
-    64,
+    2,
     'one output at a time',
   )
   t.equal(await runProvisionCli(['sticker', join(b.dir, 'nothing'), '--png', png], usage.io), 1)
   t.match(usage.err.at(-1), /bundle_invalid/, 'a folder without a bundle is refused')
 })
+
+function sticker0(text: string, deviceId: string): StickerContent {
+  return { text, merchantName: 'Corner Cafe', tag: deviceTag(deviceId) }
+}

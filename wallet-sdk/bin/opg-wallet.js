@@ -9,4 +9,5 @@ process.exitCode = await runCli(process.argv.slice(2), {
   stderr: (s) => process.stderr.write(s),
   env: process.env,
   cwd: process.cwd(),
+  progressStream: process.stderr.isTTY ? process.stderr : undefined,
 })

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decodeQrText, decodeToken, generateSigningKeyPair, openEnvelope, verifyToken } from '@opg/protocol'
 import { nodeBackend } from '@opg/protocol/node'
+import QRCode from 'qrcode'
 import t from 'tap'
 import { FakeBridge, OPERATOR_KEY } from './support/fake-bridge.js'
 import { makeBox, world } from './support/fixtures.js'
@@ -41,28 +42,28 @@ t.test('the CLI wallet end to end', async (t) => {
 
   const twice = await run(['create'], env)
   t.equal(twice.code, 1)
-  t.match(twice.stderr, /^error wallet_exists/, 'create never overwrites a wallet')
+  t.match(twice.stderr, /^opg-wallet: error wallet_exists/, 'create never overwrites a wallet')
 
-  t.equal((await run(['top-up', '20000'], env)).code, 0)
-  const loaded = await run(['load-purse', '10000', '--limit', '5000', '--json'], {
+  t.equal((await run(['top-up', '200'], env)).code, 0)
+  const loaded = await run(['load-purse', '100.00', '--limit', '50', '--json'], {
     ...env,
     OPG_OPERATOR_KEY: '',
   })
   t.equal(loaded.code, 0, loaded.stderr)
   t.match(JSON.parse(loaded.stdout), { remaining: 10000, perPaymentLimit: 5000, currency: 'EUR' })
   t.match(bridge.wallets.get(walletId), { available: 10000, escrow: 10000 }, 'escrowed at the bridge')
-  const second = await run(['load-purse', '100'], env)
+  const second = await run(['load-purse', '1', '--minor'], env)
   t.equal(second.code, 1)
-  t.match(second.stderr, /^error purse_active/, 'a live purse is not replaced by accident')
+  t.match(second.stderr, /^opg-wallet: error purse_active/, 'a live purse is not replaced by accident')
   t.match(bridge.wallets.get(walletId), { available: 10000 }, 'and nothing more was escrowed')
 
   // Offline: the bridge URL points nowhere, yet paying works.
   const offline = { ...env, OPG_BRIDGE_URL: 'http://127.0.0.1:9' }
   const png = join(tmp, 'pay.png')
-  const paid = await run(['pay', '--sticker', sticker, '--amount', '1250', '--png', png, '--json'], offline)
+  const paid = await run(['pay', '--sticker', sticker, '--amount', '12.50', '--png', png, '--json'], offline)
   t.equal(paid.code, 0, paid.stderr)
   const payment = JSON.parse(paid.stdout)
-  t.match(payment, { amount: 1250, merchant: 'Corner Cafe', remaining: 8750 })
+  t.match(payment, { amountMinor: 1250, merchant: 'Corner Cafe', remainingMinor: 8750 })
   t.same([...(await readFile(png)).subarray(1, 4)], [...Buffer.from('PNG')], 'a PNG QR code was written')
   const token = decodeToken(openEnvelope(c, w.box.encryption, decodeQrText(payment.qrText)))
   verifyToken(c, token, {
@@ -72,10 +73,19 @@ t.test('the CLI wallet end to end', async (t) => {
   })
   t.equal(token.txId, payment.txId, 'the box opens and verifies the QR payload')
 
-  const human = await run(['pay', '--sticker', w.box.sticker, '--amount', '50'], offline)
+  const human = await run(['pay', '--sticker', w.box.sticker, '--amount', '50', '--minor'], offline)
   t.equal(human.code, 0, human.stderr)
   t.match(human.stdout, /OPG1:[0-9A-Z $%*+\-./:]+\n/, 'prints the OPG1 text')
   t.match(human.stdout, /▄|█/, 'and draws the QR code in the terminal')
+  t.match(human.stdout, /pay 0\.50 EUR to Corner Cafe/, 'the amount reads as money')
+  t.match(human.stdout, /purse left 87\.00 EUR/)
+
+  const comma = await run(['pay', '--sticker', sticker, '--amount', '12,50'], offline)
+  t.equal(comma.code, 2, 'a comma is a usage mistake')
+  t.match(comma.stderr, /^opg-wallet: error bad_amount: .*use a dot as the decimal sign: 12\.50/)
+  const negative = await run(['pay', '--sticker', sticker, '--amount', '-5'], offline)
+  t.equal(negative.code, 2)
+  t.match(negative.stderr, /^opg-wallet: error bad_amount: '-5' is negative/)
 
   const svg = join(tmp, 'again.svg')
   const shown = await run(['show', payment.txId, '--svg', svg, '--json'], offline)
@@ -86,21 +96,31 @@ t.test('the CLI wallet end to end', async (t) => {
   t.equal(reshown.txId, payment.txId, 'show seals the same token again')
   t.match(await readFile(svg, 'utf8'), /<svg/)
 
-  const over = await run(['pay', '--sticker', sticker, '--amount', '5001'], offline)
+  const over = await run(['pay', '--sticker', sticker, '--amount', '50.01'], offline)
   t.equal(over.code, 1)
-  t.match(over.stderr, /^error over_limit/)
+  t.match(over.stderr, /^opg-wallet: error over_limit/)
   const forged = makeBox(c, generateSigningKeyPair(c), {
     merchantId: '00000000000000aa',
     deviceId: '00000000000000d1',
   })
   const fake = await run(['pay', '--sticker', forged.sticker, '--amount', '10'], offline)
   t.equal(fake.code, 1)
-  t.match(fake.stderr, /^error forged_sticker/)
+  t.match(fake.stderr, /^opg-wallet: error forged_sticker/)
+  // The sticker image opg-provision prints is read too (decoded like the box decodes QR codes).
+  const stickerPng = join(tmp, 'forged-sticker.png')
+  await QRCode.toFile(stickerPng, forged.sticker, { errorCorrectionLevel: 'M' })
+  const fromPng = await run(['pay', '--sticker', stickerPng, '--amount', '0.10'], offline)
+  t.equal(fromPng.code, 1)
+  t.match(fromPng.stderr, /^opg-wallet: error forged_sticker/, 'the PNG decodes to the sticker it shows')
+  const blankPng = join(tmp, 'blank.png')
+  await writeFile(blankPng, Buffer.from(png_1x1, 'base64'))
+  const noQr = await run(['pay', '--sticker', blankPng, '--amount', '0.10'], offline)
+  t.match(noQr.stderr, /^opg-wallet: error bad_sticker: no QR code found in the image/)
   const noSync = await run(['sync'], offline)
   t.equal(noSync.code, 1)
-  t.match(noSync.stderr, /^error offline/, 'sync says the bridge is unreachable')
+  t.match(noSync.stderr, /^opg-wallet: error offline/m, 'sync says the bridge is unreachable')
   const offBal = await run(['balance'], offline)
-  t.match(offBal.stdout, /offline purse 8700 of 10000 EUR/)
+  t.match(offBal.stdout, /offline purse 87\.00 EUR left of 100\.00 EUR/)
   t.match(offBal.stdout, /unsynced payments 2/)
   t.match(offBal.stdout, /bridge unreachable/)
 
@@ -121,7 +141,7 @@ t.test('the CLI wallet end to end', async (t) => {
   )
 
   const hist = await run(['history'], env)
-  t.match(hist.stdout, new RegExp(`${payment.txId} 1250 EUR held until`))
+  t.match(hist.stdout, new RegExp(`${payment.txId} 12\\.50 EUR held until`))
   const claimed = await run(['claim', payment.txId, '--reason', 'not me'], env)
   t.equal(claimed.code, 0, claimed.stderr)
   t.match(claimed.stdout, /: open/)
@@ -137,7 +157,7 @@ t.test('the CLI wallet end to end', async (t) => {
     unsynced: 0,
   })
   const log = await run(['log'], env)
-  t.match(log.stdout, /#\d+ 1250 EUR to Corner Cafe accepted/)
+  t.match(log.stdout, /#\d+ 12\.50 EUR to Corner Cafe accepted/)
 })
 
 t.test('the CLI fails closed and explains usage', async (t) => {
@@ -145,7 +165,12 @@ t.test('the CLI fails closed and explains usage', async (t) => {
   t.teardown(() => rm(tmp, { recursive: true, force: true }))
   const help = await runWalletCli(['--help'], {})
   t.equal(help.code, 0)
-  t.match(help.stdout, /opg-wallet <command>/, 'the launcher starts the CLI')
+  t.match(help.stdout, /Usage: opg-wallet \[options\] \[command\]/, 'the launcher starts the CLI')
+  t.match(
+    help.stdout,
+    /load-purse \[options\] <amount>\s+escrow an amount/,
+    'commands come with descriptions',
+  )
   const noKey = await runWalletCli(['create'], { OPG_WALLET_DIR: tmp, OPG_WALLET_PASSPHRASE: '' })
   t.equal(noKey.code, 1)
   t.match(noKey.stderr, /bad_passphrase/, 'no passphrase, no wallet')
@@ -154,7 +179,8 @@ t.test('the CLI fails closed and explains usage', async (t) => {
     OPG_WALLET_PASSPHRASE: 'x',
   })
   t.equal(usage.code, 2)
-  t.match(usage.stderr, /pay needs --sticker/)
+  t.match(usage.stderr, /^opg-wallet: error usage: required option '--sticker/, 'one line, with its code')
+  t.equal(usage.stderr.trim().split('\n').length, 1)
   const none = await runWalletCli(['balance'], {
     OPG_WALLET_DIR: tmp,
     OPG_WALLET_PASSPHRASE: 'x',
@@ -163,3 +189,6 @@ t.test('the CLI fails closed and explains usage', async (t) => {
   t.equal(none.code, 1)
   t.match(none.stderr, /no_wallet/)
 })
+
+/** A 1×1 white PNG: an image with no QR code in it. */
+const png_1x1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGP4DwABAQEAWk1v8QAAAABJRU5ErkJggg=='

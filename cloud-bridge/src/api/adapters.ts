@@ -71,6 +71,10 @@ const STATUS: Record<PaymentRecord['state'], PaymentStatus> = {
   unfunded: 'unfunded',
 }
 
+const STATE_OF = Object.fromEntries(
+  Object.entries(STATUS).map(([state, status]) => [status, state]),
+) as Record<PaymentStatus, PaymentRecord['state']>
+
 function paymentView(p: PaymentRecord): PaymentView {
   return {
     txId: p.txId,
@@ -230,6 +234,18 @@ export function reconcilerPort(d: ReconcilerAdapterDeps): ReconcilerPort {
         'SELECT * FROM offline_payments WHERE tenant_id = $1 AND merchant_id = $2 ORDER BY first_received_at DESC, tx_id LIMIT $3',
         [tenantId, merchantId, limit],
       ),
+    tenantPayments(tenantId, f) {
+      // Every filter is a bound parameter; NULL means "any", so one statement serves every combination.
+      const state = f.status === undefined ? null : STATE_OF[f.status]
+      const order = f.status === 'held' ? 'hold_until ASC, tx_id' : 'first_received_at DESC, tx_id'
+      return list(
+        `SELECT * FROM offline_payments WHERE tenant_id = $1
+           AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR merchant_id = $3)
+           AND ($4::text IS NULL OR device_id = $4)
+         ORDER BY ${order} LIMIT $5`,
+        [tenantId, state, f.merchantId ?? null, f.deviceId ?? null, f.limit],
+      )
+    },
   }
 }
 

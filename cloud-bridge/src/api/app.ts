@@ -22,6 +22,7 @@ import { BridgeError, codeForStatus, toErrorResponse } from './errors.js'
 import type { Database, IssuerPort, ReconcilerPort, SmsPort } from './ports.js'
 import { registerClaimRoutes } from './routes/claim-routes.js'
 import { registerMerchantRoutes } from './routes/merchant-routes.js'
+import { registerOperatorListRoutes } from './routes/operator-list-routes.js'
 import { registerOperatorRoutes } from './routes/operator-routes.js'
 import { registerRefusedRoutes } from './routes/refused-routes.js'
 import { registerTenantRoutes } from './routes/tenant-routes.js'
@@ -145,6 +146,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   registerWalletRoutes(app, deps)
   registerClaimRoutes(app, deps)
   registerOperatorRoutes(app, deps)
+  registerOperatorListRoutes(app, deps)
   registerRefusedRoutes(app, deps)
   if (deps.online) registerOnlineRoutes(app, { db: deps.db, online: deps.online, now: deps.now })
 

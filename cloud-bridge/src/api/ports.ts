@@ -104,6 +104,16 @@ export interface ReconcilerPort {
   payment(tenantId: string, txId: string): Promise<PaymentView | null>
   walletHistory(tenantId: string, walletId: string, opts: { limit: number }): Promise<PaymentView[]>
   merchantPayments(tenantId: string, merchantId: string, opts: { limit: number }): Promise<PaymentView[]>
+  /** The tenant's payments for its operator, newest first (held ones: soonest auto-approval first). */
+  tenantPayments(tenantId: string, opts: PaymentFilter): Promise<PaymentView[]>
+}
+
+/** What an operator filters payments by. */
+export interface PaymentFilter {
+  status?: PaymentStatus | undefined
+  merchantId?: string | undefined
+  deviceId?: string | undefined
+  limit: number
 }
 
 /** One SMS as the sandbox provider recorded it. */

@@ -136,11 +136,12 @@ export const PurseRequest = z
   .object({
     amount: Amount,
     perPaymentLimit: Amount.optional(),
+    // The messages reach the wallet's user as they are (the CLI prints them): say the limit and its unit.
     ttlSeconds: z
       .number()
       .int()
-      .min(60)
-      .max(72 * 3600)
+      .min(60, 'a purse lives at least 60 s (the minimum TTL)')
+      .max(72 * 3600, 'a purse lives at most 72 h (259200 s)')
       .optional(),
   })
   .openapi('PurseRequest')

@@ -10,6 +10,7 @@ import type {
   CertSigner,
   IssuerPort,
   LogItemResult,
+  PaymentFilter,
   PaymentView,
   ReconcilerPort,
   SmsPort,
@@ -136,6 +137,11 @@ export class TestReconciler implements ReconcilerPort {
 
   async merchantPayments(tenantId: string, merchantId: string): Promise<PaymentView[]> {
     return [...this.payments.values()].filter((p) => p.tenantId === tenantId && p.merchantId === merchantId)
+  }
+
+  async tenantPayments(tenantId: string, f: PaymentFilter): Promise<PaymentView[]> {
+    this.calls.push(`payments ${tenantId} ${f.status ?? '*'} ${f.merchantId ?? '*'} ${f.deviceId ?? '*'}`)
+    return [...this.payments.values()].filter((p) => p.tenantId === tenantId)
   }
 }
 

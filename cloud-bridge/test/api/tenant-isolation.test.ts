@@ -108,6 +108,8 @@ const ROUTES: { method: string; path: string; body?: (ids: Ids) => unknown; scop
   { method: 'GET', path: '/v1/payments/{txId}', scoped: true },
   { method: 'GET', path: '/v1/sandbox/sms', scoped: false },
   { method: 'POST', path: '/v1/devices/{deviceId}/revoke', scoped: true, body: () => ({ reason: 'x' }) },
+  { method: 'GET', path: '/v1/payments', scoped: false },
+  { method: 'GET', path: '/v1/sms', scoped: false },
   // Last: an intruding operator suspends only its own tenant, whose keys then stop (401 for the rest).
   { method: 'POST', path: '/v1/tenant/suspend', scoped: false, body: () => ({ reason: 'x' }) },
 ]

@@ -48,7 +48,14 @@ t.test('opg-bridge commands', async (t) => {
     t.equal((await run()).code, 2)
     const r = await run('tenant', 'frobnicate')
     t.equal(r.code, 2)
-    t.match(r.err, /usage:/)
+    t.match(r.err, /^opg-bridge: error usage: unknown command 'frobnicate'/)
+    t.equal(r.err.trim().split('\n').length, 1, 'the error is one line')
+    const missing = await run('payouts', 'build', 'Acme')
+    t.equal(missing.code, 2)
+    t.match(missing.err, /error usage: missing required argument 'currency'/)
+    const noUrl = await run('fleet')
+    t.equal(noUrl.code, 2)
+    t.match(noUrl.err, /no bridge URL: give --url or set OPG_BRIDGE_URL/)
   })
 
   await t.test('tenant create refuses without a master key', async (t) => {
@@ -65,9 +72,13 @@ t.test('opg-bridge commands', async (t) => {
   })
 
   let operatorKey = ''
+  let tenantId = ''
   await t.test('tenant create prints the first operator key, which works', async (t) => {
     const r = await run('tenant', 'create', 'Acme', '--currency', 'INR')
     t.equal(r.code, 0, r.err)
+    t.notMatch(r.err, /memory/, 'a durable database gets no warning')
+    tenantId = /tenant Acme \(([0-9a-f]{16}), INR\)/.exec(r.out)?.[1] ?? ''
+    t.ok(tenantId, 'the tenant id is printed')
     const m = /operator key \(shown once\): (opg_\S+)/.exec(r.out)
     t.ok(m)
     operatorKey = m![1]!
@@ -99,9 +110,26 @@ t.test('opg-bridge commands', async (t) => {
     t.match(r.out, /up to date/)
   })
 
-  await t.test('a bad configuration lists every problem and exits 1', async (t) => {
+  await t.test('payouts list takes the tenant id that tenant create printed', async (t) => {
+    const byId = await run('payouts', 'list', tenantId)
+    t.equal(byId.code, 0, byId.err)
+    t.match(byId.out, 'no payouts yet')
+    const json = await run('payouts', 'list', 'Acme', '--json')
+    t.same(JSON.parse(json.out), { payouts: [] })
+    const nobody = await run('payouts', 'list', 'Nobody')
+    t.equal(nobody.code, 1)
+    t.match(nobody.err, /^opg-bridge: error not_found: no tenant named Nobody/)
+  })
+
+  await t.test('an in-memory database is named on every command that writes', async (t) => {
+    const c = io({ ...env, DATABASE_URL: 'memory:' })
+    t.equal(await runCli(['migrate'], c.io), 0, c.err())
+    t.match(c.err(), /warning: DATABASE_URL is memory: .* lost when it exits/)
+  })
+
+  await t.test('a bad configuration lists every problem and exits 78', async (t) => {
     const c = io({ ...env, OPG_HTTP_PORT: 'x', OPG_HOLD_PERIOD: 'later' })
-    t.equal(await runCli(['migrate'], c.io), 1)
+    t.equal(await runCli(['migrate'], c.io), 78)
     t.match(c.err(), /http\.port/)
     t.match(c.err(), /holdPeriodSeconds/)
   })
@@ -119,6 +147,29 @@ t.test('opg-bridge commands', async (t) => {
     t.ok(m, c.err())
     const res = await fetch(`${m![1]}/v1/tenant`, { headers: { authorization: `Bearer ${operatorKey}` } })
     t.match(await res.json(), { name: 'Acme', currency: 'INR' })
+
+    // The operator commands against that running bridge: JSON when stdout is not a terminal.
+    const api = { OPG_BRIDGE_URL: m![1]!, OPG_OPERATOR_KEY: operatorKey }
+    const op = async (...argv: string[]) => {
+      const c = io(api)
+      const code = await runCli(argv, c.io)
+      return { code, out: c.out(), err: c.err() }
+    }
+    t.match(JSON.parse((await op('tenants')).out), {
+      tenants: [{ id: tenantId, name: 'Acme', currency: 'INR' }],
+    })
+    const table = await op('tenants', '--table')
+    t.match(table.out, /│ id\s+│ name\s+│ currency │/, 'a table on request')
+    t.same(JSON.parse((await op('fleet')).out), { devices: [] })
+    t.same(JSON.parse((await op('payments', '--status', 'held')).out), { payments: [] })
+    t.same(JSON.parse((await op('holds')).out), { holds: [] })
+    t.same(JSON.parse((await op('sms', '--json')).out), { messages: [] })
+    t.same(JSON.parse((await op('claims', 'list')).out), { claims: [] })
+    t.match(JSON.parse((await op('keys')).out), { keys: [{ role: 'operator' }] })
+    const bad = await op('payments', '--status', 'lost')
+    t.equal(bad.code, 2, 'a status the bridge does not have is a usage error')
+    const wrongKey = await runCli(['fleet'], io({ ...api, OPG_OPERATOR_KEY: 'opg_nope' }).io)
+    t.equal(wrongKey, 1, 'a refused key exits 1')
     ac.abort()
     t.equal(await done, 0)
   })
@@ -127,5 +178,13 @@ t.test('opg-bridge commands', async (t) => {
 t.test('the bin launcher runs the CLI through tsx', async (t) => {
   const bin = new URL('../../bin/opg-bridge.js', import.meta.url).pathname
   const r = await promisify(execFile)(process.execPath, [bin, '--help'], { env: { PATH: process.env.PATH } })
-  t.match(r.stdout, /opg-bridge tenant create NAME/)
+  t.match(r.stdout, /payouts\s+batches of settled invoice payments/, 'commands come with descriptions')
+  t.match(r.stdout, /Exit codes: 0 ok/)
+  const sub = await promisify(execFile)(process.execPath, [bin, 'payouts', 'list', '--help'])
+  t.match(sub.stdout, /Examples:\n\s+\$ opg-bridge payouts list Acme/)
+  const v = await promisify(execFile)(process.execPath, [bin, '--version'])
+  t.match(v.stdout, /^\d+\.\d+\.\d+/)
+  const usage = await promisify(execFile)(process.execPath, [bin, 'payouts', 'list']).catch((e) => e)
+  t.equal(usage.code, 2)
+  t.match(usage.stderr, /^opg-bridge: error usage: missing required argument 'tenant'/)
 })

@@ -111,7 +111,9 @@ export class Acceptor {
       return { ok: false, code: 'storage_failed', reason: 'the payment could not be stored', txId: p.txId }
     }
     this.#o.onAccepted?.(p.txId)
-    await this.#signal(() => this.#o.signal?.accepted({ txId: p.txId, amount: p.amount }))
+    await this.#signal(() =>
+      this.#o.signal?.accepted({ txId: p.txId, amount: p.amount, currency: p.currency }),
+    )
     return {
       ok: true,
       receipt: {

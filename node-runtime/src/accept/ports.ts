@@ -11,6 +11,7 @@ export interface ClockPort {
 
 /** What the merchant sees and hears. Called only after the payment is durable. */
 export interface SignalPort {
-  accepted(info: { txId: string; amount: number }): Promise<void> | void
+  /** `amount` in minor units of `currency` (logs and displays format it with the protocol's formatMoney). */
+  accepted(info: { txId: string; amount: number; currency: string }): Promise<void> | void
   rejected(info: { code: string }): Promise<void> | void
 }

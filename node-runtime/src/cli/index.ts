@@ -18,6 +18,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   stopSignal,
   decodeImageFile: async (path) => (await decodeImageFile(path)) ?? undefined,
+  ...(process.stderr.isTTY ? { progressStream: process.stderr } : {}),
 })
 process.off('SIGINT', onStop)
 process.off('SIGTERM', onStop)

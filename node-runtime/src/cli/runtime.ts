@@ -1,4 +1,5 @@
 /** Process-level pieces of the command: the pino logger and the simulated merchant signal. */
+import { formatMoney } from '@opg/protocol'
 import pino from 'pino'
 import type { SignalPort } from '../accept/ports.js'
 import type { NodeConfig } from '../config/schema.js'
@@ -21,7 +22,11 @@ export function createLogger(config: NodeConfig, io: CliIo): Logger {
 /** In simulation the LED and buzzer are log lines. */
 export function simSignal(log: Logger): SignalPort {
   return {
-    accepted: ({ txId, amount }) => log.info({ txId, amount, led: 'green', buzzer: 'short' }, 'PAID'),
+    accepted: ({ txId, amount, currency }) =>
+      log.info(
+        { txId, amount, currency, led: 'green', buzzer: 'short' },
+        `PAID ${formatMoney(amount, currency)}`,
+      ),
     rejected: ({ code }) => log.info({ code, led: 'red', buzzer: 'long' }, 'REFUSED'),
   }
 }

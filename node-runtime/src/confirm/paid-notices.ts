@@ -312,7 +312,7 @@ export class PaidNotices {
     const { gpio, signal } = this.#o
     try {
       if (gpio) signalAccepted(gpio)
-      else await signal?.accepted({ txId: paid.ref, amount: paid.amount })
+      else await signal?.accepted({ txId: paid.ref, amount: paid.amount, currency: paid.currency })
     } catch (err) {
       // The confirmation is stored; a GPIO fault does not undo it.
       this.#log.error({ err }, 'could not signal the confirmation')

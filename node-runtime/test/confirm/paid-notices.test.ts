@@ -230,7 +230,7 @@ t.test(
 t.test('without GPIO the node’s signal port is told, after the record', async (t) => {
   const dev = device()
   const vault = new MemoryVault()
-  const seen: { txId: string; amount: number; stored: number }[] = []
+  const seen: { txId: string; amount: number; currency: string; stored: number }[] = []
   const svc = new PaidNotices({
     c,
     vault,
@@ -244,7 +244,7 @@ t.test('without GPIO the node’s signal port is told, after the record', async 
   t.teardown(() => svc.stop())
   const out = await svc.handleSms({ from: '+15550000000', text: paidSms(dev, { ref: 'INV-5', amount: 700 }) })
   t.equal(out.status, 'confirmed')
-  t.same(seen, [{ txId: 'INV-5', amount: 700, stored: 1 }])
+  t.same(seen, [{ txId: 'INV-5', amount: 700, currency: 'INR', stored: 1 }], 'with its currency, for display')
   t.match(await svc.handleSms({ from: 'x', text: paidSms(device()) }), { status: 'refused', code: 'bad_tag' })
   t.equal(seen.length, 1)
 })

@@ -58,36 +58,12 @@ export function resolveConfig(
   }
 }
 
-export const USAGE = `opg-wallet — an opg customer wallet on the command line
-
-Usage: opg-wallet <command> [options]
-
-Commands
-  create [--phone E164]              make a wallet (and register it when an operator key is set)
-  register --phone E164              register the wallet's key with the bridge (operator key)
-  top-up AMOUNT --card TOKEN         top up the balance by card (payment-provider token, e.g. tok_visa)
-  top-up AMOUNT [--ref TEXT]         credit the balance from the operator side (operator key)
-  load-purse AMOUNT [--limit N] [--ttl SECONDS] [--replace]
-                                     escrow AMOUNT into an offline purse (online); --replace swaps a
-                                     live purse (its leftover returns to the balance when it expires)
-  pay --sticker TEXT|FILE --amount X [--png FILE] [--svg FILE] [--ble | --online]
-                                     pay a merchant box offline: prints the QR code (or pays over BLE);
-                                     --online pays the sticker's merchant from the balance instead
-  pay-invoice OPGI:…|ID [--card TOKEN]
-                                     pay a merchant's invoice online, from the balance or by card
-  show TXID [--png FILE] [--svg FILE] show a logged payment's QR code again (same token)
-  sync                               upload the signed log to the bridge
-  history [--limit N]                payments as the bridge sees them (held, confirmed, ...)
-  claim TXID [--reason TEXT]         dispute a payment
-  balance                            offline purse, and the online balance when the bridge is reachable
-  log                                the local signed log
-
-Amounts are whole minor units (cents, paise). Options
-  --dir DIR            state directory (env ${ENV.dir}; default ~/.opg-wallet)
-  --key-file FILE      16-byte key file for the encrypted state (env ${ENV.keyFile});
-                       otherwise the passphrase in env ${ENV.passphrase} (required: state is always encrypted)
-  --bridge URL         bridge base URL (env ${ENV.bridge})
-  --api-key KEY        the wallet's API key (env ${ENV.apiKey}; default: the one saved at registration)
-  --operator-key KEY   operator key for register / top-up (env ${ENV.operatorKey})
-  --json               machine-readable output
-`
+/** The environment paragraph of `opg-wallet --help`. */
+export const ENV_HELP = `Environment (flags win):
+  ${ENV.dir}         state directory (default ~/.opg-wallet)
+  ${ENV.passphrase}  passphrase of the encrypted state (or ${ENV.keyFile}: a 16-byte key file)
+  ${ENV.bridge}         bridge base URL
+  ${ENV.apiKey}     the wallet's API key (default: the one saved at registration)
+  ${ENV.operatorKey}       operator key for create/register/top-up
+Amounts are money as you would write it (12.50); with --minor, whole minor units (1250). JSON output keeps
+amounts as integers in minor units (\`amountMinor\`, or \`amount\` where the bridge's own record is printed).`

@@ -278,8 +278,8 @@ export class BridgeClient {
         })
       }
       if (!res.ok) {
-        const e = (parsed as { error?: { code?: string; message?: string } }).error
-        throw new WalletError('bridge', `bridge refused ${method} ${path}: ${e?.code ?? res.status}`, {
+        const e = (parsed as { error?: BridgeErrorBody }).error
+        throw new WalletError('bridge', `bridge refused ${method} ${path}: ${refusal(e, res.status)}`, {
           status: res.status,
           ...(e?.code ? { remoteCode: e.code } : {}),
         })
@@ -292,6 +292,23 @@ export class BridgeClient {
       clearTimeout(timer)
     }
   }
+}
+
+/** The bridge's error body: a stable code, a message, and for schema failures the offending fields. */
+interface BridgeErrorBody {
+  code?: string
+  message?: string
+  issues?: { path?: string; message?: string }[]
+}
+
+/** What the bridge said, for a person: `invalid_request: ttlSeconds: a purse lives at least 60 s (…)`. */
+function refusal(e: BridgeErrorBody | undefined, status: number): string {
+  if (!e?.code) return String(status)
+  const issues = (e.issues ?? [])
+    .map((i) => `${i.path ? `${i.path}: ` : ''}${i.message ?? ''}`)
+    .filter(Boolean)
+  if (issues.length > 0) return `${e.code}: ${issues.join('; ')}`
+  return e.message ? `${e.code}: ${e.message}` : e.code
 }
 
 function id(walletId: string): string {

@@ -9,7 +9,8 @@
 
 /** A durable key-value store of strings. `set` must not resolve before the value survives a power cut. */
 export interface WalletStorage {
-  get(key: string): Promise<string | undefined>
+  /** The stored value; a missing key may be `undefined` or `null` (what most platform stores return). */
+  get(key: string): Promise<string | null | undefined>
   set(key: string, value: string): Promise<void>
   delete(key: string): Promise<void>
 }

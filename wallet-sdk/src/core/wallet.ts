@@ -127,7 +127,8 @@ export class Wallet {
 
   /** True when `storage` holds a wallet. */
   static async exists(storage: WalletStorage): Promise<boolean> {
-    return (await storage.get(STATE_KEY)) !== undefined
+    // `null` and `undefined` both mean "nothing stored": platform stores differ.
+    return ((await storage.get(STATE_KEY)) ?? undefined) !== undefined
   }
 
   /** The crypto backend this wallet uses. */
@@ -391,5 +392,5 @@ export class Wallet {
 
 async function readState(storage: WalletStorage): Promise<WalletState | undefined> {
   const text = await storage.get(STATE_KEY)
-  return text === undefined ? undefined : decodeState(text)
+  return text === undefined || text === null ? undefined : decodeState(text)
 }

@@ -1,0 +1,5 @@
+/** The version `opg-bridge --version` prints: the package's own. */
+import { createRequire } from 'node:module'
+
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
+  .version
