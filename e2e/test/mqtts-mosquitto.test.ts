@@ -89,6 +89,8 @@ t.test('mqtts with client certificates through a real Mosquitto', async (t) => {
     OPG_HTTP_PORT: '0',
     OPG_VERIFY_WORKERS: '0',
     OPG_LOG_LEVEL: 'silent',
+    // The sandbox card provider (no real PSP here) runs only in test mode.
+    OPG_MODE: 'test',
   }
   const out = new PassThrough()
   let printed = ''

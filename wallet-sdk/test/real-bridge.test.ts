@@ -81,15 +81,16 @@ t.test('opg-wallet against the real bridge', async (t) => {
   const { walletId } = JSON.parse(created.stdout)
   t.match(walletId, /^[0-9a-f]{16}$/)
 
-  t.equal((await run(['top-up', '10000'], env)).code, 0)
-  const loaded = await run(['load-purse', '3000', '--limit', '1000', '--json'], env)
+  // Amounts are typed as money (100.00 EUR); JSON answers keep minor units.
+  t.equal((await run(['top-up', '100.00'], env)).code, 0)
+  const loaded = await run(['load-purse', '30', '--limit', '10.00', '--json'], env)
   t.equal(loaded.code, 0, loaded.stderr)
   t.match(JSON.parse(loaded.stdout), { remaining: 3000, perPaymentLimit: 1000, currency: 'EUR' })
-  const again = await run(['load-purse', '100'], env)
+  const again = await run(['load-purse', '1'], env)
   t.equal(again.code, 1)
   t.match(again.stderr, /error purse_active/, 'the wallet will not strand a live purse')
 
-  const paid = await run(['pay', '--sticker', sticker, '--amount', '700', '--json'], {
+  const paid = await run(['pay', '--sticker', sticker, '--amount', '7.00', '--json'], {
     ...env,
     OPG_BRIDGE_URL: 'http://127.0.0.1:9',
   })
@@ -120,13 +121,13 @@ t.test('opg-wallet against the real bridge', async (t) => {
   t.equal(after.status, 'claimed', 'the claimed payment shows as claimed')
 
   // Online: card top-up (sandbox provider tokens), paying the sticker's merchant and an invoice from the balance.
-  const card = await run(['top-up', '1000', '--card', 'tok_visa', '--json'], env)
+  const card = await run(['top-up', '10.00', '--card', 'tok_visa', '--json'], env)
   t.equal(card.code, 0, card.stderr)
   t.match(JSON.parse(card.stdout), { kind: 'topup', method: 'card', status: 'succeeded', amount: 1000 })
-  const declined = await run(['top-up', '1000', '--card', 'tok_card_declined'], env)
+  const declined = await run(['top-up', '10.00', '--card', 'tok_card_declined'], env)
   t.equal(declined.code, 1)
   t.match(declined.stderr, /error bridge \(card_declined\)/, 'a declined card is reported with its code')
-  const online = await run(['pay', '--sticker', sticker, '--amount', '250', '--online', '--json'], env)
+  const online = await run(['pay', '--sticker', sticker, '--amount', '2.50', '--online', '--json'], env)
   t.equal(online.code, 0, online.stderr)
   t.match(JSON.parse(online.stdout), { kind: 'transfer', method: 'wallet', status: 'succeeded', amount: 250 })
   const inv = await call(httpUrl, m.body.apiKey.key, 'POST', '/v1/invoices', {

@@ -129,8 +129,9 @@ export interface ErrorBody {
  * route that forgets a check answers a typed 4xx, never a 500:
  * - 23505 unique violation → conflict (a second object with the same natural key);
  * - 23503 foreign key violation → not_found (the referenced object does not exist in the tenant);
- * - 22021 / 22P05 a NUL character (PostgreSQL text cannot hold U+0000), 22001 a value too long
- *   → invalid_request.
+ * - 22021 / 22P05 a NUL character (PostgreSQL text cannot hold U+0000), 22001 a value too long, 22P02 text
+ *   the database cannot read as its type (PGlite's answer to a lone UTF-16 surrogate inside jsonb, where
+ *   PostgreSQL says 22P05) → invalid_request.
  * Anything else (23514 check violations included: the ledger's balance trigger raises it) stays a 500.
  */
 const SQLSTATE_CODES: Record<string, BridgeErrorCode> = {
@@ -139,6 +140,7 @@ const SQLSTATE_CODES: Record<string, BridgeErrorCode> = {
   '22021': 'invalid_request',
   '22P05': 'invalid_request',
   '22001': 'invalid_request',
+  '22P02': 'invalid_request',
 }
 
 /** Map any thrown value to an HTTP status and a body that is safe to send. */

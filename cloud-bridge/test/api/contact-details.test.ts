@@ -10,10 +10,14 @@ t.test('contact details', async (t) => {
   await forEachDatabase(t, async (t, db) => {
     const api = makeApi(db)
     const w = await makeWorld(api, 'contacts')
-    const m = await call(api.app, 'PATCH', `/v1/merchants/${w.merchantId}`, w.merchantKey, {
+    // A merchant sets its phone; the payout account is the operator's to change (audited, test/security).
+    const own = await call(api.app, 'PATCH', `/v1/merchants/${w.merchantId}`, w.merchantKey, {
       phone: '+15550001111',
-      bankAccountRef: 'acct_123',
     })
+    t.equal(own.status, 200)
+    const payout = { bankAccountRef: 'acct_123' }
+    t.equal((await call(api.app, 'PATCH', `/v1/merchants/${w.merchantId}`, w.merchantKey, payout)).status, 403)
+    const m = await call(api.app, 'PATCH', `/v1/merchants/${w.merchantId}`, w.operator, payout)
     t.equal(m.status, 200)
     t.match(m.body, { phone: '+15550001111', bankAccountRef: 'acct_123' })
     const cleared = await call(api.app, 'PATCH', `/v1/merchants/${w.merchantId}`, w.operator, { phone: null })

@@ -105,7 +105,7 @@ t.test('revoke a box and suspend a tenant', async (t) => {
         const audit = await call(api.app, 'GET', '/v1/audit', a.operator)
         t.same(
           audit.body.entries
-            .filter((e: { action: string }) => e.action.startsWith('tenant.'))
+            .filter((e: { action: string }) => /^(tenant|device)\./.test(e.action))
             .map((e: { action: string; actorKeyId: string | null }) => [e.action, e.actorKeyId]),
           [
             ['tenant.resume', null],

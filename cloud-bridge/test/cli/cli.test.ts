@@ -178,7 +178,7 @@ t.test('opg-bridge commands', async (t) => {
 t.test('the bin launcher runs the CLI through tsx', async (t) => {
   const bin = new URL('../../bin/opg-bridge.js', import.meta.url).pathname
   const r = await promisify(execFile)(process.execPath, [bin, '--help'], { env: { PATH: process.env.PATH } })
-  t.match(r.stdout, /payouts\s+batches of settled invoice payments/, 'commands come with descriptions')
+  t.match(r.stdout, /payouts\s+batches of what is due/, 'commands come with descriptions')
   t.match(r.stdout, /Exit codes: 0 ok/)
   const sub = await promisify(execFile)(process.execPath, [bin, 'payouts', 'list', '--help'])
   t.match(sub.stdout, /Examples:\n\s+\$ opg-bridge payouts list Acme/)

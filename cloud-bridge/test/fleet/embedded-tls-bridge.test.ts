@@ -32,6 +32,7 @@ t.test('embedded broker on 0.0.0.0 over TLS: the bridge starts, strangers are re
     OPG_MQTT_EMBEDDED_PORT: '0',
     OPG_VERIFY_WORKERS: '0',
     OPG_LOG_LEVEL: 'silent',
+    OPG_MODE: 'test',
   }
   t.throws(() => loadConfig({ env }), { code: 'bad_config' }, 'not without TLS')
   const config = loadConfig({
