@@ -126,7 +126,8 @@ export async function balance(
 
 /**
  * The facts of a synthetic token of `s`'s wallet for reconciliation tests: unique bytes (no signature, so no hash
- * chain to check: every link empty, counters from base 0), its own tx id unless given, purse `purse` (default 0).
+ * chain to check: every link empty), its own tx id unless given, and purse `purse` (default 0), which is also the
+ * purse's counter base — as a real purse's id is wallet:counterBase, so counters of two purses never collide.
  */
 export function syntheticToken(
   s: { tenantId: string; walletId: string; merchantId: string; currency: string },
@@ -154,7 +155,7 @@ export function syntheticToken(
     purseExpiresAt: expiresAt,
     token: bytes,
     tokenHash: createHash('sha256').update(bytes).digest('hex'),
-    counterBase: 0,
+    counterBase: purse,
     prevHash: '',
     link: '',
     chainStart: '',
