@@ -2,7 +2,7 @@
 // reaches a payout batch, the claim reserve stays behind until the window closes, a claim after a payout is
 // paid from the reserve (never from paid money, never a negative balance), batches are idempotent per key and
 // per scheduled period across concurrent builders. The ledger invariants hold after every scenario.
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { Db } from '../../src/db/types.js'
 import { checkInvariants } from '../../src/ledger/balances.js'
@@ -20,7 +20,7 @@ import {
 import { ledgerPort, smsOutboxNotifier, walletsTableFreezer } from '../../src/reconcile/adapters.js'
 import { Reconciler } from '../../src/reconcile/reconciler.js'
 import type { TokenFacts } from '../../src/reconcile/types.js'
-import { balance, forEachEngine, seedTenant } from '../reconcile/support.js'
+import { balance, forEachEngine, seedTenant, syntheticToken } from '../reconcile/support.js'
 
 t.setTimeout(300_000)
 
@@ -29,28 +29,7 @@ const D = 24 * H
 type Seed = Awaited<ReturnType<typeof seedTenant>>
 
 function token(s: Seed, counter: number, amount: number, expiresAt: number): TokenFacts {
-  const txId = randomUUID()
-  const bytes = new TextEncoder().encode(`${txId}/${counter}`)
-  return {
-    txId,
-    tenantId: s.tenantId,
-    walletId: s.walletId,
-    merchantId: s.merchantId,
-    deviceId: 'dddddddddddddddd',
-    amount,
-    currency: s.currency,
-    counter,
-    purseId: `${s.walletId}:0`,
-    purseAmount: 2000,
-    purseExpiresAt: expiresAt,
-    token: bytes,
-    tokenHash: createHash('sha256').update(bytes).digest('hex'),
-    // Synthetic bytes: no hash chain to check (every link empty), counters from base 0.
-    counterBase: 0,
-    prevHash: '',
-    link: '',
-    chainStart: '',
-  }
+  return syntheticToken(s, { counter, amount, expiresAt })
 }
 
 /** A wallet → merchant QR transfer as the online module posts it. */

@@ -1,13 +1,9 @@
-// Whole batches through reconciliation, on PostgreSQL and PGlite: the set-based executor (one statement per
-// kind of step, one ledger call per plan) leaves every payment with its own ledger entries, moves nothing
-// twice on re-delivery, and aborts the whole transaction when a plan was made on stale records.
-import { createHash, randomUUID } from 'node:crypto'
 import t from 'tap'
 import { ledgerPort, smsOutboxNotifier, walletsTableFreezer } from '../../src/reconcile/adapters.js'
 import { applySteps } from '../../src/reconcile/executor.js'
 import { Reconciler } from '../../src/reconcile/reconciler.js'
 import type { TokenFacts } from '../../src/reconcile/types.js'
-import { balance, forEachEngine, seedTenant } from './support.js'
+import { balance, forEachEngine, seedTenant, syntheticToken } from './support.js'
 
 t.setTimeout(300_000)
 
@@ -15,28 +11,7 @@ const H = 3600_000
 type Seed = Awaited<ReturnType<typeof seedTenant>>
 
 function token(s: Seed, counter: number, amount: number, expiresAt: number): TokenFacts {
-  const txId = randomUUID()
-  const bytes = new TextEncoder().encode(`${txId}/${counter}/${amount}`)
-  return {
-    txId,
-    tenantId: s.tenantId,
-    walletId: s.walletId,
-    merchantId: s.merchantId,
-    deviceId: 'dddddddddddddddd',
-    amount,
-    currency: s.currency,
-    counter,
-    purseId: `${s.walletId}:0`,
-    purseAmount: 100_000,
-    purseExpiresAt: expiresAt,
-    token: bytes,
-    tokenHash: createHash('sha256').update(bytes).digest('hex'),
-    // Synthetic bytes: no hash chain to check (every link empty), counters from base 0.
-    counterBase: 0,
-    prevHash: '',
-    link: '',
-    chainStart: '',
-  }
+  return syntheticToken(s, { counter, amount, expiresAt, purseAmount: 100_000 })
 }
 
 t.test('batches through the set-based executor', async (t) => {

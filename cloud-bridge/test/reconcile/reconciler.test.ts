@@ -1,10 +1,8 @@
-// Reconciliation against a real database (PostgreSQL and PGlite): the money ends right to the cent.
-import { createHash, randomUUID } from 'node:crypto'
 import t from 'tap'
 import { ledgerPort, smsOutboxNotifier, walletsTableFreezer } from '../../src/reconcile/adapters.js'
 import { Reconciler } from '../../src/reconcile/reconciler.js'
 import type { TokenFacts } from '../../src/reconcile/types.js'
-import { balance, forEachEngine, seedTenant } from './support.js'
+import { balance, forEachEngine, seedTenant, syntheticToken } from './support.js'
 
 // Real brokers and databases on a shared machine: allow more than the package's per-file default.
 t.setTimeout(300_000)
@@ -19,28 +17,7 @@ function makeClock(start: number) {
 type Seed = Awaited<ReturnType<typeof seedTenant>>
 
 function token(s: Seed, over: Partial<TokenFacts> & { counter: number }, expiresAt: number): TokenFacts {
-  const txId = over.txId ?? randomUUID()
-  const bytes = new TextEncoder().encode(`${txId}/${over.counter}/${over.amount ?? 500}`)
-  return {
-    txId,
-    tenantId: s.tenantId,
-    walletId: s.walletId,
-    merchantId: s.merchantId,
-    deviceId: 'dddddddddddddddd',
-    amount: 500,
-    currency: s.currency,
-    purseId: `${s.walletId}:0`,
-    purseAmount: 2000,
-    purseExpiresAt: expiresAt,
-    token: bytes,
-    tokenHash: createHash('sha256').update(bytes).digest('hex'),
-    // Synthetic bytes: no hash chain to check (every link empty), counters from base 0.
-    counterBase: 0,
-    prevHash: '',
-    link: '',
-    chainStart: '',
-    ...over,
-  }
+  return syntheticToken(s, { ...over, expiresAt })
 }
 
 t.test('reconciliation on a database', async (t) => {

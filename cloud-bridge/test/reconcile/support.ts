@@ -1,11 +1,12 @@
 // Test support for reconciliation and ingest: run a suite on PostgreSQL (a fresh, uniquely named database,
 // dropped afterwards) and on PGlite (in memory), migrated with the core schema and the offline-payment schema.
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import pg from 'pg'
 import type { Test } from 'tap'
 import { newId } from '../../src/db/ids.js'
 import { type Db, migrate, openDb } from '../../src/db/index.js'
 import { transfer } from '../../src/ledger/post.js'
+import type { TokenFacts } from '../../src/reconcile/types.js'
 
 export const PG_ADMIN_URL = process.env.OPG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
@@ -121,4 +122,43 @@ export async function balance(
     [tenantId, kind, owner, currency],
   )
   return Number(rows[0]?.balance ?? 0n)
+}
+
+/**
+ * The facts of a synthetic token of `s`'s wallet for reconciliation tests: unique bytes (no signature, so no hash
+ * chain to check: every link empty), its own tx id unless given, and purse `purse` (default 0), which is also the
+ * purse's counter base — as a real purse's id is wallet:counterBase, so counters of two purses never collide.
+ */
+export function syntheticToken(
+  s: { tenantId: string; walletId: string; merchantId: string; currency: string },
+  f: {
+    counter: number
+    expiresAt: number
+    amount?: number
+    purseAmount?: number
+    purse?: number
+  } & Partial<TokenFacts>,
+): TokenFacts {
+  const { expiresAt, purse = 0, ...over } = f
+  const txId = over.txId ?? randomUUID()
+  const bytes = new TextEncoder().encode(`${txId}/${purse}/${f.counter}/${f.amount ?? 500}`)
+  return {
+    txId,
+    tenantId: s.tenantId,
+    walletId: s.walletId,
+    merchantId: s.merchantId,
+    deviceId: 'dddddddddddddddd',
+    amount: 500,
+    currency: s.currency,
+    purseId: `${s.walletId}:${purse}`,
+    purseAmount: 2000,
+    purseExpiresAt: expiresAt,
+    token: bytes,
+    tokenHash: createHash('sha256').update(bytes).digest('hex'),
+    counterBase: purse,
+    prevHash: '',
+    link: '',
+    chainStart: '',
+    ...over,
+  }
 }

@@ -1,7 +1,3 @@
-// Settlement rules on a real database (PostgreSQL and PGlite): the purse sweep cannot stall behind purses that
-// must wait, tenants share each sweep, a claim and its money move in one transaction (a crash in between
-// changes nothing), and deadlines follow the database's clock. The ledger invariants hold after each scenario.
-import { createHash, randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { reconcilerPort } from '../../src/api/adapters.js'
 import type { IssuerPort } from '../../src/api/ports.js'
@@ -12,7 +8,7 @@ import { ledgerPort, smsOutboxNotifier, walletsTableFreezer } from '../../src/re
 import { Reconciler } from '../../src/reconcile/reconciler.js'
 import type { TokenFacts } from '../../src/reconcile/types.js'
 import { InlineVerifier } from '../../src/verify/pool.js'
-import { balance, forEachEngine, seedTenant } from './support.js'
+import { balance, forEachEngine, seedTenant, syntheticToken } from './support.js'
 
 t.setTimeout(300_000)
 
@@ -29,28 +25,7 @@ function token(
   s: Seed,
   o: { purse: number; counter: number; amount: number; expiresAt: number },
 ): TokenFacts {
-  const txId = randomUUID()
-  const bytes = new TextEncoder().encode(`${txId}/${o.purse}/${o.counter}`)
-  return {
-    txId,
-    tenantId: s.tenantId,
-    walletId: s.walletId,
-    merchantId: s.merchantId,
-    deviceId: 'dddddddddddddddd',
-    amount: o.amount,
-    currency: s.currency,
-    counter: o.counter,
-    purseId: `${s.walletId}:${o.purse}`,
-    purseAmount: 100,
-    purseExpiresAt: o.expiresAt,
-    token: bytes,
-    tokenHash: createHash('sha256').update(bytes).digest('hex'),
-    // Synthetic bytes: no hash chain to check (every link empty), counters from base 0.
-    counterBase: 0,
-    prevHash: '',
-    link: '',
-    chainStart: '',
-  }
+  return syntheticToken(s, { ...o, purseAmount: 100 })
 }
 
 async function invariantsHold(t: Test, db: Db): Promise<void> {
