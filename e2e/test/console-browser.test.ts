@@ -154,6 +154,7 @@ if (!existsSync(CHROMIUM)) {
     await page.reload()
     const row = page.locator(`#claims tr[data-claim="${claim.id}"]`)
     t.equal(await txt(row.locator('td.state')), 'open', 'the Money page lists the open claim')
+    t.match(await text(page, '.alerts'), /claim/, 'and the open claim raises an alert')
     t.equal(await row.locator('button[value=reverse]').count(), 1, 'with a Reverse button')
     t.equal(await row.locator('button[value=uphold]').count(), 1, 'and an Uphold button')
     t.equal(await txt(row.locator('td.num')), '2.50 EUR', 'and its amount as money')
@@ -165,6 +166,11 @@ if (!existsSync(CHROMIUM)) {
     )
     t.equal(await txt(row.locator('td.state')), 'reversed', 'and shows it reversed')
     t.equal(await row.locator('button').count(), 0, 'with no decision left to take')
+    t.equal(
+      await page.locator('.alerts', { hasText: /claim/ }).count(),
+      0,
+      'the decision clears the claim alert',
+    )
     await shot(page, '05-money-resolved')
     const claims = await stack.operator.get('/v1/claims')
     const viaApi = (claims.claims as { id: string; status: string }[]).find((c) => c.id === claim.id)
