@@ -147,6 +147,12 @@ export async function resolveClaim(
       [tenantId, claimId, decision === 'reverse' ? 'reversed' : 'upheld', by, note],
     )
     if (!rows[0]) throw new BridgeError('claim_closed', 'claim resolved concurrently')
+    // The decision answers the alert the claim raised: it leaves the operator's open alerts.
+    await tx.query(
+      `UPDATE operator_alerts SET acknowledged_at = now()
+       WHERE tenant_id = $1 AND kind = 'claim' AND tx_id = $2 AND acknowledged_at IS NULL`,
+      [tenantId, claim.txId],
+    )
     return toClaim(rows[0])
   })
 }

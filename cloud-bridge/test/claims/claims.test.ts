@@ -73,6 +73,12 @@ t.test('fraud claims', async (t) => {
     })
 
     await t.test('only an operator resolves; reverse goes through reconciliation once', async (t) => {
+      // The alerts the reconciler raised for this claim and for another payment's (the fake does not write any).
+      for (const txId of [TX, TX2])
+        await db.query(
+          `INSERT INTO operator_alerts (kind, tenant_id, tx_id, detail, created_at) VALUES ('claim', $1, $2, '{}', now())`,
+          [w.tenantId, txId],
+        )
       const byWallet = await call(api.app, 'POST', `/v1/claims/${claimId}/resolve`, w.walletKey, {
         decision: 'reverse',
       })
@@ -93,6 +99,15 @@ t.test('fraud claims', async (t) => {
       t.equal(again.status, 409)
       t.equal(again.body.error.code, 'claim_closed')
       t.equal(api.reconciler.calls.filter((c) => c.startsWith('resolve')).length, 1)
+      const open = await db.query<{ tx_id: string }>(
+        `SELECT tx_id FROM operator_alerts WHERE tenant_id = $1 AND kind = 'claim' AND acknowledged_at IS NULL`,
+        [w.tenantId],
+      )
+      t.same(
+        open.rows.map((r) => r.tx_id),
+        [TX2],
+        "the decision acknowledges its claim's alert, not another payment's",
+      )
     })
   })
 })

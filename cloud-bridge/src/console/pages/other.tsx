@@ -35,33 +35,42 @@ export function SmsPage(p: {
           <Figure label={s} value={String(p.byStatus[s] ?? 0)} />
         ))}
       </section>
-      <table id="sms">
-        <thead>
-          <tr>
-            <th>To</th>
-            <th>Text</th>
-            <th>State</th>
-            <th class="num">Attempts</th>
-            <th>Queued</th>
-            <th>Sent</th>
-            <th>Last error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {p.rows.map((r) => (
-            <tr class={r.status === 'failed' ? 'risk' : ''}>
-              <td>{r.to}</td>
-              <td class="sms-body">{r.body}</td>
-              <td class="state">{r.status}</td>
-              <td class="num">{r.attempts}</td>
-              <td>{when(r.createdAt)}</td>
-              <td>{when(r.sentAt)}</td>
-              <td>{r.lastError ?? '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <section>
+        <h2>Messages</h2>
+        {p.rows.length === 0 ? <p class="empty">No SMS queued yet.</p> : <SmsTable rows={p.rows} />}
+      </section>
     </Layout>
+  )
+}
+
+function SmsTable(p: { rows: SmsRow[] }) {
+  return (
+    <table id="sms">
+      <thead>
+        <tr>
+          <th>To</th>
+          <th>Text</th>
+          <th>State</th>
+          <th class="num">Attempts</th>
+          <th>Queued</th>
+          <th>Sent</th>
+          <th>Last error</th>
+        </tr>
+      </thead>
+      <tbody>
+        {p.rows.map((r) => (
+          <tr class={r.status === 'failed' ? 'risk' : ''}>
+            <td>{r.to}</td>
+            <td class="sms-body">{r.body}</td>
+            <td class="state">{r.status}</td>
+            <td class="num">{r.attempts}</td>
+            <td>{when(r.createdAt)}</td>
+            <td>{when(r.sentAt)}</td>
+            <td>{r.lastError ?? '—'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   )
 }
 
