@@ -36,8 +36,9 @@ t.test('time and revocations reach the box; replays of them are refused', async 
   })
   const replay = (payload: Buffer) =>
     new Promise<void>((resolve, reject) =>
-      broker.publish({ cmd: 'publish', topic: cmdTopic, payload, qos: 1, retain: false, dup: false }, (err) =>
-        err ? reject(err) : resolve(),
+      broker.publish(
+        { cmd: 'publish', topic: cmdTopic, payload, qos: 1, retain: false, dup: false },
+        (err) => (err ? reject(err) : resolve()),
       ),
     )
 

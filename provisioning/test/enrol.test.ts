@@ -79,7 +79,8 @@ t.test('enrol writes a bundle opg-node starts from, and verify sees the box onli
   const encryptionHex = (await readFile(join(out, BUNDLE_FILES.encryptionKey), 'utf8')).trim()
   const stored = JSON.stringify(
     (await b.bridge.db.query('SELECT * FROM devices WHERE id = $1', [deviceId])).rows,
-    (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : typeof v === 'bigint' ? `${v}` : v),
+    (_k, v) =>
+      v instanceof Uint8Array ? Buffer.from(v).toString('hex') : typeof v === 'bigint' ? `${v}` : v,
   )
   t.notOk(stored.includes(signingHex) || stored.includes(encryptionHex), 'no secret key in the device row')
 

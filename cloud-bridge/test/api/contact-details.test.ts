@@ -16,7 +16,10 @@ t.test('contact details', async (t) => {
     })
     t.equal(own.status, 200)
     const payout = { bankAccountRef: 'acct_123' }
-    t.equal((await call(api.app, 'PATCH', `/v1/merchants/${w.merchantId}`, w.merchantKey, payout)).status, 403)
+    t.equal(
+      (await call(api.app, 'PATCH', `/v1/merchants/${w.merchantId}`, w.merchantKey, payout)).status,
+      403,
+    )
     const m = await call(api.app, 'PATCH', `/v1/merchants/${w.merchantId}`, w.operator, payout)
     t.equal(m.status, 200)
     t.match(m.body, { phone: '+15550001111', bankAccountRef: 'acct_123' })

@@ -106,7 +106,11 @@ t.test('opg-bridge broker-config: usage errors, a refused CA pairing, files writ
   }
   const base = ['--out', dir, '--cafile', 'boxes.pem', '--bridge-cafile', 'bridge.pem']
   const tls = ['--certfile', 'broker.pem', '--keyfile', 'broker.key']
-  t.match(await run(base), { code: 2, text: /required option '--certfile/ }, 'a missing file is a usage error')
+  t.match(
+    await run(base),
+    { code: 2, text: /required option '--certfile/ },
+    'a missing file is a usage error',
+  )
   t.match(await run([...base, ...tls, '--port', 'x']), { code: 2, text: /--port must be a port/ })
   t.match(await run([...base, ...tls, '--out']), { code: 2, text: /option '--out <dir>' argument missing/ })
   t.match(
