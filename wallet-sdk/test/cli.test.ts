@@ -17,7 +17,8 @@ const c = nodeBackend
 const run = runWalletCliInProcess
 
 t.test('the CLI wallet end to end', async (t) => {
-  const w = world(c)
+  // The CLI and the fake bridge read the wall clock, so the world is issued around it (not a fixed T0).
+  const w = world(c, Date.now())
   const bridge = new FakeBridge(c, w.issuer, Date.now)
   const url = await bridge.start()
   t.teardown(() => bridge.stop())
@@ -99,10 +100,14 @@ t.test('the CLI wallet end to end', async (t) => {
   const over = await run(['pay', '--sticker', sticker, '--amount', '50.01'], offline)
   t.equal(over.code, 1)
   t.match(over.stderr, /^opg-wallet: error over_limit/)
-  const forged = makeBox(c, generateSigningKeyPair(c), {
-    merchantId: '00000000000000aa',
-    deviceId: '00000000000000d1',
-  })
+  const forged = makeBox(
+    c,
+    generateSigningKeyPair(c),
+    { merchantId: '00000000000000aa', deviceId: '00000000000000d1' },
+    undefined,
+    undefined,
+    Date.now(),
+  )
   const fake = await run(['pay', '--sticker', forged.sticker, '--amount', '10'], offline)
   t.equal(fake.code, 1)
   t.match(fake.stderr, /^opg-wallet: error forged_sticker/)

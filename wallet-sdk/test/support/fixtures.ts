@@ -31,7 +31,10 @@ export function makeBox(
   ids: { merchantId: string; deviceId: string },
   name = 'Corner Cafe',
   ttlS = 365 * 86400,
+  /** The instant to issue around: T0 for pure tests, Date.now() when a real process reads the wall clock. */
+  nowMs = T0,
 ): Box {
+  const nowS = Math.floor(nowMs / 1000)
   const signing = generateSigningKeyPair(c)
   const encryption = generateEncryptionKeyPair(c)
   const cert = issueNodeCertificate(c, issuer, {
@@ -40,17 +43,25 @@ export function makeBox(
     deviceId: ids.deviceId,
     signingKey: signing.publicKey,
     encryptionKey: encryption.publicKey,
-    issuedAt: T0_S - 3600,
-    expiresAt: T0_S - 3600 + ttlS,
+    issuedAt: nowS - 3600,
+    expiresAt: nowS - 3600 + ttlS,
   })
   return { signing, encryption, cert, sticker: encodeSticker({ nodeCert: cert, merchantName: name }) }
 }
 
-export function world(c: CryptoBackend) {
+/** A test world issued around `nowMs` (T0; pass Date.now() for tests that run the CLI as a real process). */
+export function world(c: CryptoBackend, nowMs = T0) {
   const issuer = generateSigningKeyPair(c)
   const keyring = makeKeyring(c, [issuer.publicKey])
-  const box = makeBox(c, issuer, { merchantId: '00000000000000aa', deviceId: '00000000000000d1' })
-  let now = T0
+  const box = makeBox(
+    c,
+    issuer,
+    { merchantId: '00000000000000aa', deviceId: '00000000000000d1' },
+    undefined,
+    undefined,
+    nowMs,
+  )
+  let now = nowMs
   const clock = {
     now: () => now,
     advance: (ms: number) => {
