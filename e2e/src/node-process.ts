@@ -35,7 +35,7 @@ export class NodeProcess {
     this.#out = ''
     const child = spawn(process.execPath, [OPG_NODE, 'start', '--sim', '--config', this.configPath], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...this.env },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...clockEnv(), ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     this.#child = child
@@ -77,4 +77,16 @@ export class NodeProcess {
     if (child.exitCode === null && child.signalCode === null) child.kill(sig)
     return (await this.#exited) ?? null
   }
+}
+
+/**
+ * The clock settings a box must share with the test that starts it: libfaketime's preload and offset when the
+ * suite runs a year ahead (`npm run test:future`), so the box and the bridge live on one calendar.
+ */
+function clockEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => k === 'LD_PRELOAD' || k === 'DONT_FAKE_MONOTONIC' || k.startsWith('FAKETIME'),
+    ),
+  )
 }
