@@ -29,7 +29,12 @@ export interface BoxRow {
 
 const num = (v: unknown): number => Number(v ?? 0)
 
-function pendingAmountOf(status: unknown): Record<string, number> {
+/**
+ * What a box's last status (devices.status, jsonb: an object, or its text on some drivers) says it holds
+ * unsynced, by currency; anything malformed counts as nothing. Shared by the console and /metrics.
+ */
+export function pendingAmountOf(raw: unknown): Record<string, number> {
+  const status = typeof raw === 'string' ? JSON.parse(raw) : raw
   const pa = (status as { pendingAmount?: unknown } | null)?.pendingAmount
   if (!pa || typeof pa !== 'object') return {}
   const out: Record<string, number> = {}
@@ -102,8 +107,7 @@ export async function sampleExposure(q: Queryable, now: Date): Promise<number> {
   )
   const by = new Map<string, { amount: number; boxes: number }>()
   for (const r of rows) {
-    const status = typeof r.status === 'string' ? JSON.parse(r.status) : r.status
-    for (const [cur, v] of Object.entries(pendingAmountOf(status))) {
+    for (const [cur, v] of Object.entries(pendingAmountOf(r.status))) {
       const k = `${r.tenant_id}:${cur}`
       const e = by.get(k) ?? { amount: 0, boxes: 0 }
       e.amount += v

@@ -13,6 +13,7 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, MiddlewareHandler } from 'hono'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Queryable } from '../api/ports.js'
+import { pendingAmountOf } from '../console/queries.js'
 
 export interface MetricsOptions {
   /** Bearer token Prometheus must send; null → loopback clients only. */
@@ -173,11 +174,7 @@ async function collect(
     fleet.boxes.inc({ tenant: d.tenant_id, state: d.revoked ? 'revoked' : d.online ? 'online' : 'offline' })
     if (d.revoked) continue
     fleet.unsyncedPayments.inc({ tenant: d.tenant_id }, num(d.pending_count))
-    const status = (typeof d.status === 'string' ? JSON.parse(d.status) : d.status) as {
-      pendingAmount?: Record<string, number>
-    } | null
-    for (const [cur, v] of Object.entries(status?.pendingAmount ?? {})) {
-      if (!Number.isSafeInteger(v)) continue
+    for (const [cur, v] of Object.entries(pendingAmountOf(d.status))) {
       const k = `${d.tenant_id}\u0000${cur}`
       exposure.set(k, (exposure.get(k) ?? 0) + v)
     }
