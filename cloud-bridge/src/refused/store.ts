@@ -127,8 +127,17 @@ const UPGRADE = COLUMNS.filter(([n]) => n !== 'tenant_id' && n !== 'token_id' &&
  * Insert refused tokens in one statement; returns those that were new (a token already kept is skipped, unless
  * a rule now refuses what only an upload check had refused).
  */
-export async function insertRefused(tx: Queryable, rows: RefusedRecord[]): Promise<RefusedRecord[]> {
-  if (rows.length === 0) return []
+export async function insertRefused(tx: Queryable, given: RefusedRecord[]): Promise<RefusedRecord[]> {
+  if (given.length === 0) return []
+  // One statement may not touch a row twice: the same bytes sent twice in one upload are kept once, as the
+  // refusal that owes something if one of them does.
+  const once = new Map<string, RefusedRecord>()
+  for (const r of given) {
+    const key = `${r.tenantId}\u0000${r.tokenId}`
+    const seen = once.get(key)
+    if (!seen || (seen.settleState === 'none' && r.settleState !== 'none')) once.set(key, r)
+  }
+  const rows = [...once.values()]
   const args = COLUMNS.map(([, type], j) => `$${j + 1}::${type}[]`).join(', ')
   const { rows: out } = await tx.query(
     `INSERT INTO refused_tokens (${COLUMNS.map(([n]) => n).join(', ')})

@@ -67,3 +67,27 @@ t.test('a token pasted into another wallet’s log cannot pre-empt its box', asy
     await a.check(t, 1)
   })
 })
+
+t.test('one upload holding the same refused bytes twice is a typed answer, kept once', async (t) => {
+  await forEachDatabase(t, async (t, db) => {
+    const a = await arena(db)
+    const m = await a.shop('M')
+    const w = await a.wallet(1000)
+    const ghost = w.pay(newId8(c), m.deviceId, 100)
+    const junk = new Uint8Array([0x20])
+    const out = await a.walletLog(w, [ghost.bytes, junk, ghost.bytes, junk])
+    t.same(
+      out.map((o) => [o.outcome, o.code]),
+      [
+        ['rejected', 'wrong_merchant'],
+        ['rejected', 'bad_type'],
+        ['rejected', 'wrong_merchant'],
+        ['rejected', 'bad_type'],
+      ],
+      'every copy gets its answer',
+    )
+    t.same((await a.refused()).map((r) => r.reason).sort(), ['bad_type', 'wrong_merchant'], 'each kept once')
+    t.equal(await a.bal('purse_escrow', w.id), 1000, 'no money moved')
+    await a.check(t, 2)
+  })
+})
