@@ -240,6 +240,12 @@ export class Bridge {
     this.#started.push({ name: 'sms outbox', stop: () => outbox.stop() })
 
     const commands = await this.#boxCommands(db, master, ownUrl)
+    const obs = cfg.observability
+    const metrics = new BridgeMetrics(db, {
+      token: obs.metricsTokenFile ? readFileSync(obs.metricsTokenFile, 'utf8').trim() : null,
+      silentBoxMs: obs.silentBoxSeconds * 1000,
+      now: () => new Date(this.#clock()),
+    })
     const processor = new BatchProcessor({
       onStatus: (tenantId, deviceId, state) => commands.onStatus(tenantId, deviceId, state),
       db,
@@ -260,6 +266,7 @@ export class Bridge {
       group: cfg.mqtt.shareGroup,
       mqtt: this.#mqttClientOptions(),
       log,
+      observe: (r, seconds) => metrics.observeIngest(r, seconds),
     })
     await consumer.start()
     this.#started.push({ name: 'ingest consumer', stop: () => consumer.stop() })
@@ -267,12 +274,6 @@ export class Bridge {
     const online = await this.#online(db, master, ownUrl, () => app)
 
     const issuer = issuerPort(db, { c, sealer: master })
-    const obs = cfg.observability
-    const metrics = new BridgeMetrics(db, {
-      token: obs.metricsTokenFile ? readFileSync(obs.metricsTokenFile, 'utf8').trim() : null,
-      silentBoxMs: obs.silentBoxSeconds * 1000,
-      now: () => new Date(this.#clock()),
-    })
     const sampler = new ExposureSampler({
       db,
       everyMs: obs.exposureSampleSeconds * 1000,
@@ -283,6 +284,7 @@ export class Bridge {
     this.#started.push({ name: 'exposure sampler', stop: () => sampler.stop() })
     const app: ApiApp = createApi({
       metrics,
+      boxCommands: commands,
       alerts: { ...DEFAULT_ALERT_OPTIONS, silentBoxMs: obs.silentBoxSeconds * 1000 },
       online,
       db,

@@ -8,6 +8,7 @@
  * progress, warnings and errors to stderr; exit codes: 0 ok, 1 refused or failed, 2 usage.
  */
 import { type CliFailure, createProgram, EXIT_HELP, runProgram } from '@opg/protocol/cli'
+import { addBoxCommands } from './cli/box.js'
 import { addBrokerConfigCommand } from './cli/broker-config.js'
 import { ApiError, BridgeCli, type CliIo } from './cli/context.js'
 import { addIssuerCommands } from './cli/issuer.js'
@@ -46,6 +47,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   addBrokerConfigCommand(program, cli)
   program.commandsGroup("Operate (through a running bridge's API):")
   addOperatorCommands(program, cli)
+  addBoxCommands(program, cli)
   return runProgram(program, argv, cli.output, describe)
 }
 

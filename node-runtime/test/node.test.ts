@@ -136,7 +136,26 @@ t.test('trusted time, invoice-paid notices and config overrides', async (t) => {
   )
   await waitFor(() => state.data.configOverrides !== undefined, 5_000, 'the override')
   t.same(state.data.configOverrides, { exposure: { maxUnsyncedTotal: 1 } })
-  t.match(node.report(), { online: true, clock: { source: 'trusted' } })
+  // A second override of another field of the same section keeps the first.
+  await bridge.sendCommand(
+    TENANT,
+    world.deviceId,
+    cmd({ type: 'config', config: { exposure: { maxPerWalletPerDay: 7 }, log: { level: 'debug' } } }),
+  )
+  await waitFor(
+    () => (state.data.configOverrides as Record<string, unknown> | undefined)?.log !== undefined,
+    5_000,
+    'the second override',
+  )
+  t.same(state.data.configOverrides, {
+    exposure: { maxUnsyncedTotal: 1, maxPerWalletPerDay: 7 },
+    log: { level: 'debug' },
+  })
+  t.match(node.report(), {
+    online: true,
+    clock: { source: 'trusted' },
+    configOverride: { exposure: { maxUnsyncedTotal: 1, maxPerWalletPerDay: 7 } },
+  })
 })
 
 t.test('a command sealed with another key is ignored', async (t) => {

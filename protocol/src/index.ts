@@ -9,6 +9,7 @@ export * from './ble-session.js'
 export * from './bytes.js'
 export * from './certificates.js'
 export * from './command-seq.js'
+export * from './config-override.js'
 export type { CryptoBackend } from './crypto/backend.js'
 export {
   ED25519_L,

@@ -13,6 +13,7 @@ import { bearerAuth } from '../auth/middleware.js'
 import { RateLimiter, type RateLimitOptions } from '../auth/rate-limit.js'
 import type { AlertOptions } from '../console/alerts.js'
 import { createConsole } from '../console/index.js'
+import type { OperatorCommandPort } from '../fleet/box-command-actions.js'
 import type { SecretSealer } from '../issuer/master-key.js'
 import type { BridgeMetrics } from '../metrics/metrics.js'
 import type { TopupLimits } from '../online/limits.js'
@@ -56,6 +57,8 @@ export interface ApiDeps {
   metrics?: BridgeMetrics
   /** When the console raises its alerts (defaults in console/alerts.ts). */
   alerts?: AlertOptions
+  /** Operator commands to boxes (sync now, config override); absent → those routes answer not_configured. */
+  boxCommands?: OperatorCommandPort
 }
 
 /** Hono environment of the API: the authenticated principal. */
@@ -139,6 +142,7 @@ export function createApi(deps: ApiDeps): ApiApp {
       reconciler: deps.reconciler,
       now: deps.now,
       ...(deps.alerts ? { alerts: deps.alerts } : {}),
+      ...(deps.boxCommands ? { boxCommands: deps.boxCommands } : {}),
     }),
   )
   registerTenantRoutes(app, deps)

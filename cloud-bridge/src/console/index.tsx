@@ -11,8 +11,10 @@ import { secureHeaders } from 'hono/secure-headers'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Database, ReconcilerPort } from '../api/ports.js'
 import { resolveClaim } from '../claims/claims.js'
+import type { OperatorCommandPort } from '../fleet/box-command-actions.js'
 import { type AlertOptions, activeAlerts, DEFAULT_ALERT_OPTIONS } from './alerts.js'
 import { serveAsset } from './assets.js'
+import { DONE_TEXT, registerBoxCommandForms } from './box-commands.js'
 import { BoxPage, FleetPage } from './pages/fleet.js'
 import { Layout } from './pages/layout.js'
 import { MoneyPage } from './pages/money.js'
@@ -35,6 +37,8 @@ export interface ConsoleDeps {
   reconciler: ReconcilerPort
   now: () => Date
   alerts?: AlertOptions
+  /** Operator commands to boxes; absent → the box page's command buttons answer that none can be sent. */
+  boxCommands?: OperatorCommandPort
 }
 
 type Env = { Variables: { session: ConsoleSession | null } }
@@ -152,19 +156,46 @@ export function createConsole(deps: ConsoleDeps): Hono<Env> {
     )
   })
 
-  app.get('/boxes/:id', async (c) => {
-    const s = c.get('session')
-    if (!operator(s)) return notFound(c, s)
+  const boxPage = async (
+    c: Context,
+    s: ConsoleSession,
+    id: string,
+    msg: { notice?: string; error?: string } = {},
+    status: ContentfulStatusCode = 200,
+  ) => {
     const now = deps.now()
-    const box = (await Q.boxes(deps.db, scopeOf(s), now)).find((b) => b.id === c.req.param('id'))
+    const box = (await Q.boxes(deps.db, scopeOf(s), now)).find((b) => b.id === id)
     if (!box) return notFound(c, s)
-    const { rows } = await deps.db.query<{ status: unknown }>(
-      'SELECT status FROM devices WHERE tenant_id = $1 AND id = $2',
+    const { rows } = await deps.db.query<{ status: unknown; currency: string }>(
+      `SELECT d.status, t.currency FROM devices d JOIN tenants t ON t.id = d.tenant_id
+       WHERE d.tenant_id = $1 AND d.id = $2`,
       [s.tenantId, box.id],
     )
     const payments = await Q.payments(deps.db, scopeOf(s), { deviceId: box.id, limit: 100 })
-    return page(c, <BoxPage session={s} now={now} box={box} status={rows[0]?.status} payments={payments} />)
+    return page(
+      c,
+      <BoxPage
+        session={s}
+        now={now}
+        box={box}
+        status={rows[0]?.status}
+        payments={payments}
+        currency={rows[0]?.currency ?? 'EUR'}
+        notice={msg.notice}
+        error={msg.error}
+      />,
+      status,
+    )
+  }
+
+  app.get('/boxes/:id', async (c) => {
+    const s = c.get('session')
+    if (!operator(s)) return notFound(c, s)
+    const done = c.req.query('done')
+    return boxPage(c, s, c.req.param('id'), done ? { notice: DONE_TEXT[done] } : {})
   })
+
+  registerBoxCommandForms(app, { ...deps, operator, boxPage, notFound })
 
   app.get('/boxes/:id/sticker.svg', async (c) => {
     const s = c.get('session')

@@ -9,10 +9,13 @@
  * (or this replica has not set it for `timeResyncMs`), and with `revocations` when the box is behind. A poll
  * notices a changed list and pushes it to every online box of the tenant at once. Sends to one box are
  * spaced by `minIntervalMs`, so a box that keeps refusing cannot make the bridge loop.
+ *
+ * An operator's `sync_now` and `config` go through the same sequence and seal (fleet/box-command-actions.ts).
  */
 import {
   type Command,
   CommandSchema,
+  type ConfigOverride,
   type CryptoBackend,
   deriveKey,
   id8ToBytes,
@@ -134,13 +137,13 @@ export async function currentRevocations(
 export class BoxCommands {
   readonly #o: Required<Omit<BoxCommandsOptions, 'log'>> & { log: Logger }
   /** Last send per box and type (this replica), ms. */
-  readonly #sent = new Map<string, Partial<Record<'time' | 'revocations', number>>>()
+  readonly #sent = new Map<string, Partial<Record<Command['type'], number>>>()
   /** Each tenant's list as last read, for the status path (refreshed by the poll or after pollMs). */
   readonly #lists = new Map<string, { list: RevocationList; at: number }>()
   #timer: NodeJS.Timeout | undefined
   #polling = false
   /** Counters for logs and tests. */
-  readonly stats = { time: 0, revocations: 0, failed: 0 }
+  readonly stats = { time: 0, revocations: 0, sync_now: 0, config: 0, failed: 0 }
 
   constructor(o: BoxCommandsOptions) {
     this.#o = {
@@ -208,6 +211,31 @@ export class BoxCommands {
       wallets: l.wallets,
     }))
     if (ok) this.stats.revocations++
+    return ok
+  }
+
+  /** Ask the box to publish what it holds and its status now (an operator's "sync now"). */
+  async sendSyncNow(tenantId: string, deviceId: string): Promise<boolean> {
+    const ok = await this.#send(tenantId, deviceId, (seq) => ({
+      v: 1,
+      id: uuidv7(this.#o.c),
+      seq,
+      type: 'sync_now',
+    }))
+    if (ok) this.stats.sync_now++
+    return ok
+  }
+
+  /** Send a config override; the box validates it against its own schema and applies it at its next start. */
+  async sendConfig(tenantId: string, deviceId: string, config: ConfigOverride): Promise<boolean> {
+    const ok = await this.#send(tenantId, deviceId, (seq) => ({
+      v: 1,
+      id: uuidv7(this.#o.c),
+      seq,
+      type: 'config',
+      config,
+    }))
+    if (ok) this.stats.config++
     return ok
   }
 

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { bridgeSubscription } from '@opg/protocol'
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt'
 import { type Logger, silentLogger } from '../reconcile/reconciler.js'
-import type { BatchProcessor } from './processor.js'
+import type { BatchProcessor, ProcessResult } from './processor.js'
 
 export interface ConsumerOptions {
   url: string
@@ -35,6 +35,8 @@ export interface ConsumerOptions {
   /** Wait between retries when processing fails for an infrastructure reason (default 1 s, doubling to 30 s). */
   retryMs?: number
   log?: Logger
+  /** Told of every message handled (its ack, if any, with the broker) and how long it took from arrival. */
+  observe?: (result: ProcessResult, seconds: number) => void
 }
 
 /** Consumes box messages and publishes acks. start()/stop() own every connection and timer. */
@@ -140,6 +142,7 @@ export class IngestConsumer {
 
   private async handle(packet: IPublishPacket): Promise<void> {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    const t0 = performance.now()
     let wait = this.opts.retryMs ?? 1000
     for (;;) {
       if (this.stopping) throw new Error('stopping')
@@ -149,6 +152,7 @@ export class IngestConsumer {
           // Resolves on the broker's PUBACK: the ack is with the broker before the batch is acknowledged.
           await this.publisher!.publishAsync(r.ackTopic, Buffer.from(r.ackPayload), { qos: 1 })
         }
+        this.opts.observe?.(r, (performance.now() - t0) / 1000)
         return
       } catch (err) {
         this.log.error({ err, topic: packet.topic }, 'ingest failed; retrying')

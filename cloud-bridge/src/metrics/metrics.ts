@@ -14,6 +14,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Queryable } from '../api/ports.js'
 import { pendingAmountOf } from '../console/queries.js'
+import type { ProcessResult } from '../ingest/processor.js'
 
 export interface MetricsOptions {
   /** Bearer token Prometheus must send; null → loopback clients only. */
@@ -31,6 +32,8 @@ export class BridgeMetrics {
   readonly #o: MetricsOptions
   readonly #requests: Counter<'method' | 'status'>
   readonly #latency: Histogram<'method'>
+  readonly #ingest: Histogram<'kind'>
+  readonly #ingestTokens: Counter<'outcome'>
   readonly #refill: () => Promise<void>
 
   constructor(q: Queryable, o: MetricsOptions) {
@@ -49,6 +52,19 @@ export class BridgeMetrics {
       help: 'HTTP request latency on this replica',
       labelNames: ['method'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [r],
+    })
+    this.#ingest = new Histogram({
+      name: 'opg_ingest_duration_seconds',
+      help: 'Box messages on this replica, from arrival to done (a batch: its ack with the broker), by kind',
+      labelNames: ['kind'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [r],
+    })
+    this.#ingestTokens = new Counter({
+      name: 'opg_ingest_tokens_total',
+      help: 'Tokens in batches acked by this replica, by outcome in the ack',
+      labelNames: ['outcome'],
       registers: [r],
     })
     const scrapeRows = gauge(
@@ -107,6 +123,14 @@ export class BridgeMetrics {
       end()
       this.#requests.inc({ method: c.req.method, status: String(c.res.status) })
     }
+  }
+
+  /** The ingest consumer's observer: message latency by kind, and tokens by their outcome in the ack. */
+  observeIngest(result: ProcessResult, seconds: number): void {
+    this.#ingest.observe({ kind: result.kind }, seconds)
+    if (result.kind !== 'batch') return
+    this.#ingestTokens.inc({ outcome: 'accepted' }, result.ack.accepted.length)
+    this.#ingestTokens.inc({ outcome: 'rejected' }, result.ack.rejected.length)
   }
 
   /** The /metrics handler: token or loopback, then the text exposition format. */

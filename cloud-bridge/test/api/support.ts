@@ -18,6 +18,7 @@ import type {
 } from '../../src/api/ports.js'
 import type { RateLimitOptions } from '../../src/auth/rate-limit.js'
 import type { Db } from '../../src/db/types.js'
+import type { OperatorCommandPort } from '../../src/fleet/box-command-actions.js'
 import { MasterKey } from '../../src/issuer/master-key.js'
 import type { BridgeMetrics } from '../../src/metrics/metrics.js'
 import type { OnlinePayments } from '../../src/online/service.js'
@@ -173,6 +174,7 @@ export function makeApi(
     rateLimits?: RateLimitOptions
     online?: OnlinePayments
     sealer?: MasterKey
+    boxCommands?: OperatorCommandPort
   } = {},
 ): TestApi {
   const issuer = new TestIssuer()
@@ -201,6 +203,7 @@ export function makeApi(
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
     ...(opts.online ? { online: opts.online } : {}),
+    ...(opts.boxCommands ? { boxCommands: opts.boxCommands } : {}),
   })
   return t
 }

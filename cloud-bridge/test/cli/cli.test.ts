@@ -170,6 +170,36 @@ t.test('opg-bridge commands', async (t) => {
     t.equal(bad.code, 2, 'a status the bridge does not have is a usage error')
     const wrongKey = await runCli(['fleet'], io({ ...api, OPG_OPERATOR_KEY: 'opg_nope' }).io)
     t.equal(wrongKey, 1, 'a refused key exits 1')
+
+    // Commands to one box: a merchant and a box made through the API, then the box group.
+    // biome-ignore lint/suspicious/noExplicitAny: API answers are read field by field
+    const apiPost = async (path: string, body: unknown): Promise<any> =>
+      (
+        await fetch(`${m![1]}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${operatorKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json()
+    const merchant = await apiPost('/v1/merchants', { name: 'Chai stall' })
+    const device = await apiPost(`/v1/merchants/${merchant.merchant.id}/devices`, { label: 'till 1' })
+    const boxId: string = device.device.id
+    t.match(await op('box', 'sync-now', boxId), { code: 0, out: /sync now queued for box .* \(offline/ })
+    const cfg = await op('box', 'config', boxId, '--max-unsynced', '1500.50', '--log-level', 'warn', '--json')
+    t.equal(cfg.code, 0, cfg.err)
+    t.match(JSON.parse(cfg.out), { deviceId: boxId, type: 'config', sent: true })
+    const audit = await fetch(`${m![1]}/v1/audit`, { headers: { authorization: `Bearer ${operatorKey}` } })
+    const entries = ((await audit.json()) as { entries: { action: string; detail: unknown }[] }).entries
+    t.match(
+      entries.find((e) => e.action === 'device.config'),
+      { detail: { config: { exposure: { maxUnsyncedTotal: 150_050 }, log: { level: 'warn' } } } },
+      'the amount was read as money in the tenant currency (INR, two decimals)',
+    )
+    t.match(await op('box', 'config', boxId, '--max-unsynced', '1,500'), { code: 2, err: /--max-unsynced/ })
+    t.match(await op('box', 'config', boxId), { code: 2, err: /nothing to change/ })
+    t.match(await op('box', 'revoke', boxId, '--reason', 'stolen'), { code: 0, out: /revoked at/ })
+    t.match(await op('box', 'revoke', boxId, '--reason', 'stolen'), { code: 0, out: /already revoked/ })
+    t.match(await op('box', 'sync-now', boxId), { code: 1, err: /device_revoked/ })
     ac.abort()
     t.equal(await done, 0)
   })

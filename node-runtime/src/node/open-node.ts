@@ -133,7 +133,7 @@ async function freeBytes(dir: string): Promise<number> {
 }
 
 /** Merge bridge overrides into the overridable sections; an override that fails validation is ignored. */
-function applyOverrides(config: NodeConfig, overrides: unknown, log?: Logger): NodeConfig {
+export function applyOverrides(config: NodeConfig, overrides: unknown, log?: Logger): NodeConfig {
   if (typeof overrides !== 'object' || overrides === null) return config
   const merged: Record<string, unknown> = structuredClone(config)
   for (const key of OVERRIDABLE) {

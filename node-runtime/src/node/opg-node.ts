@@ -115,10 +115,31 @@ export interface NodeReport {
   damagedPayments: number
   /** Storage problems found at start; `alerts` empty when healthy. */
   storage: StorageHealth
+  /** A config override from the bridge, stored and applied at the next start (absent when none). */
+  configOverride?: Record<string, unknown>
   version: string
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} }
+
+/**
+ * A later override patches an earlier one field by field within each section: raising one exposure limit
+ * must not drop the other that an earlier override set.
+ */
+export function mergeOverrides(
+  stored: Record<string, unknown> | undefined,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(stored ?? {}) }
+  for (const [section, value] of Object.entries(patch)) {
+    const before = out[section]
+    out[section] =
+      typeof value === 'object' && value !== null && typeof before === 'object' && before !== null
+        ? { ...before, ...value }
+        : value
+  }
+  return out
+}
 
 export class OpgNode {
   readonly acceptor: Acceptor
@@ -307,6 +328,7 @@ export class OpgNode {
       refused: this.#refused(20),
       damagedPayments: s.damagedCount,
       storage: this.#o.storage?.() ?? { journalDamage: [], tornBytes: 0, alerts: [] },
+      ...(this.#o.state.data.configOverrides ? { configOverride: this.#o.state.data.configOverrides } : {}),
       version: this.#o.version ?? '0.1.0',
     }
   }
@@ -374,7 +396,7 @@ export class OpgNode {
         return
       case 'config':
         // Overrides take effect at the next start, after validation against the schema.
-        state.data.configOverrides = { ...(state.data.configOverrides ?? {}), ...cmd.config }
+        state.data.configOverrides = mergeOverrides(state.data.configOverrides, cmd.config)
         await state.write()
         this.#log.info({ keys: Object.keys(cmd.config) }, 'config override stored for next start')
         return

@@ -4,9 +4,12 @@
  * audited with the acting key's id (fleet/operator-actions.ts).
  */
 import { createRoute, z } from '@hono/zod-openapi'
+import { ConfigOverrideSchema } from '@opg/protocol'
 import { requireRole } from '../../auth/middleware.js'
+import { commandBox } from '../../fleet/box-command-actions.js'
 import { revokeDevice, setTenantStatus } from '../../fleet/operator-actions.js'
 import type { ApiApp, ApiDeps } from '../app.js'
+import { BridgeError } from '../errors.js'
 import { Id } from '../schemas.js'
 import { body, errors, json, secured } from './helpers.js'
 
@@ -34,6 +37,34 @@ const revokeDeviceRoute = createRoute({
     ),
     ...errors,
   },
+})
+
+const CommandResult = z.object({
+  deviceId: Id,
+  type: z.enum(['sync_now', 'config']),
+  sent: z.boolean(),
+  online: z.boolean().openapi({ description: 'false: the box applies it when it reconnects' }),
+})
+
+const syncNowRoute = createRoute({
+  method: 'post',
+  path: '/v1/devices/{deviceId}/sync-now',
+  tags,
+  security: secured,
+  summary: 'Ask a box to publish its pending payments and status now (operator)',
+  request: { params: z.object({ deviceId: Id }) },
+  responses: { 202: json(CommandResult, 'the sealed command was sent'), ...errors },
+})
+
+const configRoute = createRoute({
+  method: 'post',
+  path: '/v1/devices/{deviceId}/config',
+  tags,
+  security: secured,
+  summary:
+    'Override part of a box’s config (exposure limits, sync pacing, log level); applied at its next start',
+  request: { params: z.object({ deviceId: Id }), body: body(z.object({ config: ConfigOverrideSchema })) },
+  responses: { 202: json(CommandResult, 'the sealed command was sent'), ...errors },
 })
 
 const suspendTenantRoute = createRoute({
@@ -76,6 +107,45 @@ export function registerOperatorRoutes(app: ApiApp, deps: ApiDeps): void {
       },
       200,
     )
+  })
+
+  app.openapi(syncNowRoute, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'operator')
+    const port = deps.boxCommands
+    if (!port) throw new BridgeError('not_configured', 'no box command link')
+    const r = await commandBox(
+      db,
+      port,
+      p.tenantId,
+      c.req.valid('param').deviceId,
+      { type: 'sync_now' },
+      {
+        actor: p.keyId,
+        now: deps.now(),
+      },
+    )
+    return c.json(r, 202)
+  })
+
+  app.openapi(configRoute, async (c) => {
+    const p = c.get('principal')
+    requireRole(p, 'operator')
+    const port = deps.boxCommands
+    if (!port) throw new BridgeError('not_configured', 'no box command link')
+    const { config } = c.req.valid('json')
+    const r = await commandBox(
+      db,
+      port,
+      p.tenantId,
+      c.req.valid('param').deviceId,
+      { type: 'config', config },
+      {
+        actor: p.keyId,
+        now: deps.now(),
+      },
+    )
+    return c.json(r, 202)
   })
 
   app.openapi(suspendTenantRoute, async (c) => {

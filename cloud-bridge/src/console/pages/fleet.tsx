@@ -3,7 +3,7 @@ import type { ConsoleAlert } from '../alerts.js'
 import { money, moneyByCurrency, relative, shortId, when } from '../format.js'
 import type { BoxRow, ExposurePoint, PaymentRow } from '../queries.js'
 import type { ConsoleSession } from '../session.js'
-import { Figure, Layout } from './layout.js'
+import { ActionForm, Figure, Layout } from './layout.js'
 
 export interface FleetProps {
   session: ConsoleSession
@@ -89,6 +89,11 @@ export interface BoxProps {
   box: BoxRow
   status: unknown
   payments: PaymentRow[]
+  /** The tenant's currency: the exposure limits are typed in it. */
+  currency: string
+  /** What the last command did, or why it was refused. */
+  notice?: string | undefined
+  error?: string | undefined
 }
 
 export function BoxPage(p: BoxProps) {
@@ -103,6 +108,9 @@ export function BoxPage(p: BoxProps) {
       <p>
         <a href={`/console/boxes/${p.box.id}/sticker.svg`}>Printable sticker</a>
       </p>
+      {p.notice ? <p class="notice">{p.notice}</p> : null}
+      {p.error ? <p class="alert warning">{p.error}</p> : null}
+      {p.box.revoked ? null : <BoxCommandsPanel {...p} />}
       <section>
         <h2>Payments from this box</h2>
         <PaymentTable payments={p.payments} now={p.now} />
@@ -139,5 +147,61 @@ export function PaymentTable(p: { payments: PaymentRow[]; now: Date }) {
         ))}
       </tbody>
     </table>
+  )
+}
+
+/** Sync now, a config override (applied at the box's next start), and revoke. */
+function BoxCommandsPanel(p: BoxProps) {
+  const base = `/console/boxes/${p.box.id}`
+  return (
+    <section id="commands">
+      <h2>Commands</h2>
+      <ActionForm action={`${base}/sync-now`} csrf={p.session.csrf}>
+        <button type="submit">Sync now</button>{' '}
+        <span class="hint">The box publishes its pending payments and status at once.</span>
+      </ActionForm>
+      <form method="post" action={`${base}/config`} class="stacked">
+        <input type="hidden" name="csrf" value={p.session.csrf} />
+        <h3>Config override</h3>
+        <p class="hint">Empty fields are left as they are. The box applies the override at its next start.</p>
+        <label>
+          Most unsynced money in total ({p.currency})
+          <input name="maxUnsyncedTotal" inputmode="decimal" placeholder="e.g. 500.00" />
+        </label>
+        <label>
+          Most per payer per day ({p.currency})
+          <input name="maxPerWalletPerDay" inputmode="decimal" placeholder="e.g. 100.00" />
+        </label>
+        <label>
+          Log level
+          <select name="logLevel">
+            <option value="">(unchanged)</option>
+            {['error', 'warn', 'info', 'debug'].map((l) => (
+              <option value={l}>{l}</option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Send override</button>
+      </form>
+      <form method="post" action={`${base}/revoke`} class="stacked danger">
+        <input type="hidden" name="csrf" value={p.session.csrf} />
+        <h3>Revoke this box</h3>
+        <p class="hint">
+          Its payments are refused at ingest from now on and kept with their reason; its keys stop. This
+          cannot be undone.
+        </p>
+        <label>
+          Reason
+          <input name="reason" required maxlength={500} />
+        </label>
+        <label>
+          <input type="checkbox" name="confirm" value="yes" required /> I understand the box stops taking
+          payments
+        </label>
+        <button type="submit" class="danger">
+          Revoke
+        </button>
+      </form>
+    </section>
   )
 }
