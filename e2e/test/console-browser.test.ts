@@ -201,6 +201,22 @@ if (!existsSync(CHROMIUM)) {
     t.match(await txt(page.locator('h1')), /Box/, 'the box page opens')
     t.match(await txt(page.locator('table.payments')), /1\.75 EUR/, 'and lists its payments as money')
     await shot(page, '07-box-detail')
+    // The box's commands: sync now, then an override typed as money; each reaches the running box.
+    await page.getByRole('button', { name: 'Sync now' }).click()
+    await page.waitForURL(/done=sync_now/)
+    t.match(await txt(page.locator('p.notice')), /Sync requested: the box is online/, 'sync now sent')
+    await page.getByLabel('Most unsynced money in total (EUR)').fill('400.00')
+    await page.getByRole('button', { name: 'Send override' }).click()
+    await page.waitForURL(/done=config/)
+    await waitUntil(
+      'the override at the box',
+      () =>
+        (stack.box.node.report().configOverride?.exposure as { maxUnsyncedTotal?: number } | undefined)
+          ?.maxUnsyncedTotal === 40_000,
+      { timeoutMs: 15_000 },
+    )
+    t.pass('the override reached the box as 40000 minor units')
+    await shot(page, '07b-box-commands')
 
     // 6. Another tenant's operator, in a fresh browser context, sees none of the first tenant's boxes.
     const other = await createTenant(stack.bridge.db, 'Elsewhere', 'EUR')

@@ -3,7 +3,7 @@ import type { ConsoleAlert } from '../alerts.js'
 import { money, moneyByCurrency, relative, shortId, when } from '../format.js'
 import type { BoxRow, ExposurePoint, PaymentRow } from '../queries.js'
 import type { ConsoleSession } from '../session.js'
-import { ActionForm, Figure, Layout } from './layout.js'
+import { Figure, Layout } from './layout.js'
 
 export interface FleetProps {
   session: ConsoleSession
@@ -117,7 +117,7 @@ export function BoxPage(p: BoxProps) {
       </section>
       <section>
         <h2>Last status report</h2>
-        <pre>{JSON.stringify(p.status ?? null, null, 2)}</pre>
+        <StatusReport status={p.status} />
       </section>
     </Layout>
   )
@@ -156,10 +156,15 @@ function BoxCommandsPanel(p: BoxProps) {
   return (
     <section id="commands">
       <h2>Commands</h2>
-      <ActionForm action={`${base}/sync-now`} csrf={p.session.csrf}>
-        <button type="submit">Sync now</button>{' '}
-        <span class="hint">The box publishes its pending payments and status at once.</span>
-      </ActionForm>
+      <form method="post" action={`${base}/sync-now`} class="stacked">
+        <input type="hidden" name="csrf" value={p.session.csrf} />
+        <h3>Sync</h3>
+        <p class="hint">
+          The box publishes its pending payments and status at once (an offline box does it when it
+          reconnects).
+        </p>
+        <button type="submit">Sync now</button>
+      </form>
       <form method="post" action={`${base}/config`} class="stacked">
         <input type="hidden" name="csrf" value={p.session.csrf} />
         <h3>Config override</h3>
@@ -204,4 +209,49 @@ function BoxCommandsPanel(p: BoxProps) {
       </form>
     </section>
   )
+}
+
+/** The box's last status as a person reads it; the raw report stays one click away. */
+function StatusReport(p: { status: unknown }) {
+  const raw = typeof p.status === 'string' ? safeJson(p.status) : p.status
+  if (!raw || typeof raw !== 'object') return <p class="empty">No status received yet.</p>
+  const s = raw as Record<string, unknown>
+  const num = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : undefined)
+  const str = (k: string) => (typeof s[k] === 'string' ? (s[k] as string) : undefined)
+  const deviceTime = num('deviceTime')
+  const bytes = num('storageBytes')
+  const signal = num('signal')
+  const rows: [string, string][] = [
+    ['Clock', str('clock') ?? '—'],
+    ['Box time', deviceTime !== undefined ? when(new Date(deviceTime)) : '—'],
+    ['Signal', signal !== undefined ? `${signal} dBm` : '—'],
+    ['Free storage', bytes !== undefined ? `${(bytes / 1e9).toFixed(1)} GB` : '—'],
+    ['Revocation list', num('revocations') !== undefined ? `version ${num('revocations')}` : '—'],
+    ['Unsynced', moneyByCurrency((s.pendingAmount as Record<string, number> | undefined) ?? {})],
+    ['Software', str('version') ?? '—'],
+  ]
+  return (
+    <>
+      <dl class="status">
+        {rows.map(([k, v]) => (
+          <>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </>
+        ))}
+      </dl>
+      <details>
+        <summary>Raw report</summary>
+        <pre>{JSON.stringify(raw, null, 2)}</pre>
+      </details>
+    </>
+  )
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
 }
