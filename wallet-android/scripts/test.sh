@@ -21,8 +21,10 @@ javac --release 11 -encoding UTF-8 -Xlint:all,-path -Werror -cp "$BCPROV" -d "$o
 javac --release 11 -encoding UTF-8 -Xlint:all,-path -cp "$BCPROV:$JUNIT:$out/main" -d "$out/test" \
   $(find "$here/src/test/java" -name '*.java')
 
+# Extra arguments select tests (e.g. --select-class org.opg.wallet.WalletTest); none runs everything.
 args=()
+if [ "$#" -eq 0 ]; then args+=(--scan-class-path "$out/test"); fi
 if [ "${OPG_JAVA_SKIP_SYSTEM:-}" = "1" ]; then args+=(--exclude-tag system); fi
 java -Dopg.root="$root" -Dopg.walletAndroid="$here" -jar "$JUNIT" \
-  --class-path "$out/main:$out/test:$BCPROV" --scan-class-path "$out/test" \
+  --class-path "$out/main:$out/test:$BCPROV" \
   --disable-banner --details=summary --fail-if-no-tests "${args[@]}" "$@"
