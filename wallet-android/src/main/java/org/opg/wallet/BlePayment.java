@@ -71,13 +71,53 @@ public final class BlePayment {
       state = State.FAILED;
       throw new WalletException("ble", "the BLE exchange failed", e);
     } finally {
-      try {
-        if (mtu > 0) channel.writeState(new byte[] {BleFrame.STATE_END});
-      } catch (IOException ignored) {
-        // The link may already be gone; closing below releases it either way.
-      }
-      channel.close();
+      end();
     }
+  }
+
+  /**
+   * Finish a BLE payment whose receipt never came back (SPEC §10 Retries): a new session presents the same logged
+   * token. The box that holds it answers with its stored receipt (verified, kept in the log: returns it); a box
+   * that does not refuses it ({@code bad_challenge}) and the wallet marks it refused (never uploaded; returns
+   * null, the customer may pay afresh). {@code replay} means the box holds it but sent no receipt yet: WalletException
+   * ble, try again. The box records the payment at most once either way.
+   */
+  public Receipt retry(String txId) throws WalletException {
+    Payment payment = wallet.payment(txId);
+    move(State.IDLE, State.IDLE);
+    try {
+      BleSession.Established s = open(payment.target.deviceId);
+      BleSession.Inner reply = present(s, payment.token.bytes());
+      if (reply.kind == BleSession.INNER_REJECT) {
+        if (reply.code.equals("replay")) {
+          throw new WalletException("ble", "the box holds this payment but sent no receipt; try again", null, reply.code, 0);
+        }
+        wallet.markRefused(txId, reply.code);
+        state = State.DONE;
+        return null;
+      }
+      if (reply.kind != BleSession.INNER_RECEIPT) throw new WalletException("ble", "the box answered with something other than a receipt");
+      Receipt r = wallet.acceptReceipt(payment, reply.body);
+      state = State.DONE;
+      return r;
+    } catch (WalletException e) {
+      state = State.FAILED;
+      throw e;
+    } catch (ProtocolError | IOException | RuntimeException e) {
+      state = State.FAILED;
+      throw new WalletException("ble", "the BLE exchange failed", e);
+    } finally {
+      end();
+    }
+  }
+
+  private void end() {
+    try {
+      if (mtu > 0) channel.writeState(new byte[] {BleFrame.STATE_END});
+    } catch (IOException ignored) {
+      // The link may already be gone; closing below releases it either way.
+    }
+    channel.close();
   }
 
   private BleSession.Established open(String deviceId) throws IOException, ProtocolError, WalletException {

@@ -147,6 +147,13 @@ public final class BridgeClient {
     return call("GET", "/v1/payments/" + txId, null);
   }
 
+  /** The wallet's offline payments with their statuses, newest first. */
+  public List<Map<String, Object>> history(String walletId, int limit) throws WalletException {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (Object o : list(call("GET", "/v1/wallets/" + id(walletId) + "/history?limit=" + limit, null), "payments")) out.add(asMap(o));
+    return out;
+  }
+
   public Map<String, Object> fileClaim(String walletId, String txId, String reason) throws WalletException {
     Map<String, Object> b = new LinkedHashMap<>();
     b.put("txId", txId);

@@ -53,6 +53,11 @@ public final class Wallet {
     return w;
   }
 
+  /** True when {@code store} holds a wallet. */
+  public static boolean exists(SecureStore store) throws WalletException {
+    return read(store) != null;
+  }
+
   /** Open the wallet in {@code store} (no_wallet if none), finishing any payment a crash interrupted. */
   public static Wallet open(SecureStore store, LongSupplier clock) throws WalletException {
     return open(store, clock, Ids::uuidv7);

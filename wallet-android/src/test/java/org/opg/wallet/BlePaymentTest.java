@@ -80,4 +80,31 @@ class BlePaymentTest {
             "9999999999999999", other.nodeCert.signingKey, other.nodeCert.encryptionKey, 1, 4102444800L), "x");
     assertEquals("ble", assertThrows(WalletException.class, () -> new BlePayment(wallet, ch, 100).pay(elsewhere, 10)).code());
   }
+
+  @Test
+  void aLostReceiptIsFetchedByPresentingTheSameToken() throws Exception {
+    java.util.Map<String, byte[]> journal = new java.util.HashMap<>();
+    JvmBoxChannel first = new JvmBoxChannel(issuer, 185, journal);
+    first.loseReceipt = true;
+    assertEquals("ble", assertThrows(WalletException.class, () -> new BlePayment(wallet, first, 50).pay(box, 40)).code());
+    String txId = wallet.log().get(0).txId;
+    assertEquals(null, wallet.log().get(0).receipt);
+    org.opg.wallet.protocol.Receipt r = new BlePayment(wallet, new JvmBoxChannel(issuer, 185, journal), 1000).retry(txId);
+    assertEquals(txId, r.txId);
+    assertEquals(1, journal.size(), "the box recorded the payment once");
+    assertEquals(1, wallet.log().size(), "no second token was signed");
+  }
+
+  @Test
+  void aBoxThatNeverGotTheTokenRefusesItsRetry() throws Exception {
+    JvmBoxChannel first = new JvmBoxChannel(issuer, 185);
+    first.silent = true;
+    // The link drops after the hello: the wallet signs nothing yet.
+    assertThrows(WalletException.class, () -> new BlePayment(wallet, first, 50).pay(box, 40));
+    assertEquals(0, wallet.log().size());
+    // A token that reached no box (shown as QR but never scanned): retried over BLE, the old challenge is refused.
+    Payment p = wallet.pay(box, 40, org.opg.wallet.protocol.Crypto.randomBytes(8));
+    assertEquals(null, new BlePayment(wallet, new JvmBoxChannel(issuer, 185), 1000).retry(p.txId));
+    assertEquals("bad_challenge", wallet.log().get(0).refused);
+  }
 }

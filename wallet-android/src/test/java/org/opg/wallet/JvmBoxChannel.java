@@ -22,6 +22,10 @@ final class JvmBoxChannel implements GattChannel {
   byte[] signingSeed;
   String refuseWith;
   boolean silent;
+  /** Drop the box's answer to a token (the link fails after the box stored it). */
+  boolean loseReceipt;
+  /** Tokens this box holds (hex) → the receipt it stored, shared across connections like the box's journal. */
+  final java.util.Map<String, byte[]> held;
   final Deque<Notification> notifications = new ArrayDeque<>();
   private final BleFrame.Reassembler in = new BleFrame.Reassembler(BleSession.MESSAGE_MAX);
   private BleSession.Established session;
@@ -29,6 +33,11 @@ final class JvmBoxChannel implements GattChannel {
   boolean closed;
 
   JvmBoxChannel(TestIssuer issuer, int mtu) {
+    this(issuer, mtu, new java.util.HashMap<>());
+  }
+
+  JvmBoxChannel(TestIssuer issuer, int mtu, java.util.Map<String, byte[]> held) {
+    this.held = held;
     this.issuer = issuer;
     this.mtu = mtu;
     this.signingSeed = issuer.nodeSigningSeed;
@@ -67,10 +76,24 @@ final class JvmBoxChannel implements GattChannel {
         return;
       }
       BleSession.Inner inner = BleSession.Inner.decode(session.cipher.open(msg));
-      PaymentToken t = PaymentToken.decode(inner.body);
-      t.verify(issuer.keyring(), System.currentTimeMillis() / 1000, issuer.nodeCert.merchantId, issuer.nodeCert.deviceId, session.challenge);
-      byte[] reply = refuseWith != null ? BleSession.Inner.reject(refuseWith)
-          : BleSession.Inner.receipt(Receipt.sign(issuer.nodeSigningSeed, t, System.currentTimeMillis() / 1000).bytes());
+      byte[] stored = held.get(Bytes.hex(inner.body));
+      byte[] reply;
+      if (stored != null) {
+        reply = BleSession.Inner.receipt(stored);
+      } else if (refuseWith != null) {
+        reply = BleSession.Inner.reject(refuseWith);
+      } else {
+        PaymentToken t = PaymentToken.decode(inner.body);
+        try {
+          t.verify(issuer.keyring(), System.currentTimeMillis() / 1000, issuer.nodeCert.merchantId, issuer.nodeCert.deviceId, session.challenge);
+          byte[] receipt = Receipt.sign(issuer.nodeSigningSeed, t, System.currentTimeMillis() / 1000).bytes();
+          held.put(Bytes.hex(inner.body), receipt);
+          reply = BleSession.Inner.receipt(receipt);
+        } catch (ProtocolError refused) {
+          reply = BleSession.Inner.reject(refused.code());
+        }
+      }
+      if (loseReceipt) return;
       answer(session.cipher.seal(reply));
     } catch (ProtocolError e) {
       throw new IOException(e);

@@ -109,6 +109,10 @@ class SystemPaymentTest {
     BlePayment small = new BlePayment(wallet, new PipeGattChannel(stack, 23), 10_000);
     assertEquals(box.deviceId, small.pay(box, 125).receipt.deviceId);
     assertEquals(4000 - 450 - 700 - 125, wallet.purse().remaining);
+    // A retry of a payment the box holds (SPEC §10 Retries) brings back the receipt it stored, records nothing new.
+    Receipt again = new BlePayment(wallet, new PipeGattChannel(stack, 185), 10_000).retry(blePayment.txId);
+    assertArrayEquals(r.receipt.bytes(), again.bytes());
+    assertEquals(4000 - 450 - 700 - 125, wallet.purse().remaining);
   }
 
   @Test
