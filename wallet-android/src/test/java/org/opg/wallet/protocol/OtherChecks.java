@@ -112,4 +112,20 @@ final class OtherChecks {
       assertEquals(c.get("apply"), apply, "check " + c);
     }
   }
+
+  /** A chunking vector {@code {mtu, message, chunks}}: cut byte for byte, and joined back. */
+  @SuppressWarnings("unchecked")
+  static void chunking(Map<String, Object> v) throws ProtocolError {
+    byte[] message = h(v, "message");
+    List<Object> expected = (List<Object>) v.get("chunks");
+    List<byte[]> got = BleFrame.chunk(message, (int) n(v, "mtu"));
+    assertEquals(expected.size(), got.size(), "chunk count");
+    BleFrame.Reassembler r = new BleFrame.Reassembler(BleFrame.DEFAULT_MAX_MESSAGE);
+    byte[] joined = null;
+    for (int i = 0; i < got.size(); i++) {
+      assertEquals(expected.get(i), Bytes.hex(got.get(i)), "chunk " + i);
+      joined = r.push(got.get(i));
+    }
+    assertArrayEquals(message, joined);
+  }
 }
