@@ -16,6 +16,7 @@ import { deviceTag, toHex } from '@opg/protocol'
 import { Customer } from '../../e2e/src/customer.js'
 import { readDoubleSpendProof } from '../../e2e/src/proof.js'
 import { LocalStack } from '../../e2e/src/stack.js'
+import { nextEvent, waitUntil } from '../../e2e/src/wait.js'
 
 type Req = { id: number; op: string } & Record<string, unknown>
 
@@ -37,6 +38,15 @@ async function main(): Promise<void> {
   const info = await stack.start()
   const tenant = await stack.operator.get('/v1/tenant')
   let central: ble.SimCentral | undefined
+  type Heard = { ref: string; via: string; amount: number }
+  const watched = new Map<string, Promise<Heard>>()
+  const deviceOnline = async (want: boolean) => {
+    await waitUntil('the box link', () => stack.box.node.sync.online === want, { timeoutMs: 20_000 })
+    await waitUntil('the bridge to see the box', async () => {
+      const d = await stack.operator.get(`/v1/devices/${info.box.deviceId}`)
+      return d.online === want
+    })
+  }
   const read = { server2Client: 0, state: 0 }
 
   const handlers: Record<string, (r: Req) => Promise<unknown>> = {
@@ -81,13 +91,42 @@ async function main(): Promise<void> {
       central = undefined
       return {}
     },
-    /** An invoice the box shows (device key), as the merchant's till makes it. */
+    /** An invoice for this box, as the merchant's till (merchant key) makes it. */
     invoice: async (r) =>
-      stack.operator.as(info.box.deviceKey).post('/v1/invoices', {
+      stack.operator.as(info.box.merchantKey).post('/v1/invoices', {
         reference: r.reference,
         amount: r.amount,
         currency: tenant.currency,
+        deviceId: info.box.deviceId,
       }),
+    /** Take the box out of coverage (its MQTT link), or bring it back; resolves once box and bridge agree. */
+    boxOffline: async () => {
+      stack.link.down()
+      await deviceOnline(false)
+      return {}
+    },
+    boxOnline: async () => {
+      stack.link.up()
+      await deviceOnline(true)
+      return {}
+    },
+    /** Start listening for the box hearing that invoice `ref` was paid (MQTT or SMS); `heard` waits for it. */
+    watch: async (r) => {
+      const ref = String(r.ref)
+      const p = nextEvent<Heard>(
+        `the box to hear ${ref} paid`,
+        (fn) => stack.box.node.notices.onConfirmed(fn),
+        (x) => x.ref === ref,
+        30_000,
+      )
+      p.catch(() => undefined)
+      watched.set(ref, p)
+      return {}
+    },
+    heard: async (r) => {
+      const h = await watched.get(String(r.ref))
+      return h ? { via: h.via, amount: h.amount } : null
+    },
     /** A TypeScript wallet (the wallet-sdk core) registers, loads a purse and signs a QR payment to the box. */
     tsPay: async (r) => {
       const cust = await Customer.register(info.httpUrl, info.operatorKey, 'TS', String(r.phone))

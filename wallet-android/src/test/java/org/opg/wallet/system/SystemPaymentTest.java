@@ -33,10 +33,11 @@ import org.opg.wallet.protocol.Receipt;
 
 /**
  * The Java wallet against the real system: the bridge and a provisioned box from the e2e package, on free ports.
- * The payment cases in order — register and load a purse; pay the box by QR (its camera loop decodes the Java
- * wallet's QR text) and over BLE (the Java state machine against the box's GATT server); box sync → held, payer
- * sync → confirmed; an invoice paid online; a QR transfer; a claim; a cloned wallet's double spend caught with
- * proof — and tokens crossing languages both ways.
+ * Register and load a purse; pay the box by QR (its camera loop renders and decodes the Java wallet's QR text) and
+ * over BLE (the Java state machine against the box's GATT server); the four payment cases — both online (invoice,
+ * box told over MQTT), both offline (QR, then both sync), box offline and customer online (invoice, box told by
+ * SMS), box online and customer offline (held → confirmed when the payer syncs); a QR transfer; a claim; a cloned
+ * wallet's double spend caught with proof; and tokens crossing languages both ways.
  */
 @Tag("system")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -68,7 +69,7 @@ class SystemPaymentTest {
   }
 
   @Test
-  @Order(1)
+  @Order(10)
   void registersAndLoadsAPurse() throws Exception {
     store = new MemorySecureStore();
     wallet = Wallet.create(store, null, System::currentTimeMillis);
@@ -84,7 +85,7 @@ class SystemPaymentTest {
   }
 
   @Test
-  @Order(2)
+  @Order(20)
   void paysTheBoxOfflineByQr() throws Exception {
     qrPayment = wallet.pay(stack.str("sticker"), 450);
     Map<String, Object> out = stack.callMap("showQr", "text", qrPayment.qrText);
@@ -97,7 +98,7 @@ class SystemPaymentTest {
   }
 
   @Test
-  @Order(3)
+  @Order(30)
   void paysOverBleAtALargeAndTheSmallestMtu() throws Exception {
     MerchantTarget box = wallet.readSticker(stack.str("sticker"));
     BlePayment large = new BlePayment(wallet, new PipeGattChannel(stack, 185), 10_000);
@@ -116,8 +117,8 @@ class SystemPaymentTest {
   }
 
   @Test
-  @Order(4)
-  void boxSyncHoldsAndPayerSyncConfirms() throws Exception {
+  @Order(40)
+  void case4BoxOnlineCustomerOfflineHeldThenConfirmedWhenThePayerSyncs() throws Exception {
     assertEquals(0L, Json.num(stack.callMap("syncBox"), "pendingCount"));
     assertEquals("held", status(qrPayment.txId));
     assertEquals("held", status(blePayment.txId));
@@ -130,20 +131,62 @@ class SystemPaymentTest {
   }
 
   @Test
-  @Order(5)
-  void paysAnInvoiceOnline() throws Exception {
+  @Order(50)
+  void case1BothOnlineAnInvoicePaidFromTheWalletReachesTheBoxOverMqtt() throws Exception {
     Map<String, Object> inv = stack.callMap("invoice", "reference", "INV-J1", "amount", 800L);
     String qr = Json.str(inv, "qr");
     assertEquals(800L, Json.num(client.invoice(qr), "amount"));
+    stack.call("watch", "ref", "INV-J1");
     String key = "inv-" + UUID.randomUUID();
     Map<String, Object> paid = client.payInvoice(qr, key, null);
     assertEquals("succeeded", Json.str(paid, "status"));
     assertEquals(Json.str(paid, "id"), Json.str(client.payInvoice(qr, key, null), "id"), "a retry returns the first payment");
     assertEquals("paid", Json.str(client.invoice(qr), "status"));
+    Map<String, Object> heard = stack.callMap("heard", "ref", "INV-J1");
+    assertEquals("mqtt", heard.get("via"));
+    assertEquals(800L, Json.num(heard, "amount"));
   }
 
   @Test
-  @Order(6)
+  @Order(51)
+  void case2BoxAndCustomerOfflineQrThenBothSync() throws Exception {
+    stack.call("boxOffline");
+    try {
+      Payment p = wallet.pay(stack.str("sticker"), 200);
+      Map<String, Object> out = stack.callMap("showQr", "text", p.qrText);
+      assertEquals(true, out.get("ok"), "the offline box accepts: " + out);
+      wallet.acceptReceipt(p, Bytes.unhex(Json.str(out, "receipt")));
+      assertEquals("not_found", assertThrows(WalletException.class, () -> operator.payment(p.txId)).remoteCode(),
+          "the bridge knows nothing yet");
+      stack.call("boxOnline");
+      assertEquals(0L, Json.num(stack.callMap("syncBox"), "pendingCount"));
+      assertEquals("held", status(p.txId));
+      Online.sync(wallet, client);
+      assertEquals("confirmed", status(p.txId));
+    } finally {
+      stack.call("boxOnline");
+    }
+  }
+
+  @Test
+  @Order(52)
+  void case3BoxOfflineCustomerOnlineTheBoxHearsBySms() throws Exception {
+    Map<String, Object> inv = stack.callMap("invoice", "reference", "INV-J2", "amount", 650L);
+    stack.call("boxOffline");
+    try {
+      stack.call("watch", "ref", "INV-J2");
+      Map<String, Object> paid = client.payInvoice(Json.str(inv, "qr"), "inv-" + UUID.randomUUID(), null);
+      assertEquals("succeeded", Json.str(paid, "status"));
+      Map<String, Object> heard = stack.callMap("heard", "ref", "INV-J2");
+      assertEquals("sms", heard.get("via"), "the offline box verifies the authenticated SMS");
+      assertEquals(650L, Json.num(heard, "amount"));
+    } finally {
+      stack.call("boxOnline");
+    }
+  }
+
+  @Test
+  @Order(60)
   void makesAQrTransfer() throws Exception {
     long before = Json.num(client.balance(wallet.walletId()), "available");
     MerchantTarget box = wallet.readSticker(stack.str("sticker"));
@@ -157,7 +200,7 @@ class SystemPaymentTest {
   }
 
   @Test
-  @Order(7)
+  @Order(70)
   void filesAClaim() throws Exception {
     Map<String, Object> c = Online.claim(wallet, client, qrPayment.txId, "I did not buy this");
     assertEquals("open", Json.str(c, "status"));
@@ -167,7 +210,7 @@ class SystemPaymentTest {
   }
 
   @Test
-  @Order(8)
+  @Order(80)
   void aClonedWalletsDoubleSpendIsCaughtWithProof() throws Exception {
     MemorySecureStore fayStore = new MemorySecureStore();
     Wallet fay = Wallet.create(fayStore, null, System::currentTimeMillis);
@@ -193,7 +236,7 @@ class SystemPaymentTest {
   }
 
   @Test
-  @Order(9)
+  @Order(90)
   void aTokenSignedByTheTypeScriptWalletVerifiesInJava() throws Exception {
     Map<String, Object> ts = stack.callMap("tsPay", "phone", "+15550007003", "amount", 250L);
     PaymentToken t = PaymentToken.decode(Bytes.unhex(Json.str(ts, "token")));
