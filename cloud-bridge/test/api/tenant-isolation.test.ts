@@ -3,8 +3,12 @@
  * without an entry here fails), every key of another tenant — and every same-tenant key acting for a
  * different subject — is refused on tenant A's resources, and nothing of tenant A changes.
  */
+import { randomBytes } from 'node:crypto'
+import { nodeBackend } from '@opg/protocol/node'
 import t from 'tap'
 import type { Db } from '../../src/db/types.js'
+import { BoxCommands } from '../../src/fleet/box-commands.js'
+import { MasterKey } from '../../src/issuer/master-key.js'
 import { forEachDatabase } from '../support/databases.js'
 import { call, makeApi, makeWorld, type TestApi, testKey, type World } from './support.js'
 
@@ -108,6 +112,13 @@ const ROUTES: { method: string; path: string; body?: (ids: Ids) => unknown; scop
   { method: 'GET', path: '/v1/payments/{txId}', scoped: true },
   { method: 'GET', path: '/v1/sandbox/sms', scoped: false },
   { method: 'POST', path: '/v1/devices/{deviceId}/revoke', scoped: true, body: () => ({ reason: 'x' }) },
+  { method: 'POST', path: '/v1/devices/{deviceId}/sync-now', scoped: true },
+  {
+    method: 'POST',
+    path: '/v1/devices/{deviceId}/config',
+    scoped: true,
+    body: () => ({ config: { log: { level: 'debug' } } }),
+  },
   { method: 'GET', path: '/v1/payments', scoped: false },
   { method: 'GET', path: '/v1/sms', scoped: false },
   // Last: an intruding operator suspends only its own tenant, whose keys then stop (401 for the rest).
@@ -150,7 +161,17 @@ async function snapshot(db: Db, api: TestApi, a: World): Promise<string> {
 
 t.test('no cross-tenant read or write on any route', async (t) => {
   await forEachDatabase(t, async (t, db) => {
-    const api = makeApi(db)
+    // Box commands go through the real BoxCommands; the link records what would reach the broker.
+    const sealer = new MasterKey(nodeBackend, randomBytes(16))
+    const published: string[] = []
+    const boxCommands = new BoxCommands({
+      db,
+      c: nodeBackend,
+      sealer,
+      pollMs: 0,
+      link: { publish: async (topic) => void published.push(topic) },
+    })
+    const api = makeApi(db, { sealer, boxCommands })
     const a = await makeWorld(api, 'tenant A')
     const b = await makeWorld(api, 'tenant B')
     // A second merchant, device and wallet in A: same-tenant keys acting for another subject.
@@ -221,6 +242,11 @@ t.test('no cross-tenant read or write on any route', async (t) => {
       })
     }
     t.equal(await snapshot(db, api, a), before, 'tenant A is unchanged')
+    t.same(
+      published.filter((topic) => topic.includes(a.deviceId)),
+      [],
+      "no command reached tenant A's box",
+    )
 
     await t.test('the owners themselves are allowed (the matrix is not vacuous)', async (t) => {
       t.equal((await call(api.app, 'GET', `/v1/wallets/${a.walletId}`, a.walletKey)).status, 200)
