@@ -5,9 +5,10 @@
  * Exit codes: 0 ok, 1 refused or failed, 2 usage.
  */
 
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { type CryptoBackend, deviceTag } from '@opg/protocol'
+import { join } from 'node:path'
+import { type CryptoBackend, deviceTag, newSetupCode } from '@opg/protocol'
 import {
   action,
   EXIT as CLI_EXIT,
@@ -208,6 +209,31 @@ export async function runProvisionCli(argv: string[], io: ProvisionIo): Promise<
         },
       ),
     )
+
+  subcommand(
+    program,
+    'setup-code <dir>',
+    'give a new box its one-time BLE setup code (at image time): writes <dir>/setup-code.json, prints the label',
+    ['opg-provision setup-code /mnt/boot/opg'],
+  ).action(
+    action(async (dir: string) => {
+      const setup = newSetupCode()
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      try {
+        await writeFile(join(dir, 'setup-code.json'), `${JSON.stringify(setup)}\n`, {
+          mode: 0o600,
+          flag: 'wx',
+        })
+      } catch (cause) {
+        throw new ProvisionError('bundle_exists', `${dir} already has a setup code; keep its label`, {
+          cause,
+        })
+      }
+      io.stdout(`setup id ${setup.setupId}`)
+      io.stdout(`code     ${setup.code}`)
+      return 0
+    }),
+  )
 
   subcommand(
     program,
