@@ -29,6 +29,17 @@ async function runBox(config: Config): Promise<void> {
   })
   servePeer(
     {
+      // The real command line, as the image would run it (default limits).
+      serveCli: async (args: { dir: string }, emit) => {
+        const { runCli } = await import('../../node-runtime/src/cli/main.js')
+        void runCli(['receive-provisioning', '--ble', '--dir', args.dir], {
+          stdout: (line) => emit('log', line),
+          stderr: (line) => emit('log', line),
+          env: {},
+          stopSignal: stopped,
+        }).then((code) => emit(code === 0 ? 'installed' : 'failed', code))
+        return { ok: true }
+      },
       serve: async (args: { dir: string; maxFailures: number }, emit) => {
         void receiveOverBle({
           dir: args.dir,
@@ -62,6 +73,25 @@ async function runTech(config: Config): Promise<void> {
   await client.start()
   servePeer(
     {
+      pushCli: async (args: { setupId: string; code: string; dir: string }) => {
+        const { runProvisionCli } = await import('../src/cli.js')
+        const { nodeBackend } = await import('@opg/protocol/node')
+        const out: string[] = []
+        const code = await runProvisionCli(['push', args.dir, '--ble', args.setupId], {
+          stdout: (l) => out.push(l),
+          stderr: (l) => out.push(l),
+          env: { OPG_SETUP_CODE: args.code },
+          c: nodeBackend,
+          pushBle: async (id, setupCode, dir) => {
+            await pushOverBle((x) => client.connect(x, { timeoutMs: 5000 }), {
+              setupId: id,
+              code: setupCode,
+              dir,
+            })
+          },
+        })
+        return { code, out: out.join('\n') }
+      },
       push: async (args: { setupId: string; code: string; dir: string }) => {
         try {
           const r = await pushOverBle((id) => client.connect(id, { timeoutMs: 5000 }), args)
@@ -129,11 +159,12 @@ async function runTests(): Promise<void> {
   peers.push(tech)
   const advertising = (setupId: string) => (cs: ReturnType<VirtualRadio['controllers']>) =>
     cs.some((x) => x.advertising && x.localName === `OPGS ${setupId}`)
-  async function startBox(name: string, address: string, maxFailures: number) {
+  async function startBox(name: string, address: string, maxFailures: number | 'cli') {
     const box = newBoxDir(name)
     const p = spawnPeer({ file: FILE, role: 'box', radioPath: radio.path, address })
     peers.push(p)
-    await p.call('serve', { dir: box.dir, maxFailures })
+    if (maxFailures === 'cli') await p.call('serveCli', { dir: box.dir })
+    else await p.call('serve', { dir: box.dir, maxFailures })
     await radio.waitFor(advertising(box.setupId))
     return { ...box, peer: p }
   }
@@ -199,14 +230,25 @@ async function runTests(): Promise<void> {
     t.notOk(box.peer.events.some((e) => e.event === 'installed'))
   })
 
-  t.test('a box that cannot prove the code on the label never receives the bundle', async (t) => {
-    // Two boxes cannot share a setup id on one radio here, so the technician types another box's id with this
-    // box's code: the proof fails at the box, which is refused before anything of value is sent.
-    const box = await startBox('box-c', 'b0:0c:00:00:00:0c', 5)
+  t.test('the code of one box does not open another; both command lines end to end', async (t) => {
+    // Another box's id with this box's code: the proof fails at that box before anything of value is sent.
+    const box = await startBox('box-c', 'b0:0c:00:00:00:0c', 'cli')
     const other = await startBox('box-d', 'b0:0c:00:00:00:0d', 5)
     const r = await push(other.setupId, box.code)
     t.equal(r.error, 'wrong_code')
     t.notOk(existsSync(join(other.dir, 'manifest.json')))
-    t.equal((await push(box.setupId, box.code)).error, undefined, 'the right pair still works')
+    const cli = await tech.call<{ code: number; out: string }>(
+      'pushCli',
+      { setupId: box.setupId, code: box.code, dir: bundleDir },
+      60_000,
+    )
+    t.equal(cli.code, 0, cli.out)
+    t.match(cli.out, `installed on OPGS ${box.setupId}`)
+    t.ok(existsSync(join(box.dir, 'manifest.json')))
+    await radio.waitFor((cs) => !advertising(box.setupId)(cs))
+    t.ok(
+      box.peer.events.some((e) => e.event === 'installed'),
+      'opg-node receive-provisioning --ble exited 0',
+    )
   })
 }
