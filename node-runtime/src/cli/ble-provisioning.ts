@@ -84,8 +84,9 @@ export async function receiveOverBle(o: BleReceiveOptions): Promise<string[]> {
   const left = () => Math.min(255, Math.max(0, maxFailures - failures))
   const send = (s: BleSession, m: ProvisionMessage) => s.send(encodeProvisionMessage(m))
   const refuse = async (s: BleSession, reason: ProvisionRefusal) => {
-    await send(s, { type: 'refused', reason, attemptsLeft: left() })
-    await s.close()
+    // The technician may be gone already (link dropped); the refusal is then only for the record.
+    await send(s, { type: 'refused', reason, attemptsLeft: left() }).catch(() => undefined)
+    await s.close().catch(() => undefined)
   }
   const receive = async (s: BleSession): Promise<ProvisionMessage | undefined> => {
     try {
