@@ -5,6 +5,7 @@
 
 export * from './base45.js'
 export * from './ble-frame.js'
+export * from './ble-provision.js'
 export * from './ble-session.js'
 export * from './bytes.js'
 export * from './certificates.js'

@@ -5,9 +5,10 @@
  * Exit codes: 0 ok, 1 refused or failed, 2 usage.
  */
 
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { type CryptoBackend, deviceTag } from '@opg/protocol'
+import { join } from 'node:path'
+import { type CryptoBackend, deviceTag, newSetupCode } from '@opg/protocol'
 import {
   action,
   EXIT as CLI_EXIT,
@@ -34,6 +35,8 @@ export interface ProvisionIo {
   c: CryptoBackend
   /** Sends a bundle over a serial port (the `push` command); absent where serial is not available. */
   push?: (serialPath: string, dir: string, baud: number) => Promise<void>
+  /** Sends a bundle over BLE to the box advertising `OPGS <setupId>` (the `push --ble` command). */
+  pushBle?: (setupId: string, code: string, dir: string) => Promise<void>
   /** A terminal for progress bars (the launcher passes process.stderr when it is a TTY). */
   progressStream?: NodeJS.WriteStream
 }
@@ -209,20 +212,65 @@ export async function runProvisionCli(argv: string[], io: ProvisionIo): Promise<
 
   subcommand(
     program,
-    'push <dir>',
-    "send a bundle to a box over its serial console (the box runs 'opg-node receive-provisioning')",
-    ['opg-provision push ./box1 --serial /dev/ttyUSB0'],
+    'setup-code <dir>',
+    'give a new box its one-time BLE setup code (at image time): writes <dir>/setup-code.json, prints the label',
+    ['opg-provision setup-code /mnt/boot/opg'],
+  ).action(
+    action(async (dir: string) => {
+      const setup = newSetupCode()
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      try {
+        await writeFile(join(dir, 'setup-code.json'), `${JSON.stringify(setup)}\n`, {
+          mode: 0o600,
+          flag: 'wx',
+        })
+      } catch (cause) {
+        throw new ProvisionError('bundle_exists', `${dir} already has a setup code; keep its label`, {
+          cause,
+        })
+      }
+      io.stdout(`setup id ${setup.setupId}`)
+      io.stdout(`code     ${setup.code}`)
+      return 0
+    }),
   )
-    .requiredOption('--serial <path>', 'the serial device')
+
+  subcommand(
+    program,
+    'push <dir>',
+    "send a bundle to a box over its serial console or BLE (the box runs 'opg-node receive-provisioning')",
+    [
+      'opg-provision push ./box1 --serial /dev/ttyUSB0',
+      'OPG_SETUP_CODE=7KQ2-M9XA-P3RT-V8WZ opg-provision push ./box1 --ble K7Q2M9XA',
+    ],
+  )
+    .option('--serial <path>', 'the serial device')
     .option('--baud <n>', 'baud rate', '115200')
+    .option(
+      '--ble <setup-id>',
+      "over BLE, to the box whose label shows this setup id (needs the label's code)",
+    )
+    .option('--code <code>', 'the setup code on the label (or OPG_SETUP_CODE)')
     .action(
-      action(async (dir: string, o: { serial: string; baud: string }) => {
+      action(async (dir: string, o: { serial?: string; baud: string; ble?: string; code?: string }) => {
+        if ((o.serial === undefined) === (o.ble === undefined))
+          throw new CliUsageError('give one of --serial or --ble')
+        if (o.ble !== undefined) {
+          const code = o.code ?? io.env.OPG_SETUP_CODE
+          if (!code) throw new CliUsageError('--ble needs the setup code: --code or OPG_SETUP_CODE')
+          if (!io.pushBle) throw new ProvisionError('transfer_failed', 'BLE transfer is not available here')
+          const progress = startProgress(output, 'push')
+          progress.step(`sending ${dir} over BLE to OPGS ${o.ble}`)
+          await io.pushBle(o.ble, code, dir).finally(() => progress.finish())
+          io.stdout(`bundle ${dir} installed on OPGS ${o.ble} over BLE`)
+          return 0
+        }
         if (!io.push) throw new ProvisionError('transfer_failed', 'serial transfer is not available here')
         const baud = Number(o.baud)
         if (!Number.isInteger(baud) || baud <= 0) throw new CliUsageError('--baud takes a whole number')
         const progress = startProgress(output, 'push')
         progress.step(`sending ${dir} over ${o.serial}`)
-        await io.push(o.serial, dir, baud).finally(() => progress.finish())
+        await io.push(o.serial!, dir, baud).finally(() => progress.finish())
         io.stdout(`bundle ${dir} sent over ${o.serial}`)
         return 0
       }),

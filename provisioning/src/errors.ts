@@ -9,6 +9,9 @@ export type ProvisionErrorCode =
   | 'bundle_invalid'
   | 'not_online'
   | 'transfer_failed'
+  | 'wrong_code'
+  | 'box_locked'
+  | 'box_unauthenticated'
 
 /** A provisioning step failed; `cause` carries the underlying error where there is one. */
 export class ProvisionError extends Error {

@@ -1,5 +1,6 @@
 /** Process entry of `opg-provision` (bin/opg-provision.js imports it): wires stdio, crypto and serial into the CLI. */
 import { nodeBackend } from '@opg/protocol/node'
+import { pushOverBleAdapter } from './ble-push.js'
 import { runProvisionCli } from './cli.js'
 import { pushOverSerial } from './serial-push.js'
 
@@ -9,5 +10,6 @@ process.exitCode = await runProvisionCli(process.argv.slice(2), {
   env: process.env,
   c: nodeBackend,
   push: (path, dir, baud) => pushOverSerial(path, dir, baud),
+  pushBle: (setupId, code, dir) => pushOverBleAdapter(setupId, code, dir),
   ...(process.stderr.isTTY ? { progressStream: process.stderr } : {}),
 })

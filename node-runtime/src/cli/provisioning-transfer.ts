@@ -212,6 +212,22 @@ export async function receiveBundle(
   }
 }
 
+/**
+ * The problem with a bundle received whole (over BLE): a bad file name, too many or too large files, or a
+ * manifest that does not match; undefined when it may be written.
+ */
+export function bundleProblem(files: Map<string, Uint8Array>): string | undefined {
+  let total = 0
+  if (files.size > MAX_FILES + 1) return 'bundle too large'
+  for (const [name, bytes] of files) {
+    if (!NAME.test(name)) return 'bad file name'
+    if (bytes.length > MAX_FILE) return 'bad file size'
+    total += bytes.length
+  }
+  if (total > MAX_TOTAL) return 'bundle too large'
+  return checkManifest(files)
+}
+
 /** Every file the manifest lists arrived with its size and hash, and nothing else did; else the problem. */
 function checkManifest(files: Map<string, Uint8Array>): string | undefined {
   const raw = files.get(MANIFEST)

@@ -86,6 +86,8 @@ export const ConfigSchema = z.object({
           button: pin.optional(),
         })
         .prefault({}),
+      /** Label of the gpio chip carrying the header, for a board that is not a Raspberry Pi (found otherwise). */
+      gpioChip: z.string().min(1).optional(),
       modemPath: z.string().default('/dev/ttyUSB2'),
       cameraEnabled: z.boolean().default(true),
       bleEnabled: z.boolean().default(true),

@@ -43,6 +43,7 @@ export function createHardware(config: NodeConfig, onError: (err: unknown) => vo
           buzzer: pins.buzzer,
           ...(pins.button !== undefined ? { button: pins.button } : {}),
         },
+        ...(config.hardware.gpioChip !== undefined ? { chipLabel: config.hardware.gpioChip } : {}),
         onError,
       })
   const hw: Hardware = {

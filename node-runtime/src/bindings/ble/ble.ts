@@ -72,8 +72,19 @@ export interface BleBindingOptions {
   maxMessageSize?: number
   /** Drop a link with no traffic for this long, so one idle phone cannot hold the box (default 30 s; 0 = never). */
   idleTimeoutMs?: number
+  /**
+   * Which GATT service to offer: the payment service (default) or another with the same layout, such as
+   * provisioning (`BLE_PROVISION_UUIDS`, advertised as `OPGS <tag>`).
+   */
+  profile?: GattProfile
   /** Problems that have no session to report to (handler threw, chunks outside a session). */
   onError?: (err: Error) => void
+}
+
+/** A GATT service in the payment service's layout: its UUIDs and its advertised name prefix. */
+export interface GattProfile {
+  uuids: { service: string; state: string; client2Server: string; server2Client: string; ident: string }
+  namePrefix: string
 }
 
 /** Stable codes of `BleError`. */
@@ -100,9 +111,9 @@ export class BleError extends Error {
 export const MAX_DEVICE_TAG_LENGTH = 25
 
 /** The scan-response local name for a tag; throws BleError 'BAD_TAG' for a tag that cannot be advertised. */
-export function advertisedName(deviceTag: string): string {
+export function advertisedName(deviceTag: string, prefix = 'OPG'): string {
   if (!/^[A-Za-z0-9_-]+$/.test(deviceTag) || deviceTag.length > MAX_DEVICE_TAG_LENGTH) {
     throw new BleError('BAD_TAG', `device tag must be 1..${MAX_DEVICE_TAG_LENGTH} of [A-Za-z0-9_-]`)
   }
-  return `OPG ${deviceTag}`
+  return `${prefix} ${deviceTag}`
 }

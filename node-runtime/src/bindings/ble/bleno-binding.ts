@@ -64,7 +64,8 @@ export class BlenoBleBinding implements BleBinding {
   async start(handler: BleSessionHandler, signal?: AbortSignal): Promise<void> {
     if (this.#state !== 'idle')
       throw new BleError('UNAVAILABLE', `binding is ${this.#state}; bleno starts once per process`)
-    const name = advertisedName(this.#opts.deviceTag)
+    const uuids = this.#opts.profile?.uuids ?? BLE_UUIDS
+    const name = advertisedName(this.#opts.deviceTag, this.#opts.profile?.namePrefix)
     let bleno: BlenoLike
     try {
       bleno = (this.#opts.loadBleno ?? defaultLoad)()
@@ -96,7 +97,7 @@ export class BlenoBleBinding implements BleBinding {
       )
       await this.#within(
         this.#callback('advertisingStart', 'advertisingStartError', (cb) =>
-          bleno.startAdvertising(name, [BLE_UUIDS.service], cb),
+          bleno.startAdvertising(name, [uuids.service], cb),
         ),
         'advertising did not start',
       )
@@ -132,6 +133,7 @@ export class BlenoBleBinding implements BleBinding {
   }
 
   #service(bleno: BlenoLike, server: BoxGattServer): unknown {
+    const uuids = this.#opts.profile?.uuids ?? BLE_UUIDS
     const C = bleno.Characteristic
     const subscribe = (which: NotifyingCharacteristic) => ({
       onSubscribe: (max: number, send: (b: Buffer) => void) => server.subscribe(which, max, send),
@@ -139,21 +141,21 @@ export class BlenoBleBinding implements BleBinding {
     })
     const characteristics = [
       new C({
-        uuid: BLE_UUIDS.state,
+        uuid: uuids.state,
         properties: ['write', 'writeWithoutResponse', 'notify'],
         onWriteRequest: (data: Buffer, offset: number, _w: boolean, cb: (r: number) => void) =>
           cb(server.writeState(data, offset)),
         ...subscribe('state'),
       }),
       new C({
-        uuid: BLE_UUIDS.client2Server,
+        uuid: uuids.client2Server,
         properties: ['write', 'writeWithoutResponse'],
         onWriteRequest: (data: Buffer, offset: number, _w: boolean, cb: (r: number) => void) =>
           cb(server.writeClient2Server(data, offset)),
       }),
-      new C({ uuid: BLE_UUIDS.server2Client, properties: ['notify'], ...subscribe('server2Client') }),
+      new C({ uuid: uuids.server2Client, properties: ['notify'], ...subscribe('server2Client') }),
       new C({
-        uuid: BLE_UUIDS.ident,
+        uuid: uuids.ident,
         properties: ['read'],
         onReadRequest: (offset: number, cb: (r: number, d?: Buffer) => void) => {
           const { result, data } = server.readIdent(offset)
@@ -161,7 +163,7 @@ export class BlenoBleBinding implements BleBinding {
         },
       }),
     ]
-    return new bleno.PrimaryService({ uuid: BLE_UUIDS.service, characteristics })
+    return new bleno.PrimaryService({ uuid: uuids.service, characteristics })
   }
 
   #listen(event: string, fn: Callback): void {

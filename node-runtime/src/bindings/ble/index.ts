@@ -9,6 +9,7 @@ export {
   type BleSessionEnd,
   type BleSessionEndReason,
   type BleSessionHandler,
+  type GattProfile,
   MAX_DEVICE_TAG_LENGTH,
 } from './ble.js'
 export { BlenoBleBinding, type BlenoBleBindingOptions, type BlenoLike } from './bleno-binding.js'

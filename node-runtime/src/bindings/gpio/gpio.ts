@@ -30,7 +30,7 @@ export interface Gpio {
 }
 
 /** Stable codes of `GpioError`. */
-export type GpioErrorCode = 'NOT_STARTED' | 'NOT_ACCESSIBLE' | 'PIN_FAILED' | 'BUTTON_UNAVAILABLE'
+export type GpioErrorCode = 'NOT_STARTED' | 'NOT_ACCESSIBLE' | 'NO_CHIP' | 'PIN_FAILED' | 'BUTTON_UNAVAILABLE'
 
 /** Errors of the GPIO binding, with a stable `code`. */
 export class GpioError extends Error {

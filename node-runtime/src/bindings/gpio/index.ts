@@ -15,3 +15,10 @@ export {
 export { type GpioPins, OnoffGpio, type OnoffGpioOptions } from './onoff-gpio.js'
 export { PatternGpio, type PatternGpioOptions } from './pattern-gpio.js'
 export { type GpioWrite, SimGpio } from './sim-gpio.js'
+export {
+  HEADER_CHIP_LABELS,
+  headerChip,
+  readSysfsChips,
+  type SysfsChip,
+  sysfsNumber,
+} from './sysfs-chip.js'

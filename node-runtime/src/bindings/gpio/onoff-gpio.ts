@@ -2,9 +2,12 @@
  * `Gpio` on the Linux sysfs GPIO interface through onoff (what Raspberry Pi OS images before the character-device
  * era, and many still, expose). onoff is loaded only in `start()`, so machines without GPIO never load its
  * native epoll addon. Outputs start low; the button is an input watched on both edges and debounced here.
+ * Pins are configured by BCM number and exported as base + BCM of the chip that carries the header
+ * (sysfs-chip.ts): 0 or 512 on a Pi 1–4, 571 on a Pi 5.
  */
 import { GpioError, OUTPUT_LINES, type OutputLine } from './gpio.js'
 import { PatternGpio, type PatternGpioOptions } from './pattern-gpio.js'
+import { headerChip, readSysfsChips, type SysfsChip, sysfsNumber } from './sysfs-chip.js'
 
 /** BCM pin numbers from the device config. */
 export interface GpioPins {
@@ -21,6 +24,8 @@ export interface GpioPins {
 /** Options of `OnoffGpio`. */
 export interface OnoffGpioOptions extends PatternGpioOptions {
   pins: GpioPins
+  /** Label of the gpio chip carrying the header, when it is none of `HEADER_CHIP_LABELS`. */
+  chipLabel?: string
 }
 
 type OnoffModule = typeof import('onoff')
@@ -29,6 +34,8 @@ type OnoffPin = InstanceType<OnoffModule['Gpio']>
 /** The real GPIO binding. */
 export class OnoffGpio extends PatternGpio {
   private readonly pins: GpioPins
+  private readonly chipLabel: string | undefined
+  private headerChip: SysfsChip | null = null
   private outputs = new Map<OutputLine, OnoffPin>()
   private button: OnoffPin | null = null
   private watching = false
@@ -36,6 +43,12 @@ export class OnoffGpio extends PatternGpio {
   constructor(opts: OnoffGpioOptions) {
     super(opts)
     this.pins = opts.pins
+    this.chipLabel = opts.chipLabel
+  }
+
+  /** The chip the pins were found on (after start): its label and sysfs base. */
+  get chip(): SysfsChip | null {
+    return this.headerChip
   }
 
   /** Whether button presses can be reported (false when edge interrupts could not be set up). */
@@ -46,16 +59,24 @@ export class OnoffGpio extends PatternGpio {
   protected async openHardware(): Promise<void> {
     const { Gpio } = await import('onoff')
     if (!Gpio.accessible) throw new GpioError('NOT_ACCESSIBLE', 'no sysfs GPIO (/sys/class/gpio/export)')
+    const chip = headerChip(await readSysfsChips(), this.chipLabel)
+    const numbers = Object.fromEntries(
+      [...OUTPUT_LINES, ...(this.pins.button !== undefined ? ['button' as const] : [])].map((line) => [
+        line,
+        sysfsNumber(chip, this.pins[line]!),
+      ]),
+    ) as Record<OutputLine | 'button', number>
+    this.headerChip = chip
     try {
       for (const line of OUTPUT_LINES) {
-        const pin = new Gpio(this.pins[line], 'low')
+        const pin = new Gpio(numbers[line], 'low')
         // onoff ignores configuration errors on pins exported before (by a boot script or an earlier run), so
         // the "start low" of the direction write is not guaranteed: drive the line low explicitly.
         pin.writeSync(0)
         this.outputs.set(line, pin)
       }
       if (this.pins.button !== undefined) {
-        this.button = new Gpio(this.pins.button, 'in', 'both', {
+        this.button = new Gpio(numbers.button, 'in', 'both', {
           activeLow: this.pins.buttonActiveLow ?? true,
         })
       }

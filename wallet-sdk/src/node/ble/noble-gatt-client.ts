@@ -27,6 +27,11 @@ export interface NobleGattClientOptions {
   startTimeoutMs?: number
   /** Largest message accepted from a box (default 4096). */
   maxMessageSize?: number
+  /**
+   * The service to look for: the payment service (default) or another with its layout, such as the box's
+   * provisioning service (`BLE_PROVISION_UUIDS`, advertised as `OPGS <tag>`).
+   */
+  profile?: { uuids: typeof BLE_UUIDS | { [K in keyof typeof BLE_UUIDS]: string }; namePrefix: string }
   /** noble's own warnings (unknown handles and the like); silent by default. */
   onWarning?: (message: string) => void
 }
@@ -35,8 +40,6 @@ export interface NobleGattClientOptions {
 interface NobleInternals {
   _bindings?: { _hci?: { pollIsDevUp?: () => void; _socket?: { stop?: () => void } } }
 }
-
-const CHARACTERISTICS = [BLE_UUIDS.state, BLE_UUIDS.client2Server, BLE_UUIDS.server2Client, BLE_UUIDS.ident]
 
 /** GattClient on noble. One session at a time. */
 export class NobleGattClient implements GattClient {
@@ -103,9 +106,13 @@ export class NobleGattClient implements GattClient {
     return session
   }
 
-  /** Scan for the payment service until a device named `OPG <tag>` answers. */
+  get #uuids() {
+    return this.#opts.profile?.uuids ?? BLE_UUIDS
+  }
+
+  /** Scan for the service until a device named `OPG <tag>` (or the profile's prefix) answers. */
   async #find(noble: NobleLike, deviceTag: string, deadline: number): Promise<NoblePeripheral> {
-    const name = `OPG ${deviceTag}`
+    const name = `${this.#opts.profile?.namePrefix ?? 'OPG'} ${deviceTag}`
     let onDiscover: Callback | undefined
     let timer: NodeJS.Timeout | undefined
     try {
@@ -120,7 +127,7 @@ export class NobleGattClient implements GattClient {
         )
       })
       found.catch(() => undefined) // awaited below; do not let an early timeout count as unhandled
-      await noble.startScanningAsync([BLE_UUIDS.service], false).catch((cause: unknown) => {
+      await noble.startScanningAsync([this.#uuids.service], false).catch((cause: unknown) => {
         throw new GattError('UNAVAILABLE', 'cannot scan', { cause })
       })
       return await found
@@ -150,11 +157,13 @@ export class NobleGattClient implements GattClient {
       )
     })
     const step = <T>(op: Promise<T>) => Promise.race([op, lost, late])
+    const uuids = this.#uuids
+    const CHARACTERISTICS = [uuids.state, uuids.client2Server, uuids.server2Client, uuids.ident]
     try {
       await step(p.connectAsync())
       p.once('disconnect', dropped as Callback)
       const { characteristics } = await step(
-        p.discoverSomeServicesAndCharacteristicsAsync([BLE_UUIDS.service], CHARACTERISTICS),
+        p.discoverSomeServicesAndCharacteristicsAsync([uuids.service], CHARACTERISTICS),
       )
       const by = new Map(characteristics.map((c) => [c.uuid, c]))
       const get = (uuid: string): NobleCharacteristic => {
@@ -166,18 +175,18 @@ export class NobleGattClient implements GattClient {
         {
           peripheral: p,
           deviceTag,
-          state: get(BLE_UUIDS.state),
-          client2Server: get(BLE_UUIDS.client2Server),
-          server2Client: get(BLE_UUIDS.server2Client),
+          state: get(uuids.state),
+          client2Server: get(uuids.client2Server),
+          server2Client: get(uuids.server2Client),
         },
         this.#opts.maxMessageSize,
       )
       try {
-        await step(get(BLE_UUIDS.server2Client).subscribeAsync())
-        await step(get(BLE_UUIDS.state).subscribeAsync())
-        session.ident = new Uint8Array(await step(get(BLE_UUIDS.ident).readAsync()))
+        await step(get(uuids.server2Client).subscribeAsync())
+        await step(get(uuids.state).subscribeAsync())
+        session.ident = new Uint8Array(await step(get(uuids.ident).readAsync()))
         if (startWithFirstMessage) session.deferStart()
-        else await step(get(BLE_UUIDS.state).writeAsync(Buffer.from([BLE_STATE.start]), false))
+        else await step(get(uuids.state).writeAsync(Buffer.from([BLE_STATE.start]), false))
       } catch (err) {
         session.detach()
         throw err
