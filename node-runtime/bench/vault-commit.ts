@@ -223,9 +223,13 @@ async function main(): Promise<void> {
       )
     }
     const child = fileURLToPath(new URL('./vault-open.ts', import.meta.url))
-    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, bigDir], {
-      encoding: 'utf8',
-    })
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', '--conditions=@opg/source', '--import', 'tsx', child, bigDir],
+      {
+        encoding: 'utf8',
+      },
+    )
     const r = JSON.parse(out) as Record<string, number>
     const mb = (x: number | undefined) => `${((x ?? 0) / 2 ** 20).toFixed(1)} MB`
     console.log(

@@ -162,7 +162,7 @@ if (!IN_SYSFS_NAMESPACE) {
           'private',
           'sh',
           '-c',
-          `mount -t tmpfs tmpfs /sys/class && mkdir ${SYSFS} && exec "$0" --import tsx "$1"`,
+          `mount -t tmpfs tmpfs /sys/class && mkdir ${SYSFS} && exec "$0" --conditions=@opg/source --import tsx "$1"`,
           process.execPath,
           here,
         ],
