@@ -5,7 +5,6 @@
  * Any other id (tests, older records) falls back to a Map, so every string round-trips exactly.
  */
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const HEX = '0123456789abcdef'
 /** Marks a deleted table cell: probing continues past it, inserts may reuse it. */
 const GONE = -1
@@ -126,20 +125,27 @@ export class TxIdTable {
     }
   }
 
-  /** Parse a canonical UUID into `out`; false for any other string. */
+  /** Parse a canonical UUID (lowercase hex, hyphens at 8, 13, 18, 23) into `out`; false for any other string. */
   #parse(txId: string, out: Uint8Array): boolean {
-    if (txId.length !== 36 || !UUID.test(txId)) return false
+    if (txId.length !== 36) return false
     let j = 0
     for (let i = 0; i < 36; i++) {
-      if (txId.charCodeAt(i) === 45) continue
+      if (i === 8 || i === 13 || i === 18 || i === 23) {
+        if (txId.charCodeAt(i) !== 45) return false
+        continue
+      }
       const hi = hexVal(txId.charCodeAt(i))
       const lo = hexVal(txId.charCodeAt(++i))
+      if (hi < 0 || lo < 0) return false
       out[j++] = (hi << 4) | lo
     }
     return true
   }
 }
 
+/** 0–15 for 0-9 and a-f; -1 for anything else (upper case included, so ids round-trip exactly). */
 function hexVal(c: number): number {
-  return c <= 57 ? c - 48 : c - 87
+  if (c >= 48 && c <= 57) return c - 48
+  if (c >= 97 && c <= 102) return c - 87
+  return -1
 }

@@ -53,3 +53,18 @@ t.test('UUIDs differing in one byte are different ids', async (t) => {
   t.equal(table.idAt(0), a)
   t.equal(table.idAt(1), b)
 })
+
+t.test('36-character ids that are not canonical UUIDs keep their exact text', async (t) => {
+  const table = new TxIdTable()
+  const odd = [
+    '0192f000-0000-7000-8000-00000000000g', // not hex
+    '0192f0000-000-7000-8000-000000000001', // hyphen moved
+    '0192F000-0000-7000-8000-000000000001', // upper case
+  ]
+  odd.forEach((id, slot) => table.set(id, slot))
+  odd.forEach((id, slot) => {
+    t.equal(table.get(id), slot)
+    t.equal(table.idAt(slot), id)
+  })
+  t.equal(table.get('0192f000-0000-7000-8000-000000000001'), undefined, 'the lower-case form is another id')
+})
