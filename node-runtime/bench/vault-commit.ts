@@ -14,7 +14,7 @@
  * 50, next to the frame's own size; and, when the disk is a real block device, the kernel's count of bytes
  * this process caused to be written (/proc/self/io write_bytes, which includes the file system's metadata).
  *
- * Run from node-runtime/: `npx tsx bench/vault-commit.ts` (VAULT_BENCH_DIR picks the disk; default tmpdir).
+ * Run from node-runtime/: `npx tsx --conditions=@opg/source bench/vault-commit.ts` (VAULT_BENCH_DIR picks the disk; default tmpdir).
  */
 import { execFileSync } from 'node:child_process'
 import { constants } from 'node:fs'
