@@ -61,10 +61,10 @@ t.test('36-character ids that are not canonical UUIDs keep their exact text', as
     '0192f0000-000-7000-8000-000000000001', // hyphen moved
     '0192F000-0000-7000-8000-000000000001', // upper case
   ]
-  odd.forEach((id, slot) => table.set(id, slot))
-  odd.forEach((id, slot) => {
+  for (const [slot, id] of odd.entries()) table.set(id, slot)
+  for (const [slot, id] of odd.entries()) {
     t.equal(table.get(id), slot)
     t.equal(table.idAt(slot), id)
-  })
+  }
   t.equal(table.get('0192f000-0000-7000-8000-000000000001'), undefined, 'the lower-case form is another id')
 })
