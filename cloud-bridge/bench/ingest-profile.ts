@@ -4,7 +4,7 @@
  * verify, database transaction, ack seal) and the time and count of each kind of SQL statement. Ratios are
  * what matter on a shared machine; absolute times move with the load.
  *
- *   npx tsx cloud-bridge/bench/ingest-profile.ts      (BENCH_TOKENS=2000 BENCH_BATCH=100)
+ *   npx tsx --conditions=@opg/source cloud-bridge/bench/ingest-profile.ts      (BENCH_TOKENS=2000 BENCH_BATCH=100)
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'

@@ -6,7 +6,7 @@
  * It also prints the CPU time each verified payment costs (this process and PostgreSQL's backends for the
  * scratch database) and the rate that CPU cost allows on idle cores: the figure that survives a loaded machine.
  *
- *   npm run bench -w cloud-bridge      (or: npx tsx cloud-bridge/bench/ingest.ts)
+ *   npm run bench -w cloud-bridge      (or: npx tsx --conditions=@opg/source cloud-bridge/bench/ingest.ts)
  *   BENCH_TOKENS=4000 BENCH_BATCH=100 OPG_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres
  */
 import { availableParallelism, loadavg } from 'node:os'

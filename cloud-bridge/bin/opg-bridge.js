@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-// The opg-bridge command: registers tsx so the TypeScript sources run as they are, then runs the CLI.
-import { register } from 'tsx/esm/api'
+// The opg-bridge command: runs the TypeScript sources through tsx (with the @opg/source condition), then runs the CLI.
+import '@opg/protocol/dev/source-loader'
 
-register()
 const { runCli } = await import('../src/cli.ts')
 process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,

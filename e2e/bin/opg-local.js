@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // Launcher for `npm start`: the TypeScript sources run through tsx's ESM loader.
-import { register } from 'tsx/esm/api'
+import '@opg/protocol/dev/source-loader'
 
-register()
 const { runLocal } = await import('../src/local.ts')
 process.exitCode = await runLocal()

@@ -33,11 +33,15 @@ export class NodeProcess {
   /** Start and wait until the node says it is running (control socket up). */
   async start(timeoutMs = 30_000): Promise<void> {
     this.#out = ''
-    const child = spawn(process.execPath, [OPG_NODE, 'start', '--sim', '--config', this.configPath], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...clockEnv(), ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@opg/source', OPG_NODE, 'start', '--sim', '--config', this.configPath],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...clockEnv(), ...this.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
     this.#child = child
     child.stdout!.on('data', (d) => {
       this.#out += d

@@ -49,7 +49,10 @@ function field(text: string, label: string): string {
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const p = spawn(process.execPath, ['--conditions=@opg/source', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     p.stdout.on('data', (d) => {
       stdout += d

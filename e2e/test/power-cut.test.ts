@@ -19,7 +19,11 @@ import { LocalStack } from '../src/stack.js'
 
 function scan(config: string, image: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [OPG_NODE, 'scan', image, '--config', config], { cwd: ROOT })
+    const p = spawn(
+      process.execPath,
+      ['--conditions=@opg/source', OPG_NODE, 'scan', image, '--config', config],
+      { cwd: ROOT },
+    )
     let out = ''
     p.stdout.on('data', (d) => {
       out += d

@@ -5,7 +5,7 @@
  * included. The hour runs the engine's ack timers on a simulated clock (no hour of waiting; keepalive pings,
  * ~2 bytes a minute, are not in it). Same-run baseline: the same engine with the re-send wait capped at the ack
  * timeout — a re-send every 15 s, as before the backoff (which also used a new batch id each time).
- * Run: npx tsx bench/sync-link.ts   (embedded aedes on a free port; no external services)
+ * Run: npx tsx --conditions=@opg/source bench/sync-link.ts   (embedded aedes on a free port; no external services)
  */
 import { once } from 'node:events'
 import { createServer, type Socket, connect as tcpConnect } from 'node:net'

@@ -14,7 +14,7 @@
  * 50, next to the frame's own size; and, when the disk is a real block device, the kernel's count of bytes
  * this process caused to be written (/proc/self/io write_bytes, which includes the file system's metadata).
  *
- * Run from node-runtime/: `npx tsx bench/vault-commit.ts` (VAULT_BENCH_DIR picks the disk; default tmpdir).
+ * Run from node-runtime/: `npx tsx --conditions=@opg/source bench/vault-commit.ts` (VAULT_BENCH_DIR picks the disk; default tmpdir).
  */
 import { execFileSync } from 'node:child_process'
 import { constants } from 'node:fs'
@@ -223,9 +223,13 @@ async function main(): Promise<void> {
       )
     }
     const child = fileURLToPath(new URL('./vault-open.ts', import.meta.url))
-    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, bigDir], {
-      encoding: 'utf8',
-    })
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', '--conditions=@opg/source', '--import', 'tsx', child, bigDir],
+      {
+        encoding: 'utf8',
+      },
+    )
     const r = JSON.parse(out) as Record<string, number>
     const mb = (x: number | undefined) => `${((x ?? 0) / 2 ** 20).toFixed(1)} MB`
     console.log(

@@ -1,6 +1,6 @@
 /**
  * Child process of vault-commit.ts: open (replay) an existing vault and report the time to ready and the
- * memory it takes, from a fresh process so nothing else is counted. Usage: tsx bench/vault-open.ts <dir>
+ * memory it takes, from a fresh process so nothing else is counted. Usage: tsx --conditions=@opg/source bench/vault-open.ts <dir>
  */
 import { FileVault } from '../src/vault/index.js'
 

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // Launcher for the opg-provision command: TypeScript sources run through tsx's ESM loader.
-import { register } from 'tsx/esm/api'
+import '@opg/protocol/dev/source-loader'
 
-register()
 await import('../src/main.ts')

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // Launcher: load TypeScript through tsx, then run the CLI with the process's I/O.
-import { register } from 'tsx/esm/api'
+import '@opg/protocol/dev/source-loader'
 
-register()
 const { runCli } = await import('../src/cli/main.ts')
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),

@@ -1,5 +1,5 @@
 /**
- * Runnable next to a box with Bluetooth: `npx tsx examples/ble-payment.ts 'OPGM:…' 1250` (from wallet-sdk/).
+ * Runnable next to a box with Bluetooth: `npx tsx --conditions=@opg/source examples/ble-payment.ts 'OPGM:…' 1250` (from wallet-sdk/).
  * Pays over BLE: the box proves it holds the key certified on its sticker, the token is bound to the
  * session challenge, and the box answers with a signed receipt. On a phone, implement BleMessageChannel
  * over the platform's BLE API instead of openBleChannel (noble).
@@ -9,7 +9,9 @@ import { openBleChannel, openFileWallet } from '@opg/wallet-sdk/node'
 
 const [sticker, amount] = process.argv.slice(2)
 if (!sticker || !amount) {
-  console.log("usage: npx tsx examples/ble-payment.ts 'OPGM:…' AMOUNT   (uses the CLI's wallet)")
+  console.log(
+    "usage: npx tsx --conditions=@opg/source examples/ble-payment.ts 'OPGM:…' AMOUNT   (uses the CLI's wallet)",
+  )
   process.exit(0)
 }
 // The wallet the CLI keeps (opg-wallet create / load-purse), unlocked with the same passphrase.

@@ -1,5 +1,5 @@
 /**
- * Runnable: `npx tsx examples/hardware-signer.ts` (from wallet-sdk/).
+ * Runnable: `npx tsx --conditions=@opg/source examples/hardware-signer.ts` (from wallet-sdk/).
  * A wallet whose key never leaves "hardware": the app implements `Signer` over its keystore (on Android, a
  * native module around an Android Keystore Ed25519 key, API 33+). The core only ever sees the public key and
  * signatures; storage holds no secret. Here the "keystore" is simulated with a closure.

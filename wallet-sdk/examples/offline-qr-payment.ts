@@ -1,5 +1,5 @@
 /**
- * Runnable: `npx tsx examples/offline-qr-payment.ts` (from wallet-sdk/).
+ * Runnable: `npx tsx --conditions=@opg/source examples/offline-qr-payment.ts` (from wallet-sdk/).
  * An offline QR payment from start to finish. The first block plays the bridge and the box (an issuer key,
  * a certified box with its sticker, a purse certificate) so the example needs no server; the second block is
  * what an app does.

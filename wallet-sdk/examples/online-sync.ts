@@ -1,5 +1,5 @@
 /**
- * Runnable against a bridge: `OPG_BRIDGE_URL=… OPG_OPERATOR_KEY=… npx tsx examples/online-sync.ts`.
+ * Runnable against a bridge: `OPG_BRIDGE_URL=… OPG_OPERATOR_KEY=… npx tsx --conditions=@opg/source examples/online-sync.ts`.
  * The online steps: register (operator key — in an app, your backend does this), top up, load a purse,
  * and after paying offline, sync the signed log and read the statuses.
  */

@@ -13,7 +13,7 @@ function runExample(name: string, env: Record<string, string> = {}): Promise<{ c
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', `examples/${name}`],
+      ['--conditions=@opg/source', '--import', 'tsx', `examples/${name}`],
       { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? 1 : 0, out: stdout + stderr }),
     )

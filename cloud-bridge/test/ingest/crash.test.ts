@@ -17,7 +17,7 @@ const MOSQUITTO = process.env.OPG_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883'
 const CHILD = fileURLToPath(new URL('./bridge-child.ts', import.meta.url))
 
 function startChild(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
+  const child = spawn(process.execPath, ['--conditions=@opg/source', '--import', 'tsx', CHILD], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })

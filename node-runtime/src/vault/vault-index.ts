@@ -4,8 +4,10 @@
  * the write) so a concurrent duplicate is refused; a failed write removes them again.
  *
  * A box may hold 100,000 payments, so they are stored by column (typed arrays and interned strings, one slot
- * per payment) rather than one object each: about 170 bytes per payment instead of about 400.
+ * per payment) rather than one object each, and payment ids packed as 16 bytes (tx-id-table.ts).
  */
+
+import { TxIdTable } from './tx-id-table.js'
 import {
   type Channel,
   type NoticeRecord,
@@ -45,7 +47,6 @@ class Columns {
   off = new Int32Array(1024)
   len = new Int32Array(1024)
   flags = new Uint8Array(1024)
-  txId: (string | undefined)[] = []
   walletId: (string | undefined)[] = []
   purseId: (string | undefined)[] = []
   currency: (string | undefined)[] = []
@@ -71,7 +72,7 @@ class Columns {
 
 export class VaultIndex {
   #c = new Columns()
-  #slots = new Map<string, number>()
+  #slots = new TxIdTable()
   /** Slots of each wallet's payments; usually a handful, so a small array beats a Map per wallet. */
   #byWallet = new Map<string, number[]>()
   #dead = 0
@@ -94,7 +95,7 @@ export class VaultIndex {
   #entry(slot: number): IndexEntry {
     const c = this.#c
     return {
-      txId: c.txId[slot]!,
+      txId: this.#slots.idAt(slot),
       walletId: c.walletId[slot]!,
       purseId: c.purseId[slot],
       counter: c.counter[slot]!,
@@ -128,7 +129,6 @@ export class VaultIndex {
     const c = this.#c
     if (c.size === c.flags.length) c.grow()
     const slot = c.size++
-    c.txId[slot] = s.txId
     c.walletId[slot] = this.#intern(s.walletId)
     c.purseId[slot] = s.purseId === undefined ? undefined : this.#intern(s.purseId)
     c.currency[slot] = this.#intern(s.currency)
@@ -178,7 +178,6 @@ export class VaultIndex {
     if (c.flags[slot]! & DAMAGED) this.#damagedCount--
     c.flags[slot] = 0
     c.code[slot] = undefined
-    c.txId[slot] = undefined
     c.walletId[slot] = undefined
     c.purseId[slot] = undefined
     c.currency[slot] = undefined
@@ -188,15 +187,15 @@ export class VaultIndex {
   /** Move live slots down over dead ones, keeping their order. */
   #repack(): void {
     const old = this.#c
+    const oldSlots = this.#slots
     const next = new Columns()
-    this.#slots = new Map()
+    this.#slots = new TxIdTable()
     this.#byWallet = new Map()
     this.#c = next
     for (let slot = 0; slot < old.size; slot++) {
       if (!(old.flags[slot]! & LIVE)) continue
       if (next.size === next.flags.length) next.grow()
       const n = next.size++
-      next.txId[n] = old.txId[slot]
       next.walletId[n] = old.walletId[slot]
       next.purseId[n] = old.purseId[slot]
       next.currency[n] = old.currency[slot]
@@ -208,7 +207,7 @@ export class VaultIndex {
       next.len[n] = old.len[slot]!
       next.flags[n] = old.flags[slot]!
       next.code[n] = old.code[slot]
-      this.#slots.set(old.txId[slot]!, n)
+      this.#slots.set(oldSlots.idAt(slot), n)
       const w = old.walletId[slot]!
       const list = this.#byWallet.get(w)
       if (list) list.push(n)
@@ -346,7 +345,8 @@ export class VaultIndex {
       // Refusals and damaged payments are kept whatever their age: they are what the merchant disputes.
       if (c.flags[slot]! & (REFUSED | DAMAGED)) continue
       const at = c.acceptedAt[slot]!
-      if (at < now - r.protectMs && (rank < overCount || at < now - r.maxAgeMs)) out.add(c.txId[slot]!)
+      if (at < now - r.protectMs && (rank < overCount || at < now - r.maxAgeMs))
+        out.add(this.#slots.idAt(slot))
       rank++
     }
     return out

@@ -14,7 +14,9 @@ export interface RunResult {
 
 /** Run a command to completion (bounded by `timeoutMs`). */
 export async function runOpgNode(args: string[], timeoutMs = 60_000): Promise<RunResult> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--conditions=@opg/source', BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => {
@@ -34,9 +36,13 @@ export async function startOpgNode(
   configPath: string,
   socketPath: string,
 ): Promise<ChildProcess & { out: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'start', '--config', configPath, '--sim'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@opg/source', BIN, 'start', '--config', configPath, '--sim'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let out = ''
   child.stdout!.on('data', (d) => {
     out += d

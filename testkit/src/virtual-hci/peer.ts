@@ -145,7 +145,7 @@ export function spawnPeer(options: SpawnPeerOptions): PeerProcess {
     [ENV_NAME]: options.role,
   })
   if (options.address) env[ENV_ADDRESS] = options.address
-  const child = spawn(process.execPath, ['--import', 'tsx', options.file], {
+  const child = spawn(process.execPath, ['--conditions=@opg/source', '--import', 'tsx', options.file], {
     cwd: dirname(options.file),
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
