@@ -10,12 +10,15 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { createNodeBackend } from '@opg/protocol/node'
+import { CertCache, type CertFilter } from './cert-cache.js'
 import { type VerifyContext, type VerifyResult, verifyTokenBytes } from './verify-token.js'
-import type { WorkerRequest, WorkerResponse } from './worker.js'
+import type { WorkerForget, WorkerRequest, WorkerResponse } from './worker.js'
 
 /** Verifies token bytes against a context; one result per token, in order. */
 export interface TokenVerifier {
   verify(tokens: Uint8Array[], ctx: VerifyContext): Promise<VerifyResult[]>
+  /** Evict cached purse certificates of a revoked wallet or issuer key (a no-op for a verifier without cache). */
+  forget?(f: CertFilter): Promise<void>
 }
 
 /** Errors of the pool itself (never of a token: a bad token is a result, not an error). */
@@ -33,8 +36,13 @@ export class VerifyPoolError extends Error {
 /** Verification on the calling thread. */
 export class InlineVerifier implements TokenVerifier {
   private readonly c = createNodeBackend()
+  /** This thread's verified purse certificates (see cert-cache.ts). */
+  readonly certs = new CertCache()
   async verify(tokens: Uint8Array[], ctx: VerifyContext): Promise<VerifyResult[]> {
-    return tokens.map((b) => verifyTokenBytes(this.c, b, ctx))
+    return tokens.map((b) => verifyTokenBytes(this.c, b, ctx, this.certs))
+  }
+  async forget(f: CertFilter): Promise<void> {
+    this.certs.forget(f)
   }
 }
 
@@ -126,6 +134,20 @@ export class VerifyPool implements TokenVerifier {
       slot.pending.set(id, { resolve, reject })
       slot.worker.postMessage({ id, tokens, ctx } satisfies WorkerRequest)
     })
+  }
+
+  /** Evict cached certificates in every worker; resolves once each worker has. */
+  async forget(f: CertFilter): Promise<void> {
+    await Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<void>((resolve, reject) => {
+            const id = this.nextId++
+            slot.pending.set(id, { resolve: () => resolve(), reject })
+            slot.worker.postMessage({ id, forget: f } satisfies WorkerForget)
+          }),
+      ),
+    )
   }
 
   async verify(tokens: Uint8Array[], ctx: VerifyContext): Promise<VerifyResult[]> {
