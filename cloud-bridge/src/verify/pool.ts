@@ -36,13 +36,17 @@ export class VerifyPoolError extends Error {
 /** Verification on the calling thread. */
 export class InlineVerifier implements TokenVerifier {
   private readonly c = createNodeBackend()
-  /** This thread's verified purse certificates (see cert-cache.ts). */
-  readonly certs = new CertCache()
+  /** This thread's verified purse certificates (see cert-cache.ts); undefined when disabled. */
+  readonly certs: CertCache | undefined
+  /** `certCache`: how many verified certificates to keep (0: verify every certificate every time). */
+  constructor(opts: { certCache?: number } = {}) {
+    this.certs = opts.certCache === 0 ? undefined : new CertCache(opts.certCache)
+  }
   async verify(tokens: Uint8Array[], ctx: VerifyContext): Promise<VerifyResult[]> {
     return tokens.map((b) => verifyTokenBytes(this.c, b, ctx, this.certs))
   }
   async forget(f: CertFilter): Promise<void> {
-    this.certs.forget(f)
+    this.certs?.forget(f)
   }
 }
 
@@ -61,12 +65,15 @@ export interface VerifyPoolOptions {
   size?: number
   /** Smallest chunk worth sending to another thread (default 8). */
   minChunk?: number
+  /** Verified purse certificates each worker keeps (default 20,000; 0 verifies every certificate every time). */
+  certCache?: number
 }
 
 /** A pool of verification worker threads. */
 export class VerifyPool implements TokenVerifier {
   readonly size: number
   private readonly minChunk: number
+  private readonly certCache: number | undefined
   private slots: Slot[] = []
   private nextId = 1
   private next = 0
@@ -75,6 +82,7 @@ export class VerifyPool implements TokenVerifier {
   constructor(opts: VerifyPoolOptions = {}) {
     this.size = Math.max(1, opts.size ?? availableParallelism())
     this.minChunk = Math.max(1, opts.minChunk ?? 8)
+    this.certCache = opts.certCache
   }
 
   /** Spawn the workers and wait until each is online. */
@@ -102,7 +110,7 @@ export class VerifyPool implements TokenVerifier {
     // reach new threads: a small JavaScript shim registers tsx in the thread, then imports worker.ts.
     const entry = new URL('./worker.ts', import.meta.url)
     const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-      workerData: { entry: entry.href },
+      workerData: { entry: entry.href, certCache: this.certCache },
     })
     const slot: Slot = { worker, pending: new Map() }
     this.slots[i] = slot

@@ -3,7 +3,7 @@
  * node:crypto backend (its own instance, so its Ed25519 key-object cache is this thread's) and its own cache
  * of verified purse certificates, and answers with one result per token.
  */
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import { createNodeBackend } from '@opg/protocol/node'
 import { CertCache, type CertFilter } from './cert-cache.js'
 import { type VerifyContext, type VerifyResult, verifyTokenBytes } from './verify-token.js'
@@ -27,12 +27,13 @@ export interface WorkerResponse {
 }
 
 const c = createNodeBackend()
-const certs = new CertCache()
+const size = (workerData as { certCache?: number } | null)?.certCache
+const certs = size === 0 ? undefined : new CertCache(size)
 const port = parentPort
 if (port) {
   port.on('message', (req: WorkerRequest | WorkerForget) => {
     if ('forget' in req) {
-      certs.forget(req.forget)
+      certs?.forget(req.forget)
       port.postMessage({ id: req.id, results: [] } satisfies WorkerResponse)
       return
     }

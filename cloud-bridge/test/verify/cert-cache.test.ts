@@ -37,9 +37,9 @@ t.test('one issuer check per purse, one per token for the wallet', async (t) => 
     res.every((r) => r.ok),
     'every token verifies',
   )
-  t.equal(v.certs.misses, 2, 'each purse certificate verified once')
-  t.equal(v.certs.hits, 28)
-  t.equal(v.certs.size, 2)
+  t.equal(v.certs!.misses, 2, 'each purse certificate verified once')
+  t.equal(v.certs!.hits, 28)
+  t.equal(v.certs!.size, 2)
 })
 
 t.test('a forged certificate with the same body and another signature is not a cache hit', async (t) => {
@@ -69,12 +69,12 @@ t.test('a forged certificate with the same body and another signature is not a c
       prevHash: chainStart(c, forged),
       walletTime: ctx.nowS,
     })
-    const misses = v.certs.misses
+    const misses = v.certs!.misses
     const [r] = await v.verify([token.bytes], ctx)
     t.equal(r?.ok === false && r.code, 'bad_signature', `${name}: refused`)
-    t.equal(v.certs.misses, misses + 1, `${name}: verified on its own, not served from the cache`)
+    t.equal(v.certs!.misses, misses + 1, `${name}: verified on its own, not served from the cache`)
   }
-  t.equal(v.certs.size, 1, 'no forged certificate was cached')
+  t.equal(v.certs!.size, 1, 'no forged certificate was cached')
 })
 
 t.test(
@@ -84,7 +84,7 @@ t.test(
     const w = new TestWallet(issuer, { purse: 5000, limit: 100 })
     const [first] = await v.verify([w.pay(merchantId, deviceId, 10).bytes], ctx)
     t.ok(first?.ok)
-    t.equal(v.certs.size, 1)
+    t.equal(v.certs!.size, 1)
     // The tenant rotated to a new key and retired the old one: the keyring no longer holds it.
     const next = makeIssuer()
     const [after] = await v.verify([w.pay(merchantId, deviceId, 10).bytes], {
@@ -92,8 +92,8 @@ t.test(
       issuerKeys: next.keyring,
     })
     t.equal(after?.ok === false && after.code, 'unknown_key', 'a token of the revoked purse is refused')
-    t.equal(v.certs.size, 0, 'its entry is evicted')
-    t.equal(v.certs.hits, 0)
+    t.equal(v.certs!.size, 0, 'its entry is evicted')
+    t.equal(v.certs!.hits, 0)
   },
 )
 
@@ -112,7 +112,7 @@ t.test('validity is checked on every hit; expired past the grace is refused', as
     'expired',
     'a cached certificate does not outlive its period',
   )
-  t.equal(v.certs.misses, 1, 'all three used one issuer check')
+  t.equal(v.certs!.misses, 1, 'all three used one issuer check')
 })
 
 t.test(
