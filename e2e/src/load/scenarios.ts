@@ -22,6 +22,8 @@ export interface StormOptions {
   replicas: number
   /** Give up waiting for acks after this long (the run is bounded). */
   timeoutS: number
+  /** How long to wait for the auto-approvals after the hold (default 120 s). */
+  approvalWaitS?: number
   /** A box sends its batch again when no ack came within this long (the box's ack timeout). */
   resendAfterS?: number
   holdSeconds: number
@@ -46,8 +48,12 @@ export interface StormReport {
   storedAmount: string
   expectedAmount: string
   ledgerViolations: number
+  /** Every payment approved, none twice (false also when the approval wait ran out: see approvals). */
   approvedOnce: boolean
+  /** Auto-approval ledger entries when the wait ended, and whether any payment had two. */
   approvals: number
+  approvedTwice: boolean
+  approvalsPerS: number
   bridgeCpuMsPerPayment: number
   /** CPU each replica spent during the storm (ms): how the shared subscription split the work. */
   bridgeCpuMs: number[]
@@ -148,7 +154,8 @@ export async function storm(o: StormOptions): Promise<StormReport> {
     )
 
     // Auto-approval after the (short) hold: every payment exactly once, whichever replica's sweep ran it.
-    const approvalDeadline = performance.now() + (o.holdSeconds + 60) * 1000
+    const approvalStart = performance.now()
+    const approvalDeadline = approvalStart + (o.holdSeconds + (o.approvalWaitS ?? 120)) * 1000
     let held = Number.POSITIVE_INFINITY
     while (held > 0 && performance.now() < approvalDeadline) {
       await sleep(1000)
@@ -187,6 +194,10 @@ export async function storm(o: StormOptions): Promise<StormReport> {
       ledgerViolations: violations.length,
       approvedOnce: approvals.n === total && approvals.entries === total,
       approvals: approvals.entries,
+      approvedTwice: approvals.entries !== approvals.n,
+      approvalsPerS: Math.round(
+        approvals.entries / ((performance.now() - approvalStart) / 1000 - o.holdSeconds),
+      ),
       bridgeCpuMsPerPayment: Number((cpuMs / Math.max(1, accepted.size)).toFixed(3)),
       bridgeCpuMs: cpuEach,
       resends: boxes.reduce((s, b) => s + b.resends, 0),
