@@ -5,8 +5,10 @@
  * and stop() takes them down in reverse. A failed start stops whatever had started. Nothing here is a
  * module-level singleton: two bridges can run in one process (tests do).
  */
+
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import type { CryptoBackend } from '@opg/protocol'
 import { nodeBackend } from '@opg/protocol/node'
 import mqtt from 'mqtt'
@@ -264,6 +266,7 @@ export class Bridge {
       clientId: cfg.mqtt.clientId,
       protocolVersion: embedded ? 4 : 5,
       group: cfg.mqtt.shareGroup,
+      connections: cfg.mqtt.connections ?? Math.max(2, availableParallelism()),
       mqtt: this.#mqttClientOptions(),
       log,
       observe: (r, seconds) => metrics.observeIngest(r, seconds),

@@ -69,6 +69,11 @@ export const ConfigSchema = z
         .string()
         .regex(/^[^/+#]+$/, 'a share group name has no /, + or #')
         .default('bridge'),
+      /**
+       * Connections this replica opens in the shared group, each with one batch in flight (null: one per core,
+       * at least 2, so verification and the database overlap). Ignored without a shared subscription.
+       */
+      connections: z.coerce.number().int().min(1).max(64).nullable().default(null),
       username: z.string().nullable().default(null),
       passwordFile: z.string().nullable().default(null),
       caFile: z.string().nullable().default(null),
@@ -244,6 +249,7 @@ const ENV_MAP: Record<string, string[]> = {
   OPG_MQTT_EMBEDDED_TLS_KEY_FILE: ['mqtt', 'embeddedTlsKeyFile'],
   OPG_MQTT_CLIENT_ID: ['mqtt', 'clientId'],
   OPG_MQTT_SHARE_GROUP: ['mqtt', 'shareGroup'],
+  OPG_MQTT_CONNECTIONS: ['mqtt', 'connections'],
   OPG_MQTT_USERNAME: ['mqtt', 'username'],
   OPG_MQTT_PASSWORD_FILE: ['mqtt', 'passwordFile'],
   OPG_MQTT_CA_FILE: ['mqtt', 'caFile'],

@@ -23,14 +23,17 @@ t.test('the demo scenario on PostgreSQL + Mosquitto', { skip }, async (t) => {
   // The bridge keeps a persistent session on the broker; end it afterwards so the broker does not queue
   // other runs' messages for it for a week.
   const clientId = `opg-e2e-${process.pid}-${randomBytes(3).toString('hex')}`
+  // It consumes on one connection per core (at least 2): the first keeps the client id, the others add -1, -2….
   t.teardown(async () => {
-    const c = await mqtt.connectAsync(TEST_MQTT_URL, {
-      clientId,
-      clean: true,
-      protocolVersion: 5,
-      properties: { sessionExpiryInterval: 0 },
-    })
-    await c.endAsync()
+    for (const id of [clientId, ...Array.from({ length: 8 }, (_, i) => `${clientId}-${i + 1}`)]) {
+      const c = await mqtt.connectAsync(TEST_MQTT_URL, {
+        clientId: id,
+        clean: true,
+        protocolVersion: 5,
+        properties: { sessionExpiryInterval: 0 },
+      })
+      await c.endAsync()
+    }
   })
   const lines: string[] = []
   const { ok, narrator } = await runDemo({

@@ -141,11 +141,25 @@ function verifyIssued(
   if (!verifyDomain(c, pub, domain, body, cert.signature)) {
     throw new ProtocolError('bad_signature', `${domain}: issuer signature does not verify`)
   }
-  if (nowS !== undefined) {
-    if (nowS >= cert.expiresAt) throw new ProtocolError('expired', `${domain} expired`)
-    if (nowS + CLOCK_SKEW_S < cert.issuedAt)
-      throw new ProtocolError('not_yet_valid', `${domain} not yet valid`)
-  }
+  if (nowS !== undefined) checkIssuedValidity(cert, domain, nowS)
+}
+
+function checkIssuedValidity(
+  cert: { issuedAt: number; expiresAt: number },
+  domain: 'wallet-cert' | 'node-cert',
+  nowS: number,
+): void {
+  if (nowS >= cert.expiresAt) throw new ProtocolError('expired', `${domain} expired`)
+  if (nowS + CLOCK_SKEW_S < cert.issuedAt) throw new ProtocolError('not_yet_valid', `${domain} not yet valid`)
+}
+
+/**
+ * The validity period of a wallet certificate alone (no signature check): for a verifier that already checked
+ * these exact certificate bytes' issuer signature (a cache keyed on the whole certificate) and must still
+ * check the period against its clock on every use.
+ */
+export function checkWalletCertificateValidity(cert: WalletCertificate, nowS: number): void {
+  checkIssuedValidity(cert, 'wallet-cert', nowS)
 }
 
 /** Verify the issuer signature and, when `nowS` (unix seconds) is given, the validity period. */

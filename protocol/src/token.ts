@@ -130,6 +130,17 @@ export interface VerifyTokenOptions {
   deviceId?: string
   /** When given, the token must carry exactly this challenge (BLE). */
   challenge?: Bytes
+  /**
+   * How the wallet certificate is checked (issuer signature and validity at `nowS`); default
+   * verifyWalletCertificate. A verifier of many tokens per purse passes a cache of certificates it already
+   * verified (keyed on the whole certificate bytes, signature included) so each purse costs one issuer check.
+   */
+  verifyCertificate?: (
+    c: CryptoBackend,
+    cert: WalletCertificate,
+    issuerKeys: IssuerKeyring,
+    nowS: number | undefined,
+  ) => void
 }
 
 /**
@@ -139,7 +150,8 @@ export interface VerifyTokenOptions {
  * revocation, exposure caps) belong to the box and the bridge.
  */
 export function verifyToken(c: CryptoBackend, token: PaymentToken, o: VerifyTokenOptions): void {
-  verifyWalletCertificate(c, token.cert, o.issuerKeys, o.nowS)
+  const checkCertificate = o.verifyCertificate ?? verifyWalletCertificate
+  checkCertificate(c, token.cert, o.issuerKeys, o.nowS)
   const body = token.bytes.subarray(0, token.bytes.length - 64)
   if (!verifyDomain(c, token.cert.publicKey, 'token', body, token.signature)) {
     throw new ProtocolError('bad_signature', 'wallet signature does not verify')

@@ -84,7 +84,8 @@ export class IngestConsumer {
     const n = this.shared ? Math.max(1, this.opts.connections ?? 1) : 1
     try {
       for (let i = 0; i < n; i++) {
-        this.clients.push(await this.connect(n === 1 ? this.opts.clientId : `${this.opts.clientId}-${i}`))
+        // The first keeps the plain client id, so a replica that grows from one connection finds its session.
+        this.clients.push(await this.connect(i === 0 ? this.opts.clientId : `${this.opts.clientId}-${i}`))
       }
     } catch (err) {
       await this.stop({ abort: true })

@@ -93,8 +93,8 @@ async function priorEntries(
     `SELECT e.id, e.tenant_id, e.ref, e.memo, e.created_at, a.kind, a.owner, a.currency, p.amount
        FROM ledger_entries e
        JOIN unnest($1::text[], $2::text[]) AS u(t, r) ON e.tenant_id = u.t AND e.ref = u.r
-       LEFT JOIN ledger_postings p ON p.entry_id = e.id
-       LEFT JOIN ledger_accounts a ON a.id = p.account_id
+       LEFT JOIN ledger_postings p ON p.tenant_id = e.tenant_id AND p.entry_id = e.id
+       LEFT JOIN ledger_accounts a ON a.tenant_id = p.tenant_id AND a.id = p.account_id
       ORDER BY e.id, p.seq`,
     [keys.map((k) => k.tenantId), keys.map((k) => k.ref)],
   )

@@ -114,9 +114,9 @@ export async function findEntry(q: LedgerTx, tenantId: string, ref: string): Pro
   if (!row) return null
   const p = await q.query<PostingRow>(
     `SELECT p.seq, a.kind, a.owner, a.currency, p.amount
-       FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
-      WHERE p.entry_id = $1 ORDER BY p.seq`,
-    [row.id],
+       FROM ledger_postings p JOIN ledger_accounts a ON a.tenant_id = p.tenant_id AND a.id = p.account_id
+      WHERE p.tenant_id = $2 AND p.entry_id = $1 ORDER BY p.seq`,
+    [row.id, tenantId],
   )
   return {
     id: row.id,

@@ -88,7 +88,7 @@ export async function insertPayments(
   const args = PAYMENT_COLUMNS.map(([, type], j) => `$${j + 1}::${type}[]`).join(', ')
   await tx.query(
     `INSERT INTO ${table} (${PAYMENT_COLUMNS.map(([name]) => name).join(', ')})
-     SELECT * FROM unnest(${args}) ON CONFLICT (tx_id) DO NOTHING`,
+     SELECT * FROM unnest(${args}) ON CONFLICT (tenant_id, tx_id) DO NOTHING`,
     columns,
   )
 }

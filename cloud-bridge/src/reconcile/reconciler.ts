@@ -37,6 +37,7 @@ import {
   lockWallets,
   type PurseCursor,
   rowToPayment,
+  tenantsWithDuePayments,
   tenantsWithDuePurses,
   walletAvailable,
 } from './store.js'
@@ -247,15 +248,21 @@ export class Reconciler {
   async sweepOnce(): Promise<{ approved: number; released: number }> {
     const batch = this.opts.sweepBatch ?? 200
     let approved = 0
-    for (;;) {
-      const n = await this.opts.db.transaction(async (tx) => {
-        const now = await this.clock.now(tx)
-        const due = await claimDuePayments(tx, now, batch)
-        await applySteps(tx, planApprovals(due, now, this.config), this.opts)
-        return due.length
-      })
-      approved += n
-      if (n < batch) break
+    // Tenant by tenant: no sweep transaction spans two tenants.
+    const tenants = await this.opts.db.transaction(async (tx) =>
+      tenantsWithDuePayments(tx, await this.clock.now(tx)),
+    )
+    for (const tenantId of tenants) {
+      for (;;) {
+        const n = await this.opts.db.transaction(async (tx) => {
+          const now = await this.clock.now(tx)
+          const due = await claimDuePayments(tx, tenantId, now, batch)
+          await applySteps(tx, planApprovals(due, now, this.config), this.opts)
+          return due.length
+        })
+        approved += n
+        if (n < batch) break
+      }
     }
     const released = await this.releasePurses(batch)
     if (approved || released) this.log.info({ approved, released }, 'reconcile sweep')

@@ -86,7 +86,7 @@ export async function loadPaymentsFor(
 ): Promise<PaymentRecord[]> {
   const { rows } = await tx.query(
     `SELECT * FROM offline_payments WHERE tenant_id = $1 AND tx_id IN (
-       SELECT tx_id FROM offline_payments WHERE tx_id = ANY($2::text[])
+       SELECT tx_id FROM offline_payments WHERE tenant_id = $1 AND tx_id = ANY($2::text[])
        UNION ALL
        SELECT p.tx_id FROM unnest($3::text[], $4::bigint[]) AS u(w, c)
          JOIN offline_payments p ON p.tenant_id = $1 AND p.wallet_id = u.w AND p.counter = u.c)
@@ -127,13 +127,30 @@ export async function loadPaymentForUpdate(
  * Held payments due for approval, locked with SKIP LOCKED so several replicas sweeping at once each take
  * different rows and none waits.
  */
-export async function claimDuePayments(tx: Queryable, now: number, limit: number): Promise<PaymentRecord[]> {
+export async function claimDuePayments(
+  tx: Queryable,
+  tenantId: string,
+  now: number,
+  limit: number,
+): Promise<PaymentRecord[]> {
   const { rows } = await tx.query(
-    `SELECT * FROM offline_payments WHERE state = 'held' AND hold_until <= $1
-     ORDER BY hold_until LIMIT $2 FOR UPDATE SKIP LOCKED`,
-    [new Date(now), limit],
+    `SELECT * FROM offline_payments WHERE tenant_id = $1 AND state = 'held' AND hold_until <= $2
+     ORDER BY hold_until LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    [tenantId, new Date(now), limit],
   )
   return rows.map(rowToPayment)
+}
+
+/**
+ * Tenants with a held payment whose hold ended by `now`: the approval sweep serves them one at a time, so each
+ * transaction stays inside one tenant (one shard when the database is distributed by tenant).
+ */
+export async function tenantsWithDuePayments(tx: Queryable, now: number): Promise<string[]> {
+  const { rows } = await tx.query<{ tenant_id: string }>(
+    `SELECT DISTINCT tenant_id FROM offline_payments WHERE state = 'held' AND hold_until <= $1 ORDER BY tenant_id`,
+    [new Date(now)],
+  )
+  return rows.map((r) => r.tenant_id)
 }
 
 /** Where a tenant's purse sweep stopped: the last (expires_at, purse_id) it looked at. */

@@ -1,4 +1,5 @@
 /** Payment token verification at the bridge: the pure check and the worker pool that runs it on every core. */
+export { CertCache, type CertFilter } from './cert-cache.js'
 export {
   InlineVerifier,
   type TokenVerifier,

@@ -10,12 +10,15 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { createNodeBackend } from '@opg/protocol/node'
+import { CertCache, type CertFilter } from './cert-cache.js'
 import { type VerifyContext, type VerifyResult, verifyTokenBytes } from './verify-token.js'
-import type { WorkerRequest, WorkerResponse } from './worker.js'
+import type { WorkerForget, WorkerRequest, WorkerResponse } from './worker.js'
 
 /** Verifies token bytes against a context; one result per token, in order. */
 export interface TokenVerifier {
   verify(tokens: Uint8Array[], ctx: VerifyContext): Promise<VerifyResult[]>
+  /** Evict cached purse certificates of a revoked wallet or issuer key (a no-op for a verifier without cache). */
+  forget?(f: CertFilter): Promise<void>
 }
 
 /** Errors of the pool itself (never of a token: a bad token is a result, not an error). */
@@ -33,8 +36,17 @@ export class VerifyPoolError extends Error {
 /** Verification on the calling thread. */
 export class InlineVerifier implements TokenVerifier {
   private readonly c = createNodeBackend()
+  /** This thread's verified purse certificates (see cert-cache.ts); undefined when disabled. */
+  readonly certs: CertCache | undefined
+  /** `certCache`: how many verified certificates to keep (0: verify every certificate every time). */
+  constructor(opts: { certCache?: number } = {}) {
+    this.certs = opts.certCache === 0 ? undefined : new CertCache(opts.certCache)
+  }
   async verify(tokens: Uint8Array[], ctx: VerifyContext): Promise<VerifyResult[]> {
-    return tokens.map((b) => verifyTokenBytes(this.c, b, ctx))
+    return tokens.map((b) => verifyTokenBytes(this.c, b, ctx, this.certs))
+  }
+  async forget(f: CertFilter): Promise<void> {
+    this.certs?.forget(f)
   }
 }
 
@@ -53,12 +65,15 @@ export interface VerifyPoolOptions {
   size?: number
   /** Smallest chunk worth sending to another thread (default 8). */
   minChunk?: number
+  /** Verified purse certificates each worker keeps (default 20,000; 0 verifies every certificate every time). */
+  certCache?: number
 }
 
 /** A pool of verification worker threads. */
 export class VerifyPool implements TokenVerifier {
   readonly size: number
   private readonly minChunk: number
+  private readonly certCache: number | undefined
   private slots: Slot[] = []
   private nextId = 1
   private next = 0
@@ -67,6 +82,7 @@ export class VerifyPool implements TokenVerifier {
   constructor(opts: VerifyPoolOptions = {}) {
     this.size = Math.max(1, opts.size ?? availableParallelism())
     this.minChunk = Math.max(1, opts.minChunk ?? 8)
+    this.certCache = opts.certCache
   }
 
   /** Spawn the workers and wait until each is online. */
@@ -94,7 +110,7 @@ export class VerifyPool implements TokenVerifier {
     // reach new threads: a small JavaScript shim registers tsx in the thread, then imports worker.ts.
     const entry = new URL('./worker.ts', import.meta.url)
     const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-      workerData: { entry: entry.href },
+      workerData: { entry: entry.href, certCache: this.certCache },
     })
     const slot: Slot = { worker, pending: new Map() }
     this.slots[i] = slot
@@ -126,6 +142,20 @@ export class VerifyPool implements TokenVerifier {
       slot.pending.set(id, { resolve, reject })
       slot.worker.postMessage({ id, tokens, ctx } satisfies WorkerRequest)
     })
+  }
+
+  /** Evict cached certificates in every worker; resolves once each worker has. */
+  async forget(f: CertFilter): Promise<void> {
+    await Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<void>((resolve, reject) => {
+            const id = this.nextId++
+            slot.pending.set(id, { resolve: () => resolve(), reject })
+            slot.worker.postMessage({ id, forget: f } satisfies WorkerForget)
+          }),
+      ),
+    )
   }
 
   async verify(tokens: Uint8Array[], ctx: VerifyContext): Promise<VerifyResult[]> {

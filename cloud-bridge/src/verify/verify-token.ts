@@ -22,6 +22,7 @@ import {
   verifyToken,
 } from '@opg/protocol'
 import type { TokenFacts } from '../reconcile/types.js'
+import type { CertCache } from './cert-cache.js'
 
 /** What every token of one request is checked against. */
 export interface VerifyContext {
@@ -54,8 +55,16 @@ export function purseIdOf(walletId: string, counterBase: number | bigint): strin
   return `${walletId}:${counterBase}`
 }
 
-/** Verify one token. Never throws for bad input: a refused token is a result with its code. */
-export function verifyTokenBytes(c: CryptoBackend, bytes: Uint8Array, ctx: VerifyContext): VerifyResult {
+/**
+ * Verify one token. Never throws for bad input: a refused token is a result with its code. With `certs`, the
+ * purse certificate's issuer signature is checked once per distinct certificate (see cert-cache.ts).
+ */
+export function verifyTokenBytes(
+  c: CryptoBackend,
+  bytes: Uint8Array,
+  ctx: VerifyContext,
+  certs?: CertCache,
+): VerifyResult {
   const tokenHash = tokenDigest(bytes)
   let token: PaymentToken | undefined
   try {
@@ -67,6 +76,7 @@ export function verifyTokenBytes(c: CryptoBackend, bytes: Uint8Array, ctx: Verif
       nowS: late ? exp - 1 : ctx.nowS,
       ...(ctx.merchantId !== undefined ? { merchantId: ctx.merchantId } : {}),
       ...(ctx.deviceId !== undefined ? { deviceId: ctx.deviceId } : {}),
+      ...(certs ? { verifyCertificate: certs.verify } : {}),
     })
     return {
       ok: true,

@@ -1,10 +1,11 @@
 /**
  * Verification worker thread: receives chunks of token bytes with their context, verifies each with the
- * node:crypto backend (its own instance, so its Ed25519 key-object cache is this thread's), and answers
- * with one result per token.
+ * node:crypto backend (its own instance, so its Ed25519 key-object cache is this thread's) and its own cache
+ * of verified purse certificates, and answers with one result per token.
  */
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import { createNodeBackend } from '@opg/protocol/node'
+import { CertCache, type CertFilter } from './cert-cache.js'
 import { type VerifyContext, type VerifyResult, verifyTokenBytes } from './verify-token.js'
 
 /** A request to a worker. The keyring travels as entries (a Map survives cloning, entries are smaller). */
@@ -14,17 +15,30 @@ export interface WorkerRequest {
   ctx: Omit<VerifyContext, 'issuerKeys'> & { issuerKeys: [string, Uint8Array][] }
 }
 
+/** Evict cached certificates (a revoked wallet or issuer key); answered with an empty result list. */
+export interface WorkerForget {
+  id: number
+  forget: CertFilter
+}
+
 export interface WorkerResponse {
   id: number
   results: VerifyResult[]
 }
 
 const c = createNodeBackend()
+const size = (workerData as { certCache?: number } | null)?.certCache
+const certs = size === 0 ? undefined : new CertCache(size)
 const port = parentPort
 if (port) {
-  port.on('message', (req: WorkerRequest) => {
+  port.on('message', (req: WorkerRequest | WorkerForget) => {
+    if ('forget' in req) {
+      certs?.forget(req.forget)
+      port.postMessage({ id: req.id, results: [] } satisfies WorkerResponse)
+      return
+    }
     const ctx: VerifyContext = { ...req.ctx, issuerKeys: new Map(req.ctx.issuerKeys) }
-    const results = req.tokens.map((b) => verifyTokenBytes(c, b, ctx))
+    const results = req.tokens.map((b) => verifyTokenBytes(c, b, ctx, certs))
     port.postMessage({ id: req.id, results } satisfies WorkerResponse)
   })
 }

@@ -24,6 +24,10 @@ t.test('mosquitto.conf: two mutual-TLS listeners, identities bound to certificat
   const conf = mosquittoConf({ ...files, crlfile: '/etc/opg/boxes.crl', bridgeBind: '10.0.0.5' })
   const lines = conf.split('\n')
   t.ok(lines.includes('allow_anonymous false'))
+  t.ok(
+    lines.includes('max_queued_messages 200000'),
+    'a storm of batches is queued for the bridge, not dropped',
+  )
   t.ok(lines.includes('acl_file /etc/mosquitto/opg.acl'))
   const boxes = conf.slice(conf.indexOf('listener 8883'), conf.indexOf('listener 8884'))
   const bridge = conf.slice(conf.indexOf('listener 8884'))
