@@ -17,5 +17,7 @@ export {
 export { encodeGrayPng } from './png-encode.js'
 export { type QrFrameOptions, qrVersion, renderQrFrame } from './qr-frame.js'
 export { decodeImageFile, QrScanner, type QrScannerOptions } from './qr-scanner.js'
+export { findCameraProgram, RASPISTILL_COMPAT, whichSync } from './camera-program.js'
+export { JpegStreamSplitter } from './jpeg-stream.js'
 export { RaspistillCamera, type RaspistillCameraOptions } from './raspistill-camera.js'
 export { SimCamera } from './sim-camera.js'
