@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url'
 import { CameraError } from './camera.js'
 
 /** The compatibility program in the source tree (device-config/raspistill). */
-export const RASPISTILL_COMPAT = fileURLToPath(new URL('../../../../device-config/raspistill', import.meta.url))
+export const RASPISTILL_COMPAT = fileURLToPath(
+  new URL('../../../../device-config/raspistill', import.meta.url),
+)
 
 function executable(path: string): boolean {
   try {

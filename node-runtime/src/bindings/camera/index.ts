@@ -7,6 +7,7 @@ export {
   type ImageMime,
   sniffImageMime,
 } from './camera.js'
+export { findCameraProgram, RASPISTILL_COMPAT, whichSync } from './camera-program.js'
 export {
   checkFrameSize,
   DEFAULT_FRAME_LIMITS,
@@ -14,10 +15,9 @@ export {
   type ImageHeader,
   readImageHeader,
 } from './image-header.js'
+export { JpegStreamSplitter } from './jpeg-stream.js'
 export { encodeGrayPng } from './png-encode.js'
 export { type QrFrameOptions, qrVersion, renderQrFrame } from './qr-frame.js'
 export { decodeImageFile, QrScanner, type QrScannerOptions } from './qr-scanner.js'
-export { findCameraProgram, RASPISTILL_COMPAT, whichSync } from './camera-program.js'
-export { JpegStreamSplitter } from './jpeg-stream.js'
 export { RaspistillCamera, type RaspistillCameraOptions } from './raspistill-camera.js'
 export { SimCamera } from './sim-camera.js'

@@ -22,8 +22,8 @@ export class JpegStreamSplitter {
     for (;;) {
       const start = findSoi(this.buf, 0)
       if (start < 0) {
-        // Keep a trailing 0xFF: it may begin the next SOI.
-        this.buf = this.buf.length && this.buf[this.buf.length - 1] === 0xff ? this.buf.slice(-1) : new Uint8Array(0)
+        // Keep the last two bytes: they may begin the next SOI (FF D8 FF).
+        this.buf = this.buf.slice(-2)
         break
       }
       if (start > 0) this.buf = this.buf.slice(start)
@@ -45,7 +45,8 @@ export class JpegStreamSplitter {
 }
 
 function findSoi(b: Uint8Array, from: number): number {
-  for (let i = from; i + 2 < b.length; i++) if (b[i] === 0xff && b[i + 1] === 0xd8 && b[i + 2] === 0xff) return i
+  for (let i = from; i + 2 < b.length; i++)
+    if (b[i] === 0xff && b[i + 1] === 0xd8 && b[i + 2] === 0xff) return i
   return -1
 }
 
