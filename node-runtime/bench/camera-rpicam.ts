@@ -69,7 +69,7 @@ const warm = await decodeLoop(async () => (await warmCam.capture()).bytes)
 // 3. Frame-to-acceptance: a fresh payment on screen each time; timed from the frame's arrival.
 const latency: number[] = []
 for (let i = 0; i < 20; i++) {
-  const text = qrFor(rig.world, new TestWallet(rig.world).token(5000 + i))
+  const text = qrFor(rig.world, new TestWallet(rig.world).token(200 + i))
   await rm(scenes, { recursive: true, force: true })
   await mkdir(scenes)
   await writeFile(join(scenes, 'pay.jpg'), renderPhoneScene(text, 'clean', { seed: 900 + i }))
