@@ -10,8 +10,10 @@ export interface QrLoopOptions {
   camera: Camera
   scanner: QrScanner
   acceptor: Pick<Acceptor, 'accept'>
-  /** Pause between captures when nothing was seen. */
+  /** Pause between captures when nothing was seen (0 with a warm camera: `capture()` waits for the next frame). */
   idleMs?: number
+  /** Pause after a failed capture or decode, so a broken camera is not restarted in a tight loop (default 1 s). */
+  errorPauseMs?: number
   repeatMs?: number
   now?: () => number
   onOutcome?: (out: AcceptOutcome) => void
@@ -50,6 +52,7 @@ export class QrAcceptLoop {
   async #run(): Promise<void> {
     const now = this.#o.now ?? Date.now
     while (this.#running) {
+      let pause = this.#o.idleMs ?? 200
       try {
         const frame = await this.#o.camera.capture()
         const text = await this.#o.scanner.decode(frame.bytes)
@@ -60,10 +63,11 @@ export class QrAcceptLoop {
         }
       } catch (err) {
         if (this.#running) this.#o.onError?.(err)
+        pause = Math.max(pause, this.#o.errorPauseMs ?? 1_000)
       }
       await new Promise<void>((resolve) => {
         this.#wake = resolve
-        this.#timer = setTimeout(resolve, this.#o.idleMs ?? 200)
+        this.#timer = setTimeout(resolve, pause)
       })
     }
   }

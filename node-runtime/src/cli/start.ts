@@ -47,6 +47,8 @@ export function addStartCommand(program: Command, cli: NodeCli): void {
                 camera: hw.camera,
                 scanner: hw.scanner,
                 acceptor: node,
+                // The warm camera paces the loop: capture() waits for the next streamed frame.
+                idleMs: 0,
                 onOutcome: (out) =>
                   log.info({ ok: out.ok, ...(out.ok ? {} : { code: out.code }) }, 'QR payment'),
                 onError: (err) => log.warn({ err: String(err) }, 'camera'),

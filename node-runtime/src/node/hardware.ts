@@ -57,7 +57,7 @@ export function createHardware(config: NodeConfig, onError: (err: unknown) => vo
   // In simulation QR payments arrive through `opg-node scan IMAGE`: decoding empty simulated frames in a
   // loop would only burn CPU.
   if (config.hardware.cameraEnabled && !sim) {
-    hw.camera = new RaspistillCamera()
+    hw.camera = new RaspistillCamera({ mode: 'warm' })
     hw.scanner = new QrScanner()
   }
   if (config.hardware.bleEnabled) {

@@ -30,6 +30,7 @@ export type CameraErrorCode =
   | 'BAD_IMAGE'
   | 'IMAGE_TOO_LARGE'
   | 'DECODER_FAILED'
+  | 'NO_CAMERA_PROGRAM'
 
 /** Errors of the camera and QR bindings, with a stable `code`. */
 export class CameraError extends Error {

@@ -7,6 +7,7 @@ export {
   type ImageMime,
   sniffImageMime,
 } from './camera.js'
+export { findCameraProgram, RASPISTILL_COMPAT, whichSync } from './camera-program.js'
 export {
   checkFrameSize,
   DEFAULT_FRAME_LIMITS,
@@ -14,6 +15,7 @@ export {
   type ImageHeader,
   readImageHeader,
 } from './image-header.js'
+export { JpegStreamSplitter } from './jpeg-stream.js'
 export { encodeGrayPng } from './png-encode.js'
 export { type QrFrameOptions, qrVersion, renderQrFrame } from './qr-frame.js'
 export { decodeImageFile, QrScanner, type QrScannerOptions } from './qr-scanner.js'

@@ -1,13 +1,19 @@
 /**
- * The Raspberry Pi camera through node-raspistill, which runs the `raspistill` program for each still and picks
- * the file up from its output directory. Each camera instance owns a private temporary directory; frames are
- * deleted once read, so a box scanning all day does not fill its SD card.
+ * The Raspberry Pi camera through node-raspistill. Two modes:
+ * - 'warm' (what the box uses): one long-running `raspistill -tl MS -t 0 -o -` (node-raspistill's timelapse with
+ *   `noFileSave`); the camera stays open and streams a JPEG every interval, and `capture()` returns the next
+ *   frame to arrive. Starting the camera costs about a second on a Pi; warm mode pays it once.
+ * - 'still': one `raspistill` run per frame, picked up from a private temporary directory and deleted once read.
+ * The program run as `raspistill` is found by `findCameraProgram` (legacy raspistill or the rpicam-still
+ * compatibility program).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ICameraOptions } from 'node-raspistill'
 import { type Camera, CameraError, type CapturedImage, sniffImageMime } from './camera.js'
+import { findCameraProgram } from './camera-program.js'
+import { JpegStreamSplitter } from './jpeg-stream.js'
 
 /** Options of `RaspistillCamera`. */
 export interface RaspistillCameraOptions {
@@ -24,14 +30,23 @@ export interface RaspistillCameraOptions {
   verticalFlip?: boolean
   /** Give up on a capture after this long (default 10 s); the raspistill process is killed. */
   captureTimeoutMs?: number
-  /** Where frames are written; default a fresh directory under the OS temp dir. */
+  /** Where frames are written in 'still' mode; default a fresh directory under the OS temp dir. */
   outputDir?: string
+  /** 'warm' keeps the camera streaming (timelapse to stdout, JPEG only); 'still' runs it per frame. Default 'still'. */
+  mode?: 'warm' | 'still'
+  /** Warm mode: ms between frames (default 100, i.e. 10 frames/s offered to the decoder). */
+  intervalMs?: number
+  /** Program run as `raspistill`; default found by `findCameraProgram`. */
+  command?: string
 }
 
 interface RaspistillLike {
   takePhoto(fileName?: string): Promise<Buffer>
+  timelapse(intervalMs: number, execTimeMs: number, cb: (image: Buffer) => void): Promise<void>
   stop(): void
 }
+
+type Waiter = { resolve: (img: CapturedImage) => void; reject: (err: unknown) => void }
 
 /** The real camera binding. */
 export class RaspistillCamera implements Camera {
@@ -40,6 +55,10 @@ export class RaspistillCamera implements Camera {
   private ownsDir = false
   private chain: Promise<unknown> = Promise.resolve()
   private seq = 0
+  private command = ''
+  /** Warm mode: the streaming run, its frame splitter and captures waiting for the next frame. */
+  private stream: Promise<void> | null = null
+  private waiters: Waiter[] = []
 
   constructor(private readonly options: RaspistillCameraOptions = {}) {}
 
@@ -47,6 +66,7 @@ export class RaspistillCamera implements Camera {
     if (this.cam) return
     // Loaded here rather than at import, so a node without a camera never pays for it.
     const { Raspistill } = await import('node-raspistill')
+    this.command = findCameraProgram(this.options.command)
     this.ownsDir = this.options.outputDir === undefined
     this.dir = this.options.outputDir ?? (await mkdtemp(join(tmpdir(), 'opg-camera-')))
     const o = this.options
@@ -62,7 +82,41 @@ export class RaspistillCamera implements Camera {
       verticalFlip: o.verticalFlip ?? false,
     }
     if (o.rotation) camOptions.rotation = o.rotation
-    this.cam = new Raspistill(camOptions)
+    if (o.mode === 'warm') {
+      camOptions.encoding = 'jpg'
+      camOptions.noFileSave = true
+    }
+    const cam = new Raspistill(camOptions)
+    // node-raspistill 2.x hard-codes the program name in its executor; point it at the program found above.
+    ;(cam as unknown as { _executor: { _command: string } })._executor._command = this.command
+    this.cam = cam as unknown as RaspistillLike
+    if (o.mode === 'warm') this.startStream()
+  }
+
+  /** Launches the streaming run; frames go to waiting captures. A run that ends fails them; the next capture restarts it. */
+  private startStream(): void {
+    const cam = this.cam
+    if (!cam) return
+    const splitter = new JpegStreamSplitter()
+    const onChunk = (chunk: Buffer) => {
+      for (const frame of splitter.push(chunk)) {
+        const waiters = this.waiters
+        this.waiters = []
+        for (const w of waiters) w.resolve({ bytes: frame, mime: 'image/jpeg' })
+      }
+    }
+    const ended = (err: unknown) => {
+      if (this.cam !== cam) return // stopped: stop() fails the waiters
+      this.stream = null
+      const waiters = this.waiters
+      this.waiters = []
+      for (const w of waiters)
+        w.reject(new CameraError('CAPTURE_FAILED', `${this.command} stopped streaming`, { cause: err }))
+    }
+    this.stream = cam.timelapse(this.options.intervalMs ?? 100, 0, onChunk).then(
+      () => ended(null),
+      (err) => ended(err),
+    )
   }
 
   async stop(): Promise<void> {
@@ -70,16 +124,43 @@ export class RaspistillCamera implements Camera {
     if (!cam) return
     this.cam = null
     cam.stop()
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w.reject(new CameraError('NOT_STARTED', 'camera stopped'))
+    await this.stream?.catch(() => {})
+    this.stream = null
     await this.chain.catch(() => {})
     if (this.ownsDir && this.dir) await rm(this.dir, { recursive: true, force: true })
     this.dir = null
   }
 
   capture(): Promise<CapturedImage> {
+    if (this.options.mode === 'warm') return this.nextFrame()
     const run = () => this.captureOnce()
     const result = this.chain.then(run, run)
     this.chain = result.catch(() => {})
     return result
+  }
+
+  /** Warm mode: the next frame the stream delivers (never one decoded already). */
+  private async nextFrame(): Promise<CapturedImage> {
+    if (!this.cam) throw new CameraError('NOT_STARTED', 'camera is not started')
+    if (!this.stream) this.startStream()
+    const timeoutMs = this.options.captureTimeoutMs ?? 10_000
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const frame = new Promise<CapturedImage>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject }
+      this.waiters.push(waiter)
+      timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter)
+        reject(new CameraError('CAPTURE_TIMEOUT', `no frame in ${timeoutMs} ms`))
+      }, timeoutMs)
+    })
+    try {
+      return await frame
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   private async captureOnce(): Promise<CapturedImage> {
