@@ -99,29 +99,35 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 function item(out: Out, v: unknown, depth: number): void {
   if (depth > 64) throw new ProtocolError('bad_field', 'CBOR value nested too deeply')
-  if (v === null) return out.push(0xf6)
-  if (v === false) return out.push(0xf4)
-  if (v === true) return out.push(0xf5)
+  if (v === null || typeof v === 'boolean') {
+    out.push(v === null ? 0xf6 : v ? 0xf5 : 0xf4)
+    return
+  }
   if (typeof v === 'number') {
-    if (Number.isSafeInteger(v)) return v >= 0 ? head(out, 0, v) : head(out, 1, -1 - v)
-    return float(out, v)
+    if (!Number.isSafeInteger(v)) float(out, v)
+    else if (v >= 0) head(out, 0, v)
+    else head(out, 1, -1 - v)
+    return
   }
   if (typeof v === 'string') {
     const b = text.encode(v)
     head(out, 3, b.length)
-    return out.bytes(b)
+    out.bytes(b)
+    return
   }
   if (v instanceof Uint8Array) {
     head(out, 2, v.length)
-    return out.bytes(v)
+    out.bytes(v)
+    return
   }
   if (Array.isArray(v)) {
     head(out, 4, v.length)
     for (const e of v) item(out, e, depth + 1)
     return
   }
-  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    const entries = Object.entries(v as Record<string, unknown>)
+  const proto = typeof v === 'object' ? Object.getPrototypeOf(v) : undefined
+  if (proto === Object.prototype || proto === null) {
+    const entries = Object.entries(v as object as Record<string, unknown>)
       .filter(([, val]) => val !== undefined)
       .map(([k, val]) => ({ key: encodeCanonical(k), val }))
       .sort((a, b) => compareBytes(a.key, b.key))

@@ -11,6 +11,7 @@ import {
   encodeMessage,
   fromHex,
   openMqtt,
+  parsePaidSms,
   Reassembler,
   StatusSchema,
   TxBatchSchema,
@@ -74,3 +75,22 @@ t.test('BLE: error message, chunks and the State write', async (t) => {
   t.equal(`01${toHex(hello)}`, v.ble.stateWrite.mtu185, 'the State write at MTU 185 carries the hello')
   t.equal(v.ble.stateWrite.mtu23, '01', 'at MTU 23 it is the bare start')
 })
+
+const v1 = JSON.parse(readFileSync(new URL('../test-vectors/opg-v1.json', import.meta.url), 'utf8'))
+for (const c of backends) {
+  t.test(
+    `${c.name}: the SMS tag is over the device id as 16 hex characters; a lowercase tag is refused`,
+    async (t) => {
+      const smsKey = fromHex(v1.kdf.sms)
+      const m = v1.sms.message
+      // SPEC.md §9: text fields and numbers as ASCII (decimal, no leading zeros), deviceId as its 16 hex characters.
+      const input = `opg/v1 sms\u0000${FIXED.deviceId}|${m.ref}|${m.amount}|${m.currency}|${m.counter}`
+      const tag = toHex(c.aesCmac(smsKey, new TextEncoder().encode(input)).slice(0, 8)).toUpperCase()
+      t.equal(v1.sms.text, `OPG1 PAID ${m.ref} ${m.amount} ${m.currency} ${m.counter} ${tag}`)
+      t.same(parsePaidSms(c, smsKey, FIXED.deviceId, `${v1.sms.text}\r\n`), m, 'modem line ending ignored')
+      const lower = v1.sms.text.replace(tag, tag.toLowerCase())
+      t.not(lower, v1.sms.text)
+      t.throws(() => parsePaidSms(c, smsKey, FIXED.deviceId, lower), { code: 'bad_encoding' })
+    },
+  )
+}
