@@ -8,7 +8,7 @@
  * bridge believes it only for the session it last saw online. The legacy unsealed 0x00 will is not believed.
  * A box logs in to the broker as brokerUsername(tenant, device) with brokerPassword (derived, never stored).
  */
-import { Decoder } from 'cbor-x'
+import { type Options as CborOptions, Decoder } from 'cbor-x'
 import { z } from 'zod'
 import { type Bytes, concat, Reader, toHex, utf8 } from './bytes.js'
 import { encodeCanonical } from './cbor.js'
@@ -135,12 +135,14 @@ export type Command = z.infer<typeof CommandSchema>
 
 // int64AsNumber: deterministic CBOR sends ms times (above 2^32) as 8-byte integers, which cbor-x would otherwise
 // decode as bigint; the schemas then refuse anything beyond 2^53 − 1.
-const decoder = new Decoder({
+// (cbor-x 1.6 implements the option; its typings omit it.)
+const decoderOptions: CborOptions & { int64AsNumber: boolean } = {
   useRecords: false,
   mapsAsObjects: true,
   copyBuffers: true,
   int64AsNumber: true,
-})
+}
+const decoder = new Decoder(decoderOptions)
 
 /**
  * Encode a message (validated against its schema first) as deterministic CBOR (SPEC.md §8, RFC 8949 §4.2.1):
