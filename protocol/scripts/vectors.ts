@@ -47,6 +47,21 @@ export const FIXED = {
   deviceSecret: '000102030405060708090a0b0c0d0e0f',
 }
 
+/** The box's node certificate of the vectors (fixed issuer, keys and validity). */
+export function fixedNodeCertificate(c: CryptoBackend) {
+  const issuerSecret = fixedSecret(c, 'issuer')
+  const issuer = { secretKey: issuerSecret, publicKey: c.ed25519PublicKey(issuerSecret) }
+  return issueNodeCertificate(c, issuer, {
+    tenantId: FIXED.tenantId,
+    merchantId: FIXED.merchantId,
+    deviceId: FIXED.deviceId,
+    signingKey: c.ed25519PublicKey(fixedSecret(c, 'node signing')),
+    encryptionKey: c.x25519PublicKey(fixedSecret(c, 'node encryption')),
+    issuedAt: FIXED.issuedAt,
+    expiresAt: FIXED.issuedAt + 2 * 365 * 86400,
+  })
+}
+
 export function buildVectors(c: CryptoBackend) {
   const issuerSecret = fixedSecret(c, 'issuer')
   const issuer = { secretKey: issuerSecret, publicKey: c.ed25519PublicKey(issuerSecret) }
@@ -67,15 +82,7 @@ export function buildVectors(c: CryptoBackend) {
     issuedAt: FIXED.issuedAt,
     expiresAt: FIXED.issuedAt + 72 * 3600,
   })
-  const nodeCert = issueNodeCertificate(c, issuer, {
-    tenantId: FIXED.tenantId,
-    merchantId: FIXED.merchantId,
-    deviceId: FIXED.deviceId,
-    signingKey: c.ed25519PublicKey(nodeSigning),
-    encryptionKey: node.publicKey,
-    issuedAt: FIXED.issuedAt,
-    expiresAt: FIXED.issuedAt + 2 * 365 * 86400,
-  })
+  const nodeCert = fixedNodeCertificate(c)
   const token = signToken(c, walletSecret, walletCert, {
     txId: FIXED.txId,
     merchantId: FIXED.merchantId,

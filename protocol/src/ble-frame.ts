@@ -139,3 +139,16 @@ export class Reassembler {
     this.#size = 0
   }
 }
+
+/**
+ * The State write that starts a session (SPEC.md §10): `0x01 || WalletHello` when that fits one ATT value
+ * (MTU − 3 bytes), else the bare `0x01`, and the hello then goes in chunks on Client2Server.
+ */
+export function sessionStartWrite(walletHello: Uint8Array, mtu: number): Uint8Array {
+  chunkPayloadSize(mtu)
+  if (1 + walletHello.length > mtu - 3) return Uint8Array.of(BLE_STATE.start)
+  const out = new Uint8Array(1 + walletHello.length)
+  out[0] = BLE_STATE.start
+  out.set(walletHello, 1)
+  return out
+}

@@ -8,9 +8,10 @@
  * bridge believes it only for the session it last saw online. The legacy unsealed 0x00 will is not believed.
  * A box logs in to the broker as brokerUsername(tenant, device) with brokerPassword (derived, never stored).
  */
-import { Decoder, Encoder } from 'cbor-x'
+import { type Options as CborOptions, Decoder } from 'cbor-x'
 import { z } from 'zod'
 import { type Bytes, concat, Reader, toHex, utf8 } from './bytes.js'
+import { encodeCanonical } from './cbor.js'
 import type { CryptoBackend } from './crypto/backend.js'
 import { check, ERROR_CODES, ProtocolError } from './errors.js'
 import { id8ToBytes, isId8 } from './ids.js'
@@ -132,15 +133,27 @@ export type Status = z.infer<typeof StatusSchema>
 export type OnlineStatus = z.infer<typeof OnlineStatusSchema>
 export type Command = z.infer<typeof CommandSchema>
 
-const encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: true })
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, copyBuffers: true })
+// int64AsNumber: deterministic CBOR sends ms times (above 2^32) as 8-byte integers, which cbor-x would otherwise
+// decode as bigint; the schemas then refuse anything beyond 2^53 − 1.
+// (cbor-x 1.6 implements the option; its typings omit it.)
+const decoderOptions: CborOptions & { int64AsNumber: boolean } = {
+  useRecords: false,
+  mapsAsObjects: true,
+  copyBuffers: true,
+  int64AsNumber: true,
+}
+const decoder = new Decoder(decoderOptions)
 
-/** CBOR-encode a message (validated against its schema first). */
+/**
+ * Encode a message (validated against its schema first) as deterministic CBOR (SPEC.md §8, RFC 8949 §4.2.1):
+ * the same message is the same bytes in every implementation. Decoding (below) stays liberal: boxes deployed
+ * before this rule send non-shortest map headers and float64 times, and they are still read.
+ */
 export function encodeMessage<T>(schema: z.ZodType<T>, message: T): Bytes {
   const ok = schema.safeParse(message)
   if (!ok.success)
     throw new ProtocolError('bad_field', `invalid message: ${ok.error.issues[0]?.message ?? ''}`)
-  return new Uint8Array(encoder.encode(message))
+  return encodeCanonical(message)
 }
 
 /** CBOR-decode and validate; any malformed input is a ProtocolError. */

@@ -11,6 +11,7 @@ import {
   generateSigningKeyPair,
   issueWalletCertificate,
   openEnvelope,
+  QR_TEXT_MAX,
   sealEnvelope,
   signReceipt,
   tokenHash,
@@ -144,3 +145,46 @@ for (const c of backends) {
     )
   })
 }
+
+for (const c of backends) {
+  t.test(
+    `${c.name}: a changed currency byte gives the code of the check SPEC.md §4 runs first`,
+    async (t) => {
+      const w = world(c)
+      const token = w.pay()
+      const at = 17 + 53 // the certificate's currency, inside the token
+      const opts = {
+        issuerKeys: w.keyring,
+        nowS: NOW_S,
+        merchantId: w.ids.merchantId,
+        deviceId: w.ids.deviceId,
+      }
+      const letter = token.bytes.slice()
+      letter[at] = letter[at] === 0x5a ? 0x41 : letter[at]! + 1 // another A–Z letter: decodes, then fails the issuer signature
+      t.equal(
+        code(() => verifyToken(c, decodeToken(letter), opts)),
+        'bad_signature',
+      )
+      const lower = token.bytes.slice()
+      lower[at] = lower[at]! ^ 0x20 // a lowercase letter: refused while decoding, before any signature work
+      t.equal(
+        code(() => decodeToken(lower)),
+        'bad_field',
+      )
+    },
+  )
+}
+
+t.test('QR text: the longest accepted is QR_TEXT_MAX = 482 characters', async (t) => {
+  t.equal(QR_TEXT_MAX, 482)
+  t.not(
+    code(() => decodeQrText(`OPG1:${'0'.repeat(QR_TEXT_MAX - 5)}`)),
+    'oversized',
+    'at the limit: decoded',
+  )
+  t.equal(
+    code(() => decodeQrText(`OPG1:${'0'.repeat(QR_TEXT_MAX - 4)}`)),
+    'oversized',
+    'one over: refused',
+  )
+})
