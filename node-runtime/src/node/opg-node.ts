@@ -115,7 +115,17 @@ export interface NodeReport {
   damagedPayments: number
   /** Storage problems found at start; `alerts` empty when healthy. */
   storage: StorageHealth
+  /** Set once the power-fail input fired: new payments are refused from `at`; `flushedAt` once all is durable. */
+  powerFail?: PowerFailReport
   version: string
+}
+
+/** What the node did on the power-fail input. */
+export interface PowerFailReport {
+  at: number
+  /** When the vault and state were flushed (absent while flushing, or if the flush failed). */
+  flushedAt?: number
+  error?: string
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} }
@@ -134,6 +144,9 @@ export class OpgNode {
   #commandsRefused = 0
   #compactTimer: NodeJS.Timeout | undefined
   #compacting: Promise<void> | undefined
+  #powerFail: PowerFailReport | undefined
+  #powerFlush: Promise<void> | undefined
+  #unwatchPower: (() => void) | undefined
 
   constructor(o: OpgNodeOptions) {
     this.#o = o
@@ -214,6 +227,7 @@ export class OpgNode {
     this.sync.on('offline', this.#onOffline)
     this.sync.on('warning', this.#onWarning)
     this.sync.on('rejected', this.#onRejected)
+    this.#unwatchPower = this.#o.gpio?.onPowerFail((at) => void this.powerFail(at.getTime()))
     // The confirmation service starts before sync (an invoice_paid command may arrive at once) and before the
     // modem (SMS swept off the SIM at start must not be missed). It logs each confirmation itself.
     await this.notices.start()
@@ -243,6 +257,33 @@ export class OpgNode {
   }
 
   /**
+   * The supply is failing (power-fail input): refuse every new payment with `power_failing`, let payments
+   * already being accepted finish, then make sure everything confirmed is on flash — the high-water mark
+   * caught up, the state file written — and report it (log, status). The hold-up time of a supercapacitor
+   * is short: nothing here waits on the network. Called once; later calls return the same flush.
+   */
+  powerFail(at = Date.now()): Promise<void> {
+    this.#powerFlush ??= (async () => {
+      this.acceptor.suspend('the box is losing power')
+      this.#powerFail = { at }
+      this.#log.error({ at }, 'POWER FAIL: refusing new payments, flushing storage')
+      try {
+        await this.acceptor.drain()
+        await this.#o.vault.settled?.()
+        await this.#o.state.write()
+        this.#powerFail.flushedAt = Date.now()
+        this.#log.error({ at, flushedAt: this.#powerFail.flushedAt }, 'POWER FAIL: storage flushed')
+      } catch (err) {
+        this.#powerFail.error = String(err)
+        this.#log.error({ err: String(err) }, 'POWER FAIL: flush failed')
+      }
+      // Tell the bridge while the link may still be up; a status that does not get out is not waited for.
+      void this.sync.publishStatus().catch(() => {})
+    })()
+    return this.#powerFlush
+  }
+
+  /**
    * Drop synced history beyond retention from the journal and the in-memory index (refusals, unsynced and
    * damaged payments are kept). One at a time; a failure is logged and retried at the next run.
    */
@@ -264,6 +305,8 @@ export class OpgNode {
     if (!this.#started) return
     this.#started = false
     clearInterval(this.#compactTimer)
+    this.#unwatchPower?.()
+    await this.#powerFlush
     await this.#compacting
     await this.#o.ble?.stop()
     await this.#o.modem?.stop().catch(() => {})
@@ -307,6 +350,7 @@ export class OpgNode {
       refused: this.#refused(20),
       damagedPayments: s.damagedCount,
       storage: this.#o.storage?.() ?? { journalDamage: [], tornBytes: 0, alerts: [] },
+      ...(this.#powerFail ? { powerFail: { ...this.#powerFail } } : {}),
       version: this.#o.version ?? '0.1.0',
     }
   }
