@@ -22,7 +22,7 @@ import type { Gpio } from '../bindings/gpio/index.js'
 import type { Modem } from '../bindings/modem/index.js'
 import type { NodeConfig } from '../config/schema.js'
 import { type ConfirmReport, PaidNotices, stateCounterStore } from '../confirm/index.js'
-import { type NodeCommand, type NodeStatus, protocolCodec } from '../sync/codec.js'
+import { type NodeCommand, type NodeStatus, protocolCodec, type StatusStorage } from '../sync/codec.js'
 import { SyncEngine, type SyncProgress } from '../sync/sync-engine.js'
 import { nodeTopics } from '../sync/topics.js'
 import type { Vault } from '../vault/types.js'
@@ -128,6 +128,9 @@ export interface PowerFailReport {
   error?: string
 }
 
+/** Free space on the data partition below this is reported in status (`storage.freeLow`). */
+export const FREE_LOW_BYTES = 64 * 1024 * 1024
+
 const silent: Logger = { info() {}, warn() {}, error() {} }
 
 export class OpgNode {
@@ -204,13 +207,17 @@ export class OpgNode {
       version: o.version ?? '0.1.0',
       now: () => clock.now(),
       ...(o.tls ? { tls: o.tls } : {}),
-      statusExtras: async () => ({
-        ...(await o.statusExtras?.()),
-        ...(await this.#modemSignal()),
-        // What the bridge needs to know to send time and revocations (SPEC.md §8.1).
-        clock: clockSource(clock.source),
-        revocations: this.view.revocationVersion,
-      }),
+      statusExtras: async () => {
+        const extras = { ...(await o.statusExtras?.()), ...(await this.#modemSignal()) }
+        const storage = this.#statusStorage(extras.storageBytes)
+        return {
+          ...extras,
+          // What the bridge needs to know to send time and revocations (SPEC.md §8.1).
+          clock: clockSource(clock.source),
+          revocations: this.view.revocationVersion,
+          ...(storage ? { storage } : {}),
+        }
+      },
     })
   }
 
@@ -352,6 +359,24 @@ export class OpgNode {
       storage: this.#o.storage?.() ?? { journalDamage: [], tornBytes: 0, alerts: [] },
       ...(this.#powerFail ? { powerFail: { ...this.#powerFail } } : {}),
       version: this.#o.version ?? '0.1.0',
+    }
+  }
+
+  /** Storage health for status: what the open found, free space, the power-fail input; undefined if all is well. */
+  #statusStorage(freeBytes: number | undefined): StatusStorage | undefined {
+    const h = this.#o.storage?.()
+    const damage = h?.journalDamage ?? []
+    const lost = damage.reduce((n, d) => n + (d.confirmed ? (d.missingRecords ?? 0) : 0), 0)
+    const freeLow = freeBytes !== undefined && freeBytes > 0 && freeBytes < FREE_LOW_BYTES
+    const pf = this.#powerFail
+    if (damage.length === 0 && !h?.stateRebuilt && !freeLow && !pf) return undefined
+    return {
+      quarantined: damage.length,
+      ...(lost > 0 ? { lostRecords: lost } : {}),
+      ...(h?.stateRebuilt ? { stateRebuilt: true } : {}),
+      ...(freeLow ? { freeLow: true } : {}),
+      ...(pf ? { powerFailAt: pf.at } : {}),
+      ...(pf?.error !== undefined ? { powerFlushFailed: true } : {}),
     }
   }
 

@@ -7,12 +7,14 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { decodeNodeCertificate, keyId, toHex } from '@opg/protocol'
+import { decodeNodeCertificate, keyId, openMqtt, StatusSchema, toHex } from '@opg/protocol'
 import t from 'tap'
 import { SimGpio } from '../../src/bindings/gpio/index.js'
 import { MemoryClockStore, TrustedClock } from '../../src/clock/index.js'
 import { parseConfig } from '../../src/config/index.js'
 import { OpgNode } from '../../src/node/opg-node.js'
+import { protocolCodec } from '../../src/sync/codec.js'
+import { nodeTopics } from '../../src/sync/topics.js'
 import { FileVault } from '../../src/vault/index.js'
 import { c, MERCHANT, makeWorld, NOW_MS, qrFor, randomId, TENANT, TestWallet } from '../accept/fixtures.js'
 
@@ -119,4 +121,16 @@ t.test('on the power-fail edge the node refuses new payments, flushes and report
   )
   t.same(after.damage, [])
   await after.close()
+})
+
+t.test('status carries storage health as optional fields the bridge can read', async (t) => {
+  const key = new Uint8Array(16).fill(4)
+  const topics = nodeTopics(TENANT, '00000000000000bb')
+  const codec = protocolCodec(c, key, topics)
+  const base = { pendingCount: 0, pendingAmount: {}, storageBytes: 1, version: '1', at: NOW_MS }
+  const plain = openMqtt(c, key, topics.status, StatusSchema, codec.sealStatus(base))
+  t.equal('storage' in plain, false, 'absent when all is well')
+  const storage = { quarantined: 2, lostRecords: 1, freeLow: true, powerFailAt: NOW_MS }
+  const hurt = openMqtt(c, key, topics.status, StatusSchema, codec.sealStatus({ ...base, storage }))
+  t.match(hurt, { online: true, storage })
 })
