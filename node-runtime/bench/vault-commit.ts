@@ -9,6 +9,9 @@
  * and RSS ≤ 80 MB at 100,000. The raw baselines append the payment's unpadded frame, so the ratio includes
  * the cost of padding each commit to a flash block.
  *
+ * The vault pre-allocates its segments (zeros written ahead, commits overwrite them in place); a second
+ * vault with `preallocBytes: 0` (appending, as before pre-allocation) runs interleaved in the same loop.
+ *
  * Write amplification: bytes handed to the file system per payment (commit padded to its block, segment
  * seals, high-water-mark slots counted as one block each) for sequential commits and for group commits of
  * 50, next to the frame's own size; and, when the disk is a real block device, the kernel's count of bytes
@@ -139,21 +142,22 @@ async function ioWriteBytes(): Promise<number> {
 }
 
 /** Bytes per payment for `n` payments committed `group` at a time. */
-async function amplification(root: string, n: number, group: number) {
-  const dir = join(root, `wa-${group}`)
-  const v = await FileVault.open({ dir, key: KEY })
+async function amplification(root: string, n: number, group: number, preallocBytes?: number) {
+  const dir = join(root, `wa-${group}-${preallocBytes ?? 'default'}`)
+  const v = await FileVault.open({ dir, key: KEY, preallocBytes })
   const io0 = await ioWriteBytes()
   for (let i = 0; i < n; i += group) {
     await Promise.all([...Array(group).keys()].map((j) => v.append(payment(20_000_000 + i + j))))
   }
   await v.settled()
   const io = (await ioWriteBytes()) - io0
-  const { journal, markWrites } = v.flashBytes
+  const { journal, markWrites, zeros } = v.flashBytes
   await v.close()
   await rm(dir, { recursive: true, force: true })
   return {
     logical: (journal + markWrites * 4096) / n,
     journal: journal / n,
+    zeros: zeros / n,
     marks: markWrites / n,
     io: io / n,
   }
@@ -185,6 +189,8 @@ async function main(): Promise<void> {
       const dir = join(root, `n${n}`)
       const v = await FileVault.open({ dir, key: KEY })
       await fillVault(v, 0, n)
+      const va = await FileVault.open({ dir: join(dir, 'append'), key: KEY, preallocBytes: 0 })
+      await fillVault(va, 0, n)
       // The raw baseline appends the frame itself (header + record + GCM tag), without the block padding.
       const frameBytes = 52 + encodeRecord(payment(n)).length + 16
       const raw = await openRaw(dir, 'raw.bin', frameBytes, n, false)
@@ -192,14 +198,16 @@ async function main(): Promise<void> {
       // The same bytes the vault writes: one padded 4 KiB block per commit, O_DSYNC.
       const block = await openRaw(dir, 'block.bin', 4096, 0, true)
       let i = n
-      const [vault, rawTimes, rawDsync, rawBlock] = (await interleaved(
-        [() => v.append(payment(i++)), raw.append, dsync.append, block.append],
+      let k = n
+      const [vault, rawTimes, rawDsync, rawBlock, vaultAppend] = (await interleaved(
+        [() => v.append(payment(i++)), raw.append, dsync.append, block.append, () => va.append(payment(k++))],
         SAMPLES,
-      )) as [number[], number[], number[], number[]]
-      await Promise.all([v.close(), raw.close(), dsync.close(), block.close()])
+      )) as [number[], number[], number[], number[], number[]]
+      await Promise.all([v.close(), va.close(), raw.close(), dsync.close(), block.close()])
       await rm(join(dir, 'block.bin'), { force: true })
+      await rm(join(dir, 'append'), { recursive: true, force: true })
       blockRows.push(
-        `${String(n).padEnd(7)} | raw O_DSYNC 4 KiB block p50 ${ms(pct(rawBlock, 50))} | vault ÷ it ${(pct(vault, 50) / pct(rawBlock, 50)).toFixed(2)}×`,
+        `${String(n).padEnd(7)} | raw O_DSYNC 4 KiB block p50 ${ms(pct(rawBlock, 50))} | vault ÷ it ${(pct(vault, 50) / pct(rawBlock, 50)).toFixed(2)}× | vault without pre-allocation p50 ${ms(pct(vaultAppend, 50))} (${(pct(vaultAppend, 50) / pct(rawDsync, 50)).toFixed(2)}× raw O_DSYNC)`,
       )
       const low = await benchLowdb(dir, n)
       await rm(join(dir, 'low.json'), { force: true })
@@ -215,12 +223,14 @@ async function main(): Promise<void> {
     for (const row of blockRows) console.log(row)
     const frame = 52 + encodeRecord(payment(0)).length + 16
     console.log(`\nwrite amplification (frame ${frame} B; block 4096 B; mark slot = one 4096 B block):`)
-    for (const group of [1, 50]) {
-      const a = await amplification(root, 1000, group)
-      const io = a.io > 0 ? `, kernel write_bytes ${a.io.toFixed(0)} B/payment` : ''
-      console.log(
-        `  commits of ${String(group).padStart(2)}: ${a.logical.toFixed(0)} B/payment (journal ${a.journal.toFixed(0)} B, ${a.marks.toFixed(2)} mark writes) = ${(a.logical / frame).toFixed(1)}× the frame${io}`,
-      )
+    for (const prealloc of [undefined, 0]) {
+      for (const group of [1, 50]) {
+        const a = await amplification(root, 1000, group, prealloc)
+        const io = a.io > 0 ? `, kernel write_bytes ${a.io.toFixed(0)} B/payment` : ''
+        console.log(
+          `  ${prealloc === 0 ? 'appending    ' : 'pre-allocated'} commits of ${String(group).padStart(2)}: ${a.logical.toFixed(0)} B/payment (journal ${a.journal.toFixed(0)} B of which zeros ${a.zeros.toFixed(0)} B, ${a.marks.toFixed(2)} mark writes) = ${(a.logical / frame).toFixed(1)}× the frame${io}`,
+        )
+      }
     }
     const child = fileURLToPath(new URL('./vault-open.ts', import.meta.url))
     const out = execFileSync(

@@ -89,6 +89,23 @@ export const OnlineStatusSchema = z.object({
   clock: z.enum(['trusted', 'carried', 'unsynced']).optional(),
   /** Version of the revocation list the box applies: the bridge sends `revocations` when it is behind. */
   revocations: z.number().int().min(-1).optional(),
+  /** Storage health (SPEC.md §8, status): absent from boxes that predate it, and when all is well. */
+  storage: z
+    .object({
+      /** Journal damage found at start, its bytes quarantined. */
+      quarantined: count,
+      /** Confirmed records the journal has lost (damage below the high-water mark). */
+      lostRecords: count.optional(),
+      /** The state file did not authenticate and was rebuilt. */
+      stateRebuilt: z.boolean().optional(),
+      /** Free space on the data partition is below the box's floor. */
+      freeLow: z.boolean().optional(),
+      /** The power-fail input fired at this box time (ms); the box refuses payments until restarted. */
+      powerFailAt: count.optional(),
+      /** The flush after the power-fail input did not complete. */
+      powerFlushFailed: z.boolean().optional(),
+    })
+    .optional(),
 })
 /** The last will: sealed, so nobody but the box can say it went offline, and bound to its session. */
 export const OfflineStatusSchema = z.object({ v: z.literal(1), online: z.literal(false), session })

@@ -5,7 +5,7 @@
  */
 import { formatMoney } from '@opg/protocol'
 import type { Queryable } from '../api/ports.js'
-import type { BoxRow } from './queries.js'
+import { type BoxRow, storageAlertKinds } from './queries.js'
 
 export interface AlertOptions {
   /** A box unseen this long while it holds payments is an alert (default 6 h). */
@@ -17,7 +17,13 @@ export interface AlertOptions {
 export const DEFAULT_ALERT_OPTIONS: AlertOptions = { silentBoxMs: 6 * 3_600_000, smsWindowMs: 24 * 3_600_000 }
 
 export interface ConsoleAlert {
-  kind: 'box_silent_with_payments' | 'exposure_over_limit' | 'sms_failed' | 'double_spend' | string
+  kind:
+    | 'box_silent_with_payments'
+    | 'box_storage'
+    | 'exposure_over_limit'
+    | 'sms_failed'
+    | 'double_spend'
+    | string
   severity: 'critical' | 'warning'
   message: string
   since: Date | null
@@ -45,6 +51,29 @@ export async function activeAlerts(
       severity: 'warning',
       message: `box ${b.label || b.id} (${b.merchantName}) unseen for ${hours(unseen)} holding ${b.pendingCount} payment(s)${value.length ? `, ${value.join(' + ')}` : ''}`,
       since: b.lastSeenAt,
+    })
+  }
+
+  for (const b of fleet) {
+    if (b.revoked || !b.storage) continue
+    const kinds = storageAlertKinds(b.storage)
+    if (kinds.length === 0) continue
+    const st = b.storage
+    const parts = [
+      ...(st.lostRecords > 0 ? [`${st.lostRecords} confirmed record(s) lost`] : []),
+      ...(st.quarantined > 0 ? [`${st.quarantined} damaged journal region(s) quarantined`] : []),
+      ...(st.stateRebuilt ? ['state file rebuilt'] : []),
+      ...(st.powerFailAt !== null
+        ? [`power failed${st.powerFlushFailed ? ' and the flush did not complete' : ''}; refusing payments`]
+        : []),
+      ...(st.freeLow ? ['free space low'] : []),
+    ]
+    out.push({
+      kind: 'box_storage',
+      // Free space alone is a warning; damage, lost records and a power failure need someone now.
+      severity: kinds.every((k) => k === 'free_low') ? 'warning' : 'critical',
+      message: `box ${b.label || b.id} (${b.merchantName}) storage: ${parts.join(', ')}`,
+      since: st.powerFailAt !== null ? new Date(st.powerFailAt) : b.lastSeenAt,
     })
   }
 

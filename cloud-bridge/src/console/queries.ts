@@ -25,6 +25,56 @@ export interface BoxRow {
   revoked: boolean
   /** How long the payments it holds have waited for a link (offline boxes holding payments), ms. */
   unsyncedForMs: number
+  /** Storage problems its last status reported (null when none). */
+  storage: BoxStorage | null
+}
+
+/** What a box's status says is wrong with its storage (protocol OnlineStatusSchema `storage`). */
+export interface BoxStorage {
+  quarantined: number
+  lostRecords: number
+  stateRebuilt: boolean
+  freeLow: boolean
+  /** Box time (ms) of a power-fail event, if one happened in the box's current run. */
+  powerFailAt: number | null
+  powerFlushFailed: boolean
+}
+
+/** Kinds of storage alert, as `/metrics` labels them (`opg_boxes_storage_alert{kind}`). */
+export const STORAGE_ALERT_KINDS = [
+  'quarantined',
+  'lost_records',
+  'state_rebuilt',
+  'free_low',
+  'power_fail',
+] as const
+
+/** The storage health in a box's last status (devices.status); anything malformed counts as none. */
+export function storageOf(raw: unknown): BoxStorage | null {
+  const status = typeof raw === 'string' ? JSON.parse(raw) : raw
+  const st = (status as { storage?: unknown } | null)?.storage as Record<string, unknown> | undefined
+  if (!st || typeof st !== 'object') return null
+  const int = (v: unknown) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : 0)
+  return {
+    quarantined: int(st.quarantined),
+    lostRecords: int(st.lostRecords),
+    stateRebuilt: st.stateRebuilt === true,
+    freeLow: st.freeLow === true,
+    powerFailAt: Number.isSafeInteger(st.powerFailAt) ? (st.powerFailAt as number) : null,
+    powerFlushFailed: st.powerFlushFailed === true,
+  }
+}
+
+/** Which alert kinds a box's storage report raises. */
+export function storageAlertKinds(st: BoxStorage | null): (typeof STORAGE_ALERT_KINDS)[number][] {
+  if (!st) return []
+  return [
+    ...(st.quarantined > 0 ? (['quarantined'] as const) : []),
+    ...(st.lostRecords > 0 ? (['lost_records'] as const) : []),
+    ...(st.stateRebuilt ? (['state_rebuilt'] as const) : []),
+    ...(st.freeLow ? (['free_low'] as const) : []),
+    ...(st.powerFailAt !== null ? (['power_fail'] as const) : []),
+  ]
 }
 
 const num = (v: unknown): number => Number(v ?? 0)
@@ -82,6 +132,7 @@ export async function boxes(q: Queryable, s: Scope, now: Date): Promise<BoxRow[]
       revoked: r.revoked_at !== null,
       unsyncedForMs:
         !r.online && pendingCount > 0 && lastSeenAt ? Math.max(0, now.getTime() - lastSeenAt.getTime()) : 0,
+      storage: storageOf(status),
     }
   })
   const tier = (b: BoxRow) => (b.revoked ? 3 : b.pendingCount > 0 ? (b.online ? 1 : 0) : 2)

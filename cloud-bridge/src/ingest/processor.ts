@@ -407,5 +407,6 @@ function statusDetail(s: OnlineStatus): Record<string, unknown> {
     deviceTime: s.at,
     ...(s.clock !== undefined ? { clock: s.clock } : {}),
     ...(s.revocations !== undefined ? { revocations: s.revocations } : {}),
+    ...(s.storage !== undefined ? { storage: s.storage } : {}),
   }
 }

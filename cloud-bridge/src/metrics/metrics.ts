@@ -13,7 +13,7 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, MiddlewareHandler } from 'hono'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Queryable } from '../api/ports.js'
-import { pendingAmountOf } from '../console/queries.js'
+import { pendingAmountOf, STORAGE_ALERT_KINDS, storageAlertKinds, storageOf } from '../console/queries.js'
 import type { ProcessResult } from '../ingest/processor.js'
 
 export interface MetricsOptions {
@@ -94,6 +94,12 @@ export class BridgeMetrics {
         'Boxes unseen longer than the silent period while holding payments',
         ['tenant'],
       ),
+      storage: gauge(
+        r,
+        'opg_boxes_storage_alert',
+        'Boxes whose last status reports a storage problem, by kind',
+        ['tenant', 'kind'],
+      ),
     }
     const money = {
       payments: gauge(r, 'opg_offline_payments', 'Offline payments by state', ['tenant', 'state']),
@@ -171,7 +177,7 @@ type G = Gauge<string>
 async function collect(
   q: Queryable,
   o: MetricsOptions,
-  fleet: Record<'boxes' | 'unsyncedPayments' | 'exposure' | 'exposureLimit' | 'silent', G>,
+  fleet: Record<'boxes' | 'unsyncedPayments' | 'exposure' | 'exposureLimit' | 'silent' | 'storage', G>,
   money: Record<
     'payments' | 'holdsValue' | 'approvals' | 'claims' | 'proofs' | 'refused' | 'sms' | 'batches' | 'tokens',
     G
@@ -207,6 +213,9 @@ async function collect(
       { tenant: d.tenant_id },
       !d.online && num(d.pending_count) > 0 && lastSeen < silentBefore ? 1 : 0,
     )
+    const kinds = storageAlertKinds(storageOf(d.status))
+    for (const kind of STORAGE_ALERT_KINDS)
+      fleet.storage.inc({ tenant: d.tenant_id, kind }, kinds.includes(kind) ? 1 : 0)
   }
   for (const [k, v] of exposure) {
     const [tenant, currency] = k.split('\u0000') as [string, string]

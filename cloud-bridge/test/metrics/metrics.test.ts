@@ -7,6 +7,8 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import t from 'tap'
+import { activeAlerts } from '../../src/console/alerts.js'
+import { boxes } from '../../src/console/queries.js'
 import { BridgeMetrics } from '../../src/metrics/metrics.js'
 import { call, makeApi, makeWorld } from '../api/support.js'
 import { forEachDatabase } from '../support/databases.js'
@@ -40,7 +42,10 @@ t.test('/metrics: token, exposition format, fleet figures', async (t) => {
         a.tenantId,
         a.deviceId,
         new Date(now.getTime() - 7 * 3_600_000),
-        JSON.stringify({ pendingAmount: { EUR: 1_250 } }),
+        JSON.stringify({
+          pendingAmount: { EUR: 1_250 },
+          storage: { quarantined: 1, lostRecords: 1, powerFailAt: now.getTime() - 7 * 3_600_000 },
+        }),
       ],
     )
     await db.query('UPDATE tenants SET exposure_limit = 1000 WHERE id = $1', [a.tenantId])
@@ -60,6 +65,17 @@ t.test('/metrics: token, exposition format, fleet figures', async (t) => {
     t.equal(value(fams, 'opg_unsynced_payments', { tenant }), 2)
     t.equal(value(fams, 'opg_boxes', { tenant, state: 'offline' }), 1)
     t.equal(value(fams, 'opg_boxes_silent_with_payments', { tenant }), 1, 'unseen 7 h with payments: silent')
+    // Storage health from the box's status: one box per kind it reports, zero for the others.
+    t.equal(value(fams, 'opg_boxes_storage_alert', { tenant, kind: 'quarantined' }), 1)
+    t.equal(value(fams, 'opg_boxes_storage_alert', { tenant, kind: 'lost_records' }), 1)
+    t.equal(value(fams, 'opg_boxes_storage_alert', { tenant, kind: 'power_fail' }), 1)
+    t.equal(value(fams, 'opg_boxes_storage_alert', { tenant, kind: 'free_low' }), 0)
+    // The console raises the same condition from the database.
+    const fleet = await boxes(db, { tenantId: tenant, merchantId: null }, now)
+    const alerts = await activeAlerts(db, tenant, fleet, {}, now)
+    const storage = alerts.find((x) => x.kind === 'box_storage')
+    t.equal(storage?.severity, 'critical')
+    t.match(storage?.message ?? '', /1 confirmed record\(s\) lost.*quarantined.*power failed/)
     t.ok(
       fams.some((f) => f.name === 'opg_http_requests_total'),
       'request counter',
@@ -87,7 +103,7 @@ t.test(
   { skip: !promtool && !process.env.CI ? 'promtool not installed' : false },
   async (t) => {
     const check = execFileSync('promtool', ['check', 'rules', `${ALERTS}opg-rules.yml`], { encoding: 'utf8' })
-    t.match(check, 'SUCCESS: 4 rules found')
+    t.match(check, 'SUCCESS: 6 rules found')
     const run = spawnSync('promtool', ['test', 'rules', `${ALERTS}opg-rules.test.yml`], { encoding: 'utf8' })
     t.equal(run.status, 0, run.stdout + run.stderr)
   },

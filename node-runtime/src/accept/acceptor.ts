@@ -26,8 +26,11 @@ export interface Receipt {
   bytes: Uint8Array
 }
 
-/** Codes beyond the protocol's: the box could not make the payment durable, or an unexpected fault. */
-export type AcceptCode = ErrorCode | 'storage_failed' | 'internal'
+/**
+ * Codes beyond the protocol's: the box could not make the payment durable, an unexpected fault, or the box
+ * is shutting down on a power failure and takes no new payment (BLE payers receive `bad_state`).
+ */
+export type AcceptCode = ErrorCode | 'storage_failed' | 'internal' | 'power_failing'
 
 export type AcceptOutcome =
   | { ok: true; receipt: Receipt }
@@ -55,13 +58,40 @@ export interface AcceptorOptions {
 /** Accepts payments; one instance per box. */
 export class Acceptor {
   readonly #o: AcceptorOptions
+  #suspended: string | undefined
+  readonly #inflight = new Set<Promise<AcceptOutcome>>()
   constructor(options: AcceptorOptions) {
     this.#o = options
   }
 
+  /** From now on every presentation is refused with `power_failing` (the supply is going). */
+  suspend(reason: string): void {
+    this.#suspended = reason
+  }
+
+  /** Why new payments are refused, if they are. */
+  get suspended(): string | undefined {
+    return this.#suspended
+  }
+
+  /** Resolves once every presentation already being accepted has its outcome (durable or refused). */
+  async drain(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight])
+  }
+
   /** Try to accept one presentation; never throws for a bad token, only returns a coded rejection. */
   async accept(input: AcceptInput): Promise<AcceptOutcome> {
-    const outcome = await this.#accept(input)
+    const run =
+      this.#suspended !== undefined
+        ? Promise.resolve<AcceptOutcome>({ ok: false, code: 'power_failing', reason: this.#suspended })
+        : this.#accept(input)
+    this.#inflight.add(run)
+    let outcome: AcceptOutcome
+    try {
+      outcome = await run
+    } finally {
+      this.#inflight.delete(run)
+    }
     if (!outcome.ok) await this.#signal(() => this.#o.signal?.rejected({ code: outcome.code }))
     return outcome
   }

@@ -84,10 +84,17 @@ export const ConfigSchema = z.object({
           ledError: pin.default(27),
           buzzer: pin.default(22),
           button: pin.optional(),
+          /**
+           * Power-fail input of a supercapacitor/UPS HAT: on its edge the node refuses new payments, flushes
+           * the vault and state, and reports the event. Omit on a box without one.
+           */
+          powerFail: pin.optional(),
         })
         .prefault({}),
       /** Label of the gpio chip carrying the header, for a board that is not a Raspberry Pi (found otherwise). */
       gpioChip: z.string().min(1).optional(),
+      /** The power-fail line reads low while power is failing (most HATs pull it down). */
+      powerFailActiveLow: z.boolean().default(true),
       modemPath: z.string().default('/dev/ttyUSB2'),
       cameraEnabled: z.boolean().default(true),
       bleEnabled: z.boolean().default(true),

@@ -42,6 +42,9 @@ export function createHardware(config: NodeConfig, onError: (err: unknown) => vo
           ledError: pins.ledError,
           buzzer: pins.buzzer,
           ...(pins.button !== undefined ? { button: pins.button } : {}),
+          ...(pins.powerFail !== undefined
+            ? { powerFail: pins.powerFail, powerFailActiveLow: config.hardware.powerFailActiveLow }
+            : {}),
         },
         ...(config.hardware.gpioChip !== undefined ? { chipLabel: config.hardware.gpioChip } : {}),
         onError,

@@ -22,7 +22,7 @@ import type { Gpio } from '../bindings/gpio/index.js'
 import type { Modem } from '../bindings/modem/index.js'
 import type { NodeConfig } from '../config/schema.js'
 import { type ConfirmReport, PaidNotices, stateCounterStore } from '../confirm/index.js'
-import { type NodeCommand, type NodeStatus, protocolCodec } from '../sync/codec.js'
+import { type NodeCommand, type NodeStatus, protocolCodec, type StatusStorage } from '../sync/codec.js'
 import { SyncEngine, type SyncProgress } from '../sync/sync-engine.js'
 import { nodeTopics } from '../sync/topics.js'
 import type { Vault } from '../vault/types.js'
@@ -117,8 +117,21 @@ export interface NodeReport {
   storage: StorageHealth
   /** A config override from the bridge, stored and applied at the next start (absent when none). */
   configOverride?: Record<string, unknown>
+  /** Set once the power-fail input fired: new payments are refused from `at`; `flushedAt` once all is durable. */
+  powerFail?: PowerFailReport
   version: string
 }
+
+/** What the node did on the power-fail input. */
+export interface PowerFailReport {
+  at: number
+  /** When the vault and state were flushed (absent while flushing, or if the flush failed). */
+  flushedAt?: number
+  error?: string
+}
+
+/** Free space on the data partition below this is reported in status (`storage.freeLow`). */
+export const FREE_LOW_BYTES = 64 * 1024 * 1024
 
 const silent: Logger = { info() {}, warn() {}, error() {} }
 
@@ -155,6 +168,9 @@ export class OpgNode {
   #commandsRefused = 0
   #compactTimer: NodeJS.Timeout | undefined
   #compacting: Promise<void> | undefined
+  #powerFail: PowerFailReport | undefined
+  #powerFlush: Promise<void> | undefined
+  #unwatchPower: (() => void) | undefined
 
   constructor(o: OpgNodeOptions) {
     this.#o = o
@@ -212,13 +228,17 @@ export class OpgNode {
       version: o.version ?? '0.1.0',
       now: () => clock.now(),
       ...(o.tls ? { tls: o.tls } : {}),
-      statusExtras: async () => ({
-        ...(await o.statusExtras?.()),
-        ...(await this.#modemSignal()),
-        // What the bridge needs to know to send time and revocations (SPEC.md §8.1).
-        clock: clockSource(clock.source),
-        revocations: this.view.revocationVersion,
-      }),
+      statusExtras: async () => {
+        const extras = { ...(await o.statusExtras?.()), ...(await this.#modemSignal()) }
+        const storage = this.#statusStorage(extras.storageBytes)
+        return {
+          ...extras,
+          // What the bridge needs to know to send time and revocations (SPEC.md §8.1).
+          clock: clockSource(clock.source),
+          revocations: this.view.revocationVersion,
+          ...(storage ? { storage } : {}),
+        }
+      },
     })
   }
 
@@ -235,6 +255,7 @@ export class OpgNode {
     this.sync.on('offline', this.#onOffline)
     this.sync.on('warning', this.#onWarning)
     this.sync.on('rejected', this.#onRejected)
+    this.#unwatchPower = this.#o.gpio?.onPowerFail((at) => void this.powerFail(at.getTime()))
     // The confirmation service starts before sync (an invoice_paid command may arrive at once) and before the
     // modem (SMS swept off the SIM at start must not be missed). It logs each confirmation itself.
     await this.notices.start()
@@ -264,6 +285,33 @@ export class OpgNode {
   }
 
   /**
+   * The supply is failing (power-fail input): refuse every new payment with `power_failing`, let payments
+   * already being accepted finish, then make sure everything confirmed is on flash — the high-water mark
+   * caught up, the state file written — and report it (log, status). The hold-up time of a supercapacitor
+   * is short: nothing here waits on the network. Called once; later calls return the same flush.
+   */
+  powerFail(at = Date.now()): Promise<void> {
+    this.#powerFlush ??= (async () => {
+      this.acceptor.suspend('the box is losing power')
+      this.#powerFail = { at }
+      this.#log.error({ at }, 'POWER FAIL: refusing new payments, flushing storage')
+      try {
+        await this.acceptor.drain()
+        await this.#o.vault.settled?.()
+        await this.#o.state.write()
+        this.#powerFail.flushedAt = Date.now()
+        this.#log.error({ at, flushedAt: this.#powerFail.flushedAt }, 'POWER FAIL: storage flushed')
+      } catch (err) {
+        this.#powerFail.error = String(err)
+        this.#log.error({ err: String(err) }, 'POWER FAIL: flush failed')
+      }
+      // Tell the bridge while the link may still be up; a status that does not get out is not waited for.
+      void this.sync.publishStatus().catch(() => {})
+    })()
+    return this.#powerFlush
+  }
+
+  /**
    * Drop synced history beyond retention from the journal and the in-memory index (refusals, unsynced and
    * damaged payments are kept). One at a time; a failure is logged and retried at the next run.
    */
@@ -285,6 +333,8 @@ export class OpgNode {
     if (!this.#started) return
     this.#started = false
     clearInterval(this.#compactTimer)
+    this.#unwatchPower?.()
+    await this.#powerFlush
     await this.#compacting
     await this.#o.ble?.stop()
     await this.#o.modem?.stop().catch(() => {})
@@ -329,7 +379,26 @@ export class OpgNode {
       damagedPayments: s.damagedCount,
       storage: this.#o.storage?.() ?? { journalDamage: [], tornBytes: 0, alerts: [] },
       ...(this.#o.state.data.configOverrides ? { configOverride: this.#o.state.data.configOverrides } : {}),
+      ...(this.#powerFail ? { powerFail: { ...this.#powerFail } } : {}),
       version: this.#o.version ?? '0.1.0',
+    }
+  }
+
+  /** Storage health for status: what the open found, free space, the power-fail input; undefined if all is well. */
+  #statusStorage(freeBytes: number | undefined): StatusStorage | undefined {
+    const h = this.#o.storage?.()
+    const damage = h?.journalDamage ?? []
+    const lost = damage.reduce((n, d) => n + (d.confirmed ? (d.missingRecords ?? 0) : 0), 0)
+    const freeLow = freeBytes !== undefined && freeBytes > 0 && freeBytes < FREE_LOW_BYTES
+    const pf = this.#powerFail
+    if (damage.length === 0 && !h?.stateRebuilt && !freeLow && !pf) return undefined
+    return {
+      quarantined: damage.length,
+      ...(lost > 0 ? { lostRecords: lost } : {}),
+      ...(h?.stateRebuilt ? { stateRebuilt: true } : {}),
+      ...(freeLow ? { freeLow: true } : {}),
+      ...(pf ? { powerFailAt: pf.at } : {}),
+      ...(pf?.error !== undefined ? { powerFlushFailed: true } : {}),
     }
   }
 

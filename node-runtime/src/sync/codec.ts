@@ -32,6 +32,18 @@ export interface NodeStatus {
   clock?: 'trusted' | 'carried' | 'unsynced'
   /** Version of the revocation list applied (−1: none); the bridge sends a newer one. */
   revocations?: number
+  /** Storage health; absent when all is well. */
+  storage?: StatusStorage
+}
+
+/** Storage health as status carries it (protocol OnlineStatusSchema `storage`). */
+export interface StatusStorage {
+  quarantined: number
+  lostRecords?: number
+  stateRebuilt?: boolean
+  freeLow?: boolean
+  powerFailAt?: number
+  powerFlushFailed?: boolean
 }
 
 /** What an ack tells the node: the bridge has durably taken these payments over (booked or refused). */
@@ -98,6 +110,7 @@ export function protocolCodec(c: CryptoBackend, mqttKey: Bytes, topics: NodeTopi
         ...(status.signal !== undefined ? { signal: status.signal } : {}),
         ...(status.clock !== undefined ? { clock: status.clock } : {}),
         ...(status.revocations !== undefined ? { revocations: status.revocations } : {}),
+        ...(status.storage !== undefined ? { storage: status.storage } : {}),
       }
       return sealMqtt(c, mqttKey, topics.status, StatusSchema, msg)
     },

@@ -39,6 +39,11 @@ export interface FileVaultOptions {
    * frame. Default 4096; set it to the card's page size (often 16 KiB) when known.
    */
   blockBytes?: number
+  /**
+   * Zeros written ahead of the commits, one extent at a time, so a commit overwrites allocated space in
+   * place (no file-system metadata update per commit). Default 256 KiB; 0 appends instead.
+   */
+  preallocBytes?: number
 }
 
 interface WriteItem {
@@ -88,6 +93,7 @@ export class FileVault implements Vault {
       keys,
       opts.segmentBytes ?? 4 * 1024 * 1024,
       opts.blockBytes ?? 4096,
+      opts.preallocBytes ?? 256 * 1024,
     )
     this.#retention = { ...DEFAULT_RETENTION, ...opts.retention }
   }
@@ -143,8 +149,12 @@ export class FileVault implements Vault {
   }
 
   /** Bytes written to flash since open: commits with their padding, seals, and high-water marks. */
-  get flashBytes(): { journal: number; markWrites: number } {
-    return { journal: this.#journal.bytesWritten, markWrites: this.#journal.markWrites }
+  get flashBytes(): { journal: number; markWrites: number; zeros: number } {
+    return {
+      journal: this.#journal.bytesWritten,
+      markWrites: this.#journal.markWrites,
+      zeros: this.#journal.zeroBytes,
+    }
   }
 
   /** Bytes cut from a torn tail at the last open (0 if the journal ended cleanly). */

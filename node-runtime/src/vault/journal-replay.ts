@@ -27,6 +27,7 @@ import {
   type ReplayContext,
   replayFrames,
   replaySealed,
+  zerosFrom,
 } from './segment-replay.js'
 
 export type { ApplyItem, FoundDamage, OnSalvage, ReplayContext } from './segment-replay.js'
@@ -178,8 +179,8 @@ export async function replayJournal(
     const path = join(dir, segmentName(no))
     const buf = asBuffer(await fs.readFile(path))
     const header = checkSegmentHeader(keys.mac, buf, no)
-    if (header === 'torn' && last && buf.length <= SEGMENT_HEADER) {
-      // Cut while the segment was being created: nothing was ever written to it.
+    if (header === 'torn' && last && (buf.length <= SEGMENT_HEADER || zerosFrom(buf, 0))) {
+      // Cut while the segment was being created (or pre-allocated): nothing was ever committed to it.
       await fs.unlink(path)
       dirty = true
       nextSegment = no
@@ -210,7 +211,10 @@ export async function replayJournal(
     }
     const r = replayFrames(ctx, buf, no, last, at, apply)
     at.prev = Buffer.from(at.prev)
-    if (r.end < buf.length || r.trailerMissing) {
+    if (r.zeroTail) {
+      // Pre-allocated zeros after the last frame: the writer goes on overwriting them.
+      info.bytes = r.end
+    } else if (r.end < buf.length || r.trailerMissing) {
       tornBytes = buf.length - r.end
       const h = await fs.open(path, 'append')
       try {

@@ -10,6 +10,13 @@
  * block holding a confirmed byte. The cost — up to one block per commit, shared by every payment of a group
  * commit — is measured in docs/BENCHMARKS.md. After each commit the high-water mark (high-water.ts) is
  * moved in the background, so start-up can tell damage to confirmed records from a torn write.
+ *
+ * Segments are pre-allocated: zeros are written ahead of the commits in extents of `preallocBytes` (one
+ * durable write per extent), and each commit then overwrites zeros in place (O_DSYNC pwrite). On ext4 and
+ * similar file systems an overwrite inside allocated blocks that does not change the file size needs no
+ * metadata update, so a commit costs one data write instead of a data write plus a journal commit for the
+ * new block and size. Replay (segment-replay.ts) reads the zeros after the last frame as space not yet
+ * written; a seal truncates the segment to its end. `preallocBytes: 0` appends as before.
  */
 import { createHmac, type Hmac } from 'node:crypto'
 import { join } from 'node:path'
@@ -54,10 +61,21 @@ export class JournalWriter {
   readonly #segmentBytes: number
   readonly #block: number
   readonly #padShift: number
+  readonly #prealloc: number
   #mark: HighWaterMark | undefined
   #segments = new Map<number, SegmentInfo>()
   #active:
-    | { no: number; handle: FileHandleLike; size: number; sealed: boolean; hmac: Hmac; entries: SealColumns }
+    | {
+        no: number
+        handle: FileHandleLike
+        /** Bytes of data (header, frames, padding, seal). */
+        size: number
+        /** Size of the file: data plus pre-allocated zeros. */
+        allocated: number
+        sealed: boolean
+        hmac: Hmac
+        entries: SealColumns
+      }
     | undefined
   #nextSeq = 0
   #chainTag: Buffer = Buffer.alloc(16)
@@ -72,11 +90,24 @@ export class JournalWriter {
   markUnreadable = false
   /** Bytes handed to the file system for commits, padding and marks (write amplification figures). */
   bytesWritten = 0
+  /** Of `bytesWritten`, the zeros written to pre-allocate segments. */
+  zeroBytes = 0
 
-  constructor(fs: FsLike, dir: string, keys: VaultKeys, segmentBytes: number, blockBytes = 4096) {
+  constructor(
+    fs: FsLike,
+    dir: string,
+    keys: VaultKeys,
+    segmentBytes: number,
+    blockBytes = 4096,
+    preallocBytes = 256 * 1024,
+  ) {
     if (!Number.isInteger(Math.log2(blockBytes)) || blockBytes < 512 || blockBytes > 1 << 20) {
       throw new RangeError('blockBytes must be a power of two from 512 to 1 MiB')
     }
+    if (!Number.isInteger(preallocBytes) || preallocBytes < 0 || preallocBytes % blockBytes !== 0) {
+      throw new RangeError('preallocBytes must be 0 or a whole number of blocks')
+    }
+    this.#prealloc = preallocBytes
     this.#fs = fs
     this.#dir = dir
     this.#keys = keys
@@ -109,8 +140,9 @@ export class JournalWriter {
     )
     const info = r.segments.get(r.nextSegment)
     if (info && r.tail) {
-      const handle = await this.#fs.open(this.#path(r.nextSegment), 'append-sync')
-      this.#active = { no: r.nextSegment, handle, size: info.bytes, ...r.tail }
+      const handle = await this.#fs.open(this.#path(r.nextSegment), 'update-sync')
+      const allocated = Math.max(info.bytes, await handle.size())
+      this.#active = { no: r.nextSegment, handle, size: info.bytes, allocated, ...r.tail }
       // A tail that is not on a block boundary (written before padding existed) or holds damage is left as it
       // is: new commits go to a fresh segment, so no confirmed block is rewritten and no damage is sealed over.
       if (!r.tail.sealed && (r.tailDamaged || info.bytes % this.#block !== 0)) {
@@ -142,10 +174,36 @@ export class JournalWriter {
   /** Open a new, empty segment; its header is written with its first batch (see #write). */
   async #createSegment(no: number): Promise<void> {
     // Each write through this handle is durable when it returns (O_DSYNC): one system call per commit.
-    const handle = await this.#fs.open(this.#path(no), 'append-sync')
+    const handle = await this.#fs.open(this.#path(no), 'update-sync')
     this.#segments.set(no, { firstSeq: this.#nextSeq, prevTag: this.#chainTag, bytes: 0 })
     const hmac = createHmac('sha256', this.#keys.seal)
-    this.#active = { no, handle, size: 0, sealed: false, hmac, entries: new SealColumns() }
+    this.#active = { no, handle, size: 0, allocated: 0, sealed: false, hmac, entries: new SealColumns() }
+  }
+
+  /**
+   * Make sure the file holds at least `end` bytes, writing zeros (durably, O_DSYNC) one extent at a time,
+   * never past the segment size unless a commit needs it. Zeros are what replay reads as unwritten space.
+   */
+  async #reserve(end: number): Promise<void> {
+    const active = this.#active!
+    if (this.#prealloc === 0 || end <= active.allocated) return
+    const target = Math.max(end, Math.min(this.#segmentBytes, alignUp(end, this.#prealloc)))
+    // One block per write call, through a handle without O_DSYNC, then one fdatasync: a single large write
+    // lets the kernel cache the extent as one large folio, and a later 4 KiB commit into it would then
+    // dirty, and write back, the whole folio (measured: 256 KiB of device writes per commit).
+    const h = await this.#fs.open(this.#path(active.no), 'append')
+    try {
+      const zeros = Buffer.alloc(this.#block)
+      for (let at = active.allocated; at < target; at += this.#block) {
+        await h.write(at + this.#block <= target ? zeros : zeros.subarray(0, target - at))
+      }
+      await h.datasync()
+    } finally {
+      await h.close()
+    }
+    this.bytesWritten += target - active.allocated
+    this.zeroBytes += target - active.allocated
+    active.allocated = target
   }
 
   /**
@@ -156,8 +214,10 @@ export class JournalWriter {
     const active = this.#active!
     const first = active.size === 0
     const out = first ? Buffer.concat([segmentHeader(this.#keys.mac, active.no), bytes]) : bytes
-    await active.handle.write(out)
+    await this.#reserve(active.size + out.length)
+    await active.handle.writeAt(out, active.size)
     if (first) await this.#fs.syncDir(this.#dir)
+    active.allocated = Math.max(active.allocated, active.size + out.length)
     this.bytesWritten += out.length
     active.hmac.update(out)
     active.size += out.length
@@ -179,9 +239,16 @@ export class JournalWriter {
     this.#nextSeq++
     this.#chainTag = f.tag
     // The seal starts on a fresh block (the batch before it was padded); nothing is written after it.
-    await active.handle.write(Buffer.concat([f.bytes, sealTrailer(active.size)]))
+    await active.handle.writeAt(Buffer.concat([f.bytes, sealTrailer(active.size)]), active.size)
     this.bytesWritten += f.bytes.length + SEAL_TRAILER
     active.size += f.bytes.length + SEAL_TRAILER
+    // The trailer must end the file: drop the pre-allocated zeros after it. Cut before this, replay finds
+    // the seal followed by zeros and gives it its trailer back (journal-replay.ts).
+    if (active.allocated > active.size) {
+      await active.handle.truncate(active.size)
+      await active.handle.datasync()
+      active.allocated = active.size
+    }
     active.sealed = true
     active.entries = new SealColumns()
     info.bytes = active.size

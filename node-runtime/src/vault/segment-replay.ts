@@ -44,6 +44,12 @@ function nextIntact(keys: VaultKeys, buf: Buffer, pos: number): number {
   return buf.length
 }
 
+/** True when every byte from `pos` to the end is zero: pre-allocated space no commit has written yet. */
+export function zerosFrom(buf: Buffer, pos: number): boolean {
+  for (let i = pos; i < buf.length; i++) if (buf[i] !== 0) return false
+  return true
+}
+
 /** Damage found while replaying, with a copy of the bytes for the quarantine. */
 export interface FoundDamage {
   damage: JournalDamage
@@ -149,7 +155,14 @@ export function replayFrames(
   last: boolean,
   at: Cursor,
   apply: ApplyItem,
-): { end: number; sealAt: number | undefined; trailerMissing: boolean; entries: SealColumns } {
+): {
+  end: number
+  sealAt: number | undefined
+  trailerMissing: boolean
+  entries: SealColumns
+  /** The bytes from `end` on are pre-allocated zeros, not a torn tail: keep them, cut nothing. */
+  zeroTail?: boolean
+} {
   const { keys } = ctx
   const entries = new SealColumns()
   let pos = SEGMENT_HEADER
@@ -218,10 +231,11 @@ export function replayFrames(
         continue
       }
       if (rec.kind === 'seal') {
-        // Only the trailer may follow a seal; a partial one (cut while written) is cut on the last segment.
+        // Only the trailer may follow a seal; a partial one (cut while written) is cut on the last segment,
+        // as are the pre-allocated zeros a seal cut before its truncate leaves after it.
         const rest = buf.length - f.end
         const trailerOk = rest === SEAL_TRAILER && readSealTrailer(buf) === f.start
-        if (!trailerOk && !last) {
+        if (!trailerOk && !last && !zerosFrom(buf, f.end)) {
           ctx.damage.push({
             damage: {
               reason: 'damaged_frame',
@@ -250,6 +264,12 @@ export function replayFrames(
       )
       pos = f.next
       continue
+    }
+    // Zeros to the end: space written ahead of the commits (journal-writer.ts), or a write that never
+    // reached the card. Records confirmed but lost there are reported against the high-water mark
+    // (journal-replay.ts), and a later segment's frames would show the chain gap.
+    if (zerosFrom(buf, pos)) {
+      return { end: pos, sealAt: undefined, trailerMissing: false, entries, zeroTail: true }
     }
     if (last && at.seq > ctx.hwm && isTornTail(keys, buf, pos, at.seq)) {
       return { end: pos, sealAt: undefined, trailerMissing: false, entries }

@@ -156,6 +156,8 @@ export interface Vault {
   stats(): VaultStats
   /** Drop synced history beyond the retention policy. `now` is trusted unix ms. */
   compact(now: number): Promise<CompactResult>
+  /** Resolves once the journal's own bookkeeping (the high-water mark) covers every commit so far. */
+  settled?(): Promise<void>
   close(): Promise<void>
 }
 

@@ -32,6 +32,7 @@ if (LAYOUT === undefined) {
   for (const layout of Object.keys(PI_LAYOUTS) as Layout[]) {
     t.test(`onoff on gpiofs, ${layout} layout`, { skip: unavailable ?? false }, async (t) => {
       const run = gpioNamespaceCommand(PI_LAYOUTS[layout], process.execPath, [
+        '--conditions=@opg/source',
         '--import',
         'tsx',
         fileURLToPath(import.meta.url),
@@ -125,6 +126,26 @@ if (LAYOUT === undefined) {
     await waitFor('the press', () => presses === 1)
     setPinLevel(button, 0)
     t.equal(presses, 1)
+  })
+
+  t.test('power-fail input: exported at the chip base, its falling edge is heard once', async (t) => {
+    const powerFail = 16
+    const line = sysfs(powerFail)
+    setPinLevel(line, 1) // the HAT holds the line high while power is good
+    const gpio = new OnoffGpio({ pins: { ...pins, powerFail, powerFailActiveLow: true } })
+    await gpio.start()
+    t.teardown(() => gpio.stop())
+    t.same(pinStates().get(line), { direction: 'in', level: 1 }, `input at ${line}, not at BCM ${powerFail}`)
+    const events: Date[] = []
+    gpio.onPowerFail((at) => events.push(at))
+    await sleep(50)
+    t.equal(events.length, 0, 'nothing while power is good')
+    setPinLevel(line, 0)
+    await waitFor('the power-fail event', () => events.length > 0)
+    setPinLevel(line, 1)
+    setPinLevel(line, 0)
+    await sleep(100)
+    t.equal(events.length, 1, 'reported once')
   })
 
   t.test('a pin the header chip lacks, or a chip label not present, fails start', async (t) => {

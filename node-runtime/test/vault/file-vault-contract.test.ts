@@ -35,7 +35,7 @@ t.test('on real files a torn tail is cut and a flipped byte is quarantined', asy
   const root = await mkdtemp(join(tmpdir(), 'opg-vault-'))
   t.teardown(() => rm(root, { recursive: true, force: true }))
   const dir = join(root, 'v')
-  const v = await FileVault.open({ dir, key: KEY })
+  const v = await FileVault.open({ dir, key: KEY, preallocBytes: 0 })
   for (let i = 1; i <= 5; i++) await v.append(payment(i))
   await v.close()
   const file = join(dir, 'seg-000000000001.vlt')
@@ -43,13 +43,13 @@ t.test('on real files a torn tail is cut and a flipped byte is quarantined', asy
   const mark = await readFile(join(dir, 'hwm'))
   // A sixth record, half written: the power went before the write returned, so the high-water mark is
   // still the one from before it.
-  const w = await FileVault.open({ dir, key: KEY })
+  const w = await FileVault.open({ dir, key: KEY, preallocBytes: 0 })
   await w.append(payment(6))
   await w.close()
   const six = await readFile(file)
   await writeFile(file, six.subarray(0, whole.length + 300))
   await writeFile(join(dir, 'hwm'), mark)
-  const torn = await FileVault.open({ dir, key: KEY })
+  const torn = await FileVault.open({ dir, key: KEY, preallocBytes: 0 })
   t.equal(torn.stats().records, 5)
   t.ok(torn.tornBytes > 0)
   t.same(torn.damage, [])
@@ -58,7 +58,7 @@ t.test('on real files a torn tail is cut and a flipped byte is quarantined', asy
   const flipped = Buffer.from(whole)
   flipped[200] = (flipped[200] ?? 0) ^ 1
   await writeFile(file, flipped)
-  const back = await FileVault.open({ dir, key: KEY })
+  const back = await FileVault.open({ dir, key: KEY, preallocBytes: 0 })
   t.equal(back.damage.length, 1, 'the flip is reported')
   t.ok(back.damage[0]?.quarantined)
   for (let i = 2; i <= 5; i++) t.ok(back.has(payment(i).txId), `payment ${i} kept`)

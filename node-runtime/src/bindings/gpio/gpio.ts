@@ -27,6 +27,11 @@ export interface Gpio {
   play(line: OutputLine, pattern: readonly number[]): void
   /** Subscribes to debounced button presses; returns the unsubscribe function. */
   onButton(listener: (press: ButtonPress) => void): () => void
+  /**
+   * Subscribes to the power-fail input (a supercapacitor or UPS HAT's "mains lost" line): called once each
+   * time the line becomes active, with no debounce — the hold-up time is short. Returns the unsubscribe.
+   */
+  onPowerFail(listener: (at: Date) => void): () => void
 }
 
 /** Stable codes of `GpioError`. */

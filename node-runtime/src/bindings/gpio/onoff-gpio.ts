@@ -19,6 +19,10 @@ export interface GpioPins {
   button?: number
   /** Button wired to ground with a pull-up: a low level means pressed (default true). */
   buttonActiveLow?: boolean
+  /** Power-fail input of a supercapacitor/UPS HAT; omit when there is none. */
+  powerFail?: number
+  /** A low level means power is failing (default true, as most HATs pull the line down). */
+  powerFailActiveLow?: boolean
 }
 
 /** Options of `OnoffGpio`. */
@@ -38,6 +42,7 @@ export class OnoffGpio extends PatternGpio {
   private headerChip: SysfsChip | null = null
   private outputs = new Map<OutputLine, OnoffPin>()
   private button: OnoffPin | null = null
+  private powerFail: OnoffPin | null = null
   private watching = false
 
   constructor(opts: OnoffGpioOptions) {
@@ -61,11 +66,12 @@ export class OnoffGpio extends PatternGpio {
     if (!Gpio.accessible) throw new GpioError('NOT_ACCESSIBLE', 'no sysfs GPIO (/sys/class/gpio/export)')
     const chip = headerChip(await readSysfsChips(), this.chipLabel)
     const numbers = Object.fromEntries(
-      [...OUTPUT_LINES, ...(this.pins.button !== undefined ? ['button' as const] : [])].map((line) => [
-        line,
-        sysfsNumber(chip, this.pins[line]!),
-      ]),
-    ) as Record<OutputLine | 'button', number>
+      [
+        ...OUTPUT_LINES,
+        ...(this.pins.button !== undefined ? ['button' as const] : []),
+        ...(this.pins.powerFail !== undefined ? ['powerFail' as const] : []),
+      ].map((line) => [line, sysfsNumber(chip, this.pins[line]!)]),
+    ) as Record<OutputLine | 'button' | 'powerFail', number>
     this.headerChip = chip
     try {
       for (const line of OUTPUT_LINES) {
@@ -78,6 +84,17 @@ export class OnoffGpio extends PatternGpio {
       if (this.pins.button !== undefined) {
         this.button = new Gpio(numbers.button, 'in', 'both', {
           activeLow: this.pins.buttonActiveLow ?? true,
+        })
+      }
+      if (this.pins.powerFail !== undefined) {
+        this.powerFail = new Gpio(numbers.powerFail, 'in', 'both', {
+          activeLow: this.pins.powerFailActiveLow ?? true,
+        })
+        // Watched like the button; a failure to watch it is a failure to start: the box must not take
+        // payments believing it will hear the power go.
+        this.powerFail.watch((err, value) => {
+          if (err) this.onError(new GpioError('PIN_FAILED', 'power-fail read failed', { cause: err }))
+          else this.powerFailLevel(value === 1 ? 1 : 0)
         })
       }
     } catch (err) {
@@ -115,13 +132,19 @@ export class OnoffGpio extends PatternGpio {
   }
 
   private release(): void {
-    const pins = [...this.outputs.values(), ...(this.button ? [this.button] : [])]
+    const pins = [
+      ...this.outputs.values(),
+      ...(this.button ? [this.button] : []),
+      ...(this.powerFail ? [this.powerFail] : []),
+    ]
     if (this.button && !this.watching) {
       // onoff registers the listener before epoll refuses it, and would then fail to unexport; drop it first.
       ;(this.button as unknown as { _listeners: unknown[] })._listeners = []
     }
     this.outputs.clear()
     this.button = null
+    this.powerFail?.unwatchAll()
+    this.powerFail = null
     this.watching = false
     for (const pin of pins) {
       try {

@@ -25,6 +25,8 @@ export abstract class PatternGpio implements Gpio {
   protected running = false
   private readonly patterns = new Map<OutputLine, ReturnType<typeof setTimeout>>()
   private readonly buttonListeners = new Set<(press: ButtonPress) => void>()
+  private readonly powerFailListeners = new Set<(at: Date) => void>()
+  private powerFailing = false
   private readonly debouncer: ButtonDebouncer
 
   private readonly now: () => Date
@@ -84,6 +86,26 @@ export abstract class PatternGpio implements Gpio {
   onButton(listener: (press: ButtonPress) => void): () => void {
     this.buttonListeners.add(listener)
     return () => this.buttonListeners.delete(listener)
+  }
+
+  onPowerFail(listener: (at: Date) => void): () => void {
+    this.powerFailListeners.add(listener)
+    return () => this.powerFailListeners.delete(listener)
+  }
+
+  /** Raw level from the power-fail line (1 = power failing): listeners hear each rising edge once. */
+  protected powerFailLevel(level: 0 | 1): void {
+    if (!this.running || (level === 1) === this.powerFailing) return
+    this.powerFailing = level === 1
+    if (level === 0) return
+    const at = this.now()
+    for (const l of [...this.powerFailListeners]) {
+      try {
+        l(at)
+      } catch (err) {
+        this.onError(err)
+      }
+    }
   }
 
   /** Raw level from the button line (1 = pressed), before debouncing. */

@@ -48,6 +48,11 @@ export class SimGpio extends PatternGpio {
     await sleep(this.debounceMs * 2)
   }
 
+  /** Hook: drives the power-fail input (true = the supply is failing). */
+  setPowerFail(failing: boolean): void {
+    this.powerFailLevel(failing ? 1 : 0)
+  }
+
   protected writeLine(line: OutputLine, on: boolean): void {
     this.history.push({ line, on, atMs: performance.now() - this.t0 })
   }
