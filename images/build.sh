@@ -196,7 +196,7 @@ configure_system() {
   install -m 0644 "$HERE/files/fstab" "$ROOTFS/etc/fstab"
   install -D -m 0644 "$REPO/device-config/opg-node.service" "$ROOTFS/etc/systemd/system/opg-node.service"
   install -D -m 0644 "$HERE/files/opg-node.service.d/image.conf" "$ROOTFS/etc/systemd/system/opg-node.service.d/image.conf"
-  install -D -m 0755 "$HERE/files/opg-firstboot" "$ROOTFS/usr/local/sbin/opg-firstboot"
+  install -D -m 0755 "$HERE/files/opg-firstboot.mjs" "$ROOTFS/usr/local/sbin/opg-firstboot.mjs"
   install -D -m 0644 "$HERE/files/opg-firstboot.service" "$ROOTFS/etc/systemd/system/opg-firstboot.service"
   install -D -m 0644 "$HERE/files/99-opg-modem.rules" "$ROOTFS/etc/udev/rules.d/99-opg-modem.rules"
   install -D -m 0644 "$HERE/files/99-opg-gpio.rules" "$ROOTFS/etc/udev/rules.d/99-opg-gpio.rules"

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { execFileSync } from 'node:child_process'
 // First boot: install the provisioning bundle that `opg-provision enrol` wrote and the technician copied to
 // opg/ on the boot (FAT) partition. Every file is checked against manifest.json (size and SHA-256) before
 // anything is installed; the keys go to /etc/opg/keys (0700, files 0600, owner opg), the config to
@@ -7,7 +8,6 @@
 // out is left where it is and nothing is installed: the box stays unprovisioned and says why on the console.
 // Plain Node, no dependencies: it runs before, and independently of, the runtime.
 import { createHash } from 'node:crypto'
-import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import { basename, join } from 'node:path'
 
@@ -54,7 +54,8 @@ try {
 } catch (e) {
   fail(`${src}/manifest.json is not readable JSON (${e.message})`)
 }
-if (manifest.version !== 1 || !Array.isArray(manifest.files)) fail('manifest.json is not a version 1 manifest')
+if (manifest.version !== 1 || !Array.isArray(manifest.files))
+  fail('manifest.json is not a version 1 manifest')
 
 const files = new Map()
 const problems = []
@@ -93,8 +94,9 @@ for (const k of keyFields) {
   keyNames.set(k, name)
 }
 
-const uid = idOf('opg', '-u')
-const gid = idOf('opg', '-g')
+const user = process.env.OPG_FIRSTBOOT_USER ?? 'opg'
+const uid = idOf(user, '-u')
+const gid = idOf(user, '-g')
 fs.mkdirSync(KEYS, { recursive: true, mode: 0o700 })
 fs.chownSync(KEYS, uid, gid)
 fs.chmodSync(KEYS, 0o700)
@@ -107,7 +109,9 @@ config.dataDir = '/var/lib/opg'
 writeDurable(join(ETC, 'manifest.json'), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), uid, gid)
 writeDurable(join(ETC, 'opg-node.json'), Buffer.from(`${JSON.stringify(config, null, 2)}\n`), uid, gid)
 fsyncDir(ETC)
-say(`installed box ${manifest.deviceId} (${manifest.label ?? ''}) of merchant ${manifest.merchantId} into ${ETC}`)
+say(
+  `installed box ${manifest.deviceId} (${manifest.label ?? ''}) of merchant ${manifest.merchantId} into ${ETC}`,
+)
 
 // Installed and durable: now take the secrets off the FAT partition. The manifest goes first, so a power cut
 // half-way leaves no bundle that would be installed again over this one.
