@@ -176,8 +176,11 @@ stage_runtime() {
 
 rebuild_native_in_chroot() {
   log "rebuilding native modules for arm64 in the chroot"
-  in_chroot sh -c 'cd /opt/opg && npm_config_nodedir=/usr/local NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+  # The host's CA bundle, in case an install script reaches the registry through an intercepting proxy.
+  cp "${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}" "$ROOTFS/tmp/host-ca.crt"
+  in_chroot sh -c 'cd /opt/opg && npm_config_nodedir=/usr/local NODE_EXTRA_CA_CERTS=/tmp/host-ca.crt \
     npm rebuild --foreground-scripts' >"$CACHE/rebuild.log" 2>&1 || { tail -40 "$CACHE/rebuild.log" >&2; exit 1; }
+  rm -f "$ROOTFS/tmp/host-ca.crt"
   # Smoke: the rebuilt native modules load on arm64 (loading, not opening devices).
   in_chroot sh -c 'cd /opt/opg && node -e "
     for (const m of [\"epoll\", \"@abandonware/bluetooth-hci-socket\", \"@serialport/bindings-cpp\"]) require(m)
