@@ -114,6 +114,8 @@ const stack = new LocalStack({
 let qemu: ChildProcess | undefined
 try {
   const info = await stack.start()
+  // guestfwd's cmd: form opens a fresh connection to the host broker for each guest connection (a tcp: chardev
+  // would be one connection, opened at QEMU start, for the VM's whole life).
   const brokerPort = Number(new URL(info.mqttUrl).port)
   console.log(`boot-test: bridge ${info.httpUrl}, broker ${info.mqttUrl}`)
 
@@ -178,9 +180,9 @@ try {
       ...['-drive', `file=${disk},if=virtio,format=raw`],
       ...[
         '-netdev',
-        `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:1883-tcp:127.0.0.1:${brokerPort},hostfwd=tcp:127.0.0.1:${ctrlPort}-:7070`,
+        `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:1883-cmd:socat - TCP:127.0.0.1:${brokerPort},hostfwd=tcp:127.0.0.1:${ctrlPort}-:7070`,
       ],
-      ...['-device', 'virtio-net-pci,netdev=n0'],
+      ...['-device', 'virtio-net-pci,netdev=n0,romfile='],
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   )
