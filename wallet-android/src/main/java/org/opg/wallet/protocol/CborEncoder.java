@@ -18,8 +18,8 @@ import java.util.Map;
  * {@code config} values may carry.
  *
  * <p>Accepted values: null, Boolean, Byte/Short/Integer/Long, Float/Double, String (well-formed UTF-16), byte[],
- * List, and Map with String keys. Anything else, and integers beyond ±(2^53 − 1) that the reference encoder cannot
- * represent, is ProtocolError bad_field.
+ * List, and Map with String keys. Anything else, and a Long beyond ±(2^53 − 1) that no float holds exactly (the
+ * reference, holding numbers as doubles, cannot represent it), is ProtocolError bad_field.
  */
 public final class CborEncoder {
   /** 2^53 − 1: the largest integer every implementation encodes (and JavaScript represents) exactly. */
@@ -121,10 +121,14 @@ public final class CborEncoder {
       out.write((Boolean) v ? 0xf5 : 0xf4);
     } else if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte) {
       long n = ((Number) v).longValue();
-      if (Math.abs(n) > MAX_SAFE_INTEGER || n == Long.MIN_VALUE) {
-        throw new ProtocolError("bad_field", "integer beyond 2^53 - 1 has no deterministic form");
+      if (n >= -MAX_SAFE_INTEGER && n <= MAX_SAFE_INTEGER) {
+        integer(n);
+      } else {
+        // Beyond ±(2^53 − 1) the reference holds numbers as doubles: a float when one keeps the value exactly.
+        double d = n;
+        if (d == 0x1p63 || (long) d != n) throw new ProtocolError("bad_field", "integer " + n + " has no exact CBOR form here");
+        number(d);
       }
-      integer(n);
     } else if (v instanceof Double || v instanceof Float) {
       number(((Number) v).doubleValue());
     } else if (v instanceof String) {

@@ -50,6 +50,8 @@ class CborTest {
     assertEquals("fa3f800001", enc((double) Float.intBitsToFloat(0x3f800001)));
     assertEquals("fb3ff199999999999a", enc(1.1));
     assertEquals("fa5a000000", enc(9007199254740992.0), "2^53 is past the integers every side can hold");
+    assertEquals("fa5a000000", enc(9007199254740992L), "a Long past 2^53 - 1 as well, when a float holds it");
+    assertEquals("fadf000000", enc(Long.MIN_VALUE));
     assertEquals("f97c00", enc(Double.POSITIVE_INFINITY));
     assertEquals("f9fc00", enc(Double.NEGATIVE_INFINITY));
     assertEquals("f97e00", enc(Double.NaN));
@@ -83,7 +85,7 @@ class CborTest {
 
   @Test
   void whatNoMessageCarriesIsRefused() {
-    for (Object v : Arrays.asList(9007199254740992L, -9007199254740992L, Long.MIN_VALUE, "\ud800", new Object(), map("k", new int[0]))) {
+    for (Object v : Arrays.asList(9007199254740993L, -9007199254740993L, Long.MAX_VALUE, "\ud800", new Object(), map("k", new int[0]))) {
       ProtocolError e = assertThrows(ProtocolError.class, () -> CborEncoder.encode(v), String.valueOf(v));
       assertEquals("bad_field", e.code());
     }
