@@ -124,12 +124,9 @@ public final class BlePayment {
     mtu = channel.connect(Sticker.deviceTag(deviceId), timeoutMs);
     move(State.IDLE, State.CONNECTED);
     BleSession.WalletHandshake hs = BleSession.walletHello(null);
-    if (mtu - 3 >= 1 + hs.message.length) {
-      channel.writeState(org.opg.wallet.protocol.Bytes.concat(new byte[] {BleFrame.STATE_START}, hs.message));
-    } else {
-      channel.writeState(new byte[] {BleFrame.STATE_START});
-      send(hs.message);
-    }
+    byte[] start = BleFrame.sessionStartWrite(hs.message, mtu);
+    channel.writeState(start);
+    if (start.length == 1) send(hs.message);
     move(State.CONNECTED, State.HELLO_SENT);
     byte[] boxHello = receive();
     try {

@@ -38,6 +38,16 @@ public final class BleFrame {
     return mtu - 4;
   }
 
+  /**
+   * The State write that starts a session (SPEC.md §10): {@code 0x01 || walletHello}, unframed, when it fits in one
+   * ATT value (MTU − 3 bytes), else the bare {@code 0x01} (the hello then goes in chunks on Client2Server).
+   */
+  public static byte[] sessionStartWrite(byte[] walletHello, int mtu) throws ProtocolError {
+    chunkPayloadSize(mtu);
+    if (1 + walletHello.length > mtu - 3) return new byte[] {STATE_START};
+    return Bytes.concat(new byte[] {STATE_START}, walletHello);
+  }
+
   /** Cut {@code msg} into chunks; an empty message is one chunk holding only CHUNK_LAST. */
   public static List<byte[]> chunk(byte[] msg, int mtu) throws ProtocolError {
     int room = chunkPayloadSize(mtu);

@@ -6,14 +6,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A small strict CBOR (RFC 8949) decoder for the MQTT messages of SPEC.md §8: maps with text keys, arrays, text,
+ * A small CBOR (RFC 8949) decoder for the MQTT messages of SPEC.md §8: maps with text keys, arrays, text,
  * byte strings, integers, floats, booleans and null. Unsigned integers become Long (or Double past 2^63),
- * floats Double. Bounded depth and sizes; every malformed input is ProtocolError bad_encoding or truncated.
+ * floats Double. Liberal as §8 asks of receivers: heads in any width (the older {@code b9 0003} map headers),
+ * float times, indefinite lengths, tags (skipped), and {@code undefined} ({@code f7}) as a map value, which is an
+ * absent field (the key is left out). Senders use {@link CborEncoder}. Bounded depth and sizes; every malformed
+ * input is ProtocolError bad_encoding or truncated.
  */
 public final class Cbor {
   private final byte[] b;
   private int pos;
   private static final int MAX_DEPTH = 16;
+  private static final int BREAK = 0xff;
+  /** What {@code f7} decodes to inside the decoder; never returned. */
+  private static final Object UNDEFINED = new Object();
 
   private Cbor(byte[] b) {
     this.b = b;
@@ -23,6 +29,7 @@ public final class Cbor {
   public static Object decode(byte[] data) throws ProtocolError {
     Cbor c = new Cbor(data);
     Object v = c.item(0);
+    if (v == UNDEFINED) throw new ProtocolError("bad_field", "CBOR undefined outside a map");
     if (c.pos != data.length) throw new ProtocolError("trailing_bytes", "bytes after the CBOR item");
     return v;
   }
@@ -68,31 +75,31 @@ public final class Cbor {
         if (v < 0) throw new ProtocolError("bad_field", "negative integer out of range");
         return -1 - v;
       }
-      case 2: {
-        int n = length(info);
-        byte[] out = Bytes.slice(b, pos, pos + n);
-        pos += n;
-        return out;
-      }
+      case 2:
       case 3: {
-        int n = length(info);
-        String s = Sticker.strictUtf8(Bytes.slice(b, pos, pos + n));
-        pos += n;
-        return s;
+        byte[] raw = info == 31 ? chunks(major) : take(length(info));
+        return major == 2 ? raw : Sticker.strictUtf8(raw);
       }
       case 4: {
-        int n = length(info);
         List<Object> list = new ArrayList<>();
-        for (int i = 0; i < n; i++) list.add(item(depth + 1));
+        long n = info == 31 ? -1 : length(info);
+        for (long i = 0; n < 0 ? !atBreak() : i < n; i++) {
+          Object v = item(depth + 1);
+          if (v == UNDEFINED) throw new ProtocolError("bad_field", "CBOR undefined outside a map");
+          list.add(v);
+        }
         return list;
       }
       case 5: {
-        int n = length(info);
         Map<String, Object> map = new LinkedHashMap<>();
-        for (int i = 0; i < n; i++) {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        long n = info == 31 ? -1 : length(info);
+        for (long i = 0; n < 0 ? !atBreak() : i < n; i++) {
           Object k = item(depth + 1);
           if (!(k instanceof String)) throw new ProtocolError("bad_field", "CBOR map key is not text");
-          if (map.put((String) k, item(depth + 1)) != null) throw new ProtocolError("bad_field", "duplicate CBOR map key");
+          if (!seen.add((String) k)) throw new ProtocolError("bad_field", "duplicate CBOR map key");
+          Object v = item(depth + 1);
+          if (v != UNDEFINED) map.put((String) k, v);
         }
         return map;
       }
@@ -104,11 +111,38 @@ public final class Cbor {
     }
   }
 
+  private byte[] take(int n) {
+    byte[] out = Bytes.slice(b, pos, pos + n);
+    pos += n;
+    return out;
+  }
+
+  /** True (and the break consumed) when the next byte ends an indefinite-length item. */
+  private boolean atBreak() throws ProtocolError {
+    if (pos >= b.length) throw new ProtocolError("truncated", "CBOR truncated");
+    if ((b[pos] & 0xff) != BREAK) return false;
+    pos++;
+    return true;
+  }
+
+  /** An indefinite-length byte or text string: definite chunks of the same major type up to the break. */
+  private byte[] chunks(int major) throws ProtocolError {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    while (!atBreak()) {
+      int ib = u8();
+      if (ib >> 5 != major || (ib & 0x1f) == 31) throw new ProtocolError("bad_encoding", "bad indefinite string chunk");
+      byte[] part = take(length(ib & 0x1f));
+      out.write(part, 0, part.length);
+    }
+    return out.toByteArray();
+  }
+
   private Object simple(int info) throws ProtocolError {
     switch (info) {
       case 20: return Boolean.FALSE;
       case 21: return Boolean.TRUE;
       case 22: return null;
+      case 23: return UNDEFINED;
       case 25: return (double) halfToFloat((int) arg(25));
       case 26: return (double) Float.intBitsToFloat((int) arg(26));
       case 27: return Double.longBitsToDouble(arg(27));

@@ -64,6 +64,8 @@ class DecoderPropertyTest {
     byte[] mqttKey = OpgV1Checks.mqttKey(d);
     list.add(new Object[] {"sealed MQTT", h(m, "batchCbor"), (Decoder) b -> Cbor.decode(MqttSeal.open(mqttKey, s(m, "topic"), b))});
     list.add(new Object[] {"CBOR", MqttSeal.open(mqttKey, s(m, "topic"), h(m, "batchCbor")), (Decoder) Cbor::decode});
+    list.add(new Object[] {"MQTT TxBatch", MqttSeal.open(mqttKey, s(m, "topic"), h(m, "batchCbor")),
+        (Decoder) b -> MqttMessage.decode("up/tx", b)});
     Map<String, Object> ble = o(d, "ble");
     list.add(new Object[] {"WalletHello", h(ble, "walletHello"),
         (Decoder) b -> BleSession.boxRespond(k("nodeSigningSecret"), nc, b, h(ble, "boxEphemeralSecret"), h(ble, "challenge"))});
@@ -125,7 +127,7 @@ class DecoderPropertyTest {
       Decoder dec = (Decoder) c[2];
       // Signed or sealed structures must refuse every flip; plain encodings (and the sticker, whose display
       // name is unsigned by design, SPEC.md §7) only need typed errors.
-      boolean authenticated = !what.equals("CBOR") && !what.equals("sticker") && !what.equals("base45") && !what.equals("hex")
+      boolean authenticated = !what.equals("CBOR") && !what.equals("MQTT TxBatch") && !what.equals("sticker") && !what.equals("base45") && !what.equals("hex")
           && !what.equals("BLE inner") && !what.equals("BLE chunks") && !what.equals("WalletHello") && !what.equals("QR text");
       out.add(DynamicTest.dynamicTest(what + ": every single-bit flip", () -> {
         assertNotNull(valid);

@@ -140,7 +140,8 @@ final class OpgV1Checks {
     byte[] payload = h(m, "batchCbor");
     byte[] cbor = MqttSeal.open(mqttKey(d), s(m, "topic"), payload);
     assertArrayEquals(payload, MqttSeal.seal(mqttKey(d), s(m, "topic"), cbor, h(m, "nonce")));
-    Map<String, Object> batch = (Map<String, Object>) Cbor.decode(cbor);
+    Map<String, Object> batch = MqttMessage.decode("up/tx", cbor);
+    assertArrayEquals(cbor, CborEncoder.encode(batch), "the TxBatch is deterministic CBOR");
     assertEquals(1L, Cbor.asLong(batch.get("v")));
     assertTrue(batch.get("batch") instanceof String, "batch id is text");
     List<Object> records = (List<Object>) batch.get("records");

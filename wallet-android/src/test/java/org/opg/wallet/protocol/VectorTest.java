@@ -50,6 +50,8 @@ class VectorTest {
 
   /** The fields each opg-v1.json section check reads: anything else in the section is reported, not ignored. */
   private static final Map<String, List<String>> KNOWN = new java.util.HashMap<>();
+  /** The same for opg-v1-messages.json (each command of {@code commands} is checked like {@code ack}). */
+  private static final Map<String, List<String>> MESSAGES_KNOWN = new java.util.HashMap<>();
 
   static {
     KNOWN.put("keys", Arrays.asList("description", "deviceSecret", "issuerKeyId", "issuerPublic", "issuerSecret",
@@ -64,14 +66,30 @@ class VectorTest {
     KNOWN.put("ble", Arrays.asList("boxEphemeralSecret", "boxHello", "challenge", "sealedReceipt", "sealedToken", "token",
         "walletEphemeralSecret", "walletHello"));
     KNOWN.put("base45", Arrays.asList("hex", "text"));
+    List<String> message = Arrays.asList("topic", "message", "cbor", "nonce", "sealed");
+    for (String m : Arrays.asList("ack", "status", "lastWill")) MESSAGES_KNOWN.put(m, message);
+    MESSAGES_KNOWN.put("legacy", Arrays.asList("description", "message", "cbor", "canonical"));
+    MESSAGES_KNOWN.put("ble", Arrays.asList("error", "sealedError", "stateWrite", "chunks"));
   }
+
 
   @SuppressWarnings("unchecked")
   private static List<String> uncheckedFields(String file, String section, Object value) {
     List<String> out = new ArrayList<>();
-    List<String> known = KNOWN.get(section);
-    if (!file.equals("opg-v1.json") || known == null || !(value instanceof Map)) return out;
-    for (String k : ((Map<String, Object>) value).keySet()) if (!known.contains(k)) out.add(k);
+    if (!(value instanceof Map)) return out;
+    Map<String, Object> m = (Map<String, Object>) value;
+    if (file.equals("opg-v1-messages.json") && section.equals("commands")) {
+      for (Map.Entry<String, Object> c : m.entrySet()) {
+        for (String k : ((Map<String, Object>) c.getValue()).keySet()) {
+          if (!MESSAGES_KNOWN.get("ack").contains(k)) out.add(c.getKey() + "." + k);
+        }
+      }
+      return out;
+    }
+    List<String> known = file.equals("opg-v1.json") ? KNOWN.get(section)
+        : file.equals("opg-v1-messages.json") ? MESSAGES_KNOWN.get(section) : null;
+    if (known == null) return out;
+    for (String k : m.keySet()) if (!known.contains(k)) out.add(k);
     return out;
   }
 
@@ -90,6 +108,17 @@ class VectorTest {
         case "sms": return () -> OpgV1Checks.sms(doc);
         case "ble": return () -> OpgV1Checks.ble(doc);
         case "base45": return () -> OpgV1Checks.base45(doc);
+        default: break;
+      }
+    }
+    if (file.equals("opg-v1-messages.json")) {
+      switch (section) {
+        case "ack":
+        case "status":
+        case "lastWill": return () -> MessageChecks.message(opg, (Map<String, Object>) value);
+        case "commands": return () -> MessageChecks.commands(opg, (Map<String, Object>) value);
+        case "legacy": return () -> MessageChecks.legacy((Map<String, Object>) value);
+        case "ble": return () -> MessageChecks.ble(opg, (Map<String, Object>) value);
         default: break;
       }
     }
