@@ -28,7 +28,7 @@ class CborCrossTest {
   @Test
   @SuppressWarnings("unchecked")
   void sameBytesAsTheReference() throws Exception {
-    Process p = new ProcessBuilder("node", "--import", "tsx", "wallet-android/scripts/cbor-cases.ts", "3000", "12345")
+    Process p = new ProcessBuilder("node", "--conditions=@opg/source", "--import", "tsx", "wallet-android/scripts/cbor-cases.ts", "3000", "12345")
         .directory(TestFiles.root()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     p.getOutputStream().close();
     String out = readAll(p.getInputStream());

@@ -25,7 +25,7 @@ public final class SystemStack implements AutoCloseable {
 
   public SystemStack() throws IOException {
     File root = TestFiles.root();
-    ProcessBuilder pb = new ProcessBuilder("node", "--import", "tsx", "wallet-android/scripts/system-stack.ts")
+    ProcessBuilder pb = new ProcessBuilder("node", "--conditions=@opg/source", "--import", "tsx", "wallet-android/scripts/system-stack.ts")
         .directory(root)
         .redirectError(ProcessBuilder.Redirect.INHERIT);
     process = pb.start();
