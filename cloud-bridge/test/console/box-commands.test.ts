@@ -63,6 +63,18 @@ t.test('operator commands over the API', async (t) => {
     ])
     t.ok(got[1]!.seq > got[0]!.seq, 'each command above the one before')
 
+    // A second override of another field: the command carries the whole override, so it stands alone.
+    const more = await call(api.app, 'POST', `/v1/devices/${a.deviceId}/config`, a.operator, {
+      config: { exposure: { maxPerWalletPerDay: 500 } },
+    })
+    t.match(more.body, {
+      config: { exposure: { maxUnsyncedTotal: 20_000, maxPerWalletPerDay: 500 }, log: { level: 'debug' } },
+    })
+    t.match((await inbox(a))[2], {
+      type: 'config',
+      config: { exposure: { maxUnsyncedTotal: 20_000, maxPerWalletPerDay: 500 }, log: { level: 'debug' } },
+    })
+
     const bad = await call(api.app, 'POST', `/v1/devices/${a.deviceId}/config`, a.operator, {
       config: { mqtt: { url: 'mqtt://evil.example:1883' } },
     })
@@ -73,7 +85,7 @@ t.test('operator commands over the API', async (t) => {
       "another tenant's box does not exist",
     )
     t.equal((await call(api.app, 'POST', `/v1/devices/${a.deviceId}/sync-now`, a.merchantKey)).status, 403)
-    t.equal((await inbox(a)).length, 2, 'nothing more was sent')
+    t.equal((await inbox(a)).length, 3, 'nothing more was sent')
     t.equal((await inbox(b)).length, 0)
 
     await call(api.app, 'POST', `/v1/devices/${a.deviceId}/revoke`, a.operator, { reason: 'stolen' })
@@ -85,6 +97,7 @@ t.test('operator commands over the API', async (t) => {
       (await audit(a)).map((r) => [r.action, r.actor_key_id]),
       [
         ['device.sync_now', keyId],
+        ['device.config', keyId],
         ['device.config', keyId],
         ['device.revoke', keyId],
       ],
