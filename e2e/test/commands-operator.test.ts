@@ -1,26 +1,10 @@
-// An operator's commands reach a real box over the embedded broker: "sync now" makes the box publish its status
-// at once (its status interval is a minute), and a config override is stored by the box — a second override of
-// another field of the same section keeps the first — and shown in its report until its next start. The
-// bridge's /metrics then shows the box's messages in the ingest latency histogram and its payment as accepted.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createLogger } from '@opg/cloud-bridge'
 import t from 'tap'
 import { Customer } from '../src/customer.js'
-import { LocalStack } from '../src/stack.js'
+import { startTestStack } from '../src/test-stack.js'
 import { waitUntil } from '../src/wait.js'
 
 t.test('sync now and a config override reach the box', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'opg-opcmds-'))
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-  const stack = new LocalStack({
-    dataDir,
-    bridgeLogger: createLogger('silent'),
-    env: { OPG_HTTP_PORT: '0', OPG_MQTT_EMBEDDED_PORT: '0', OPG_VERIFY_WORKERS: '0' },
-  })
-  const info = await stack.start()
-  t.teardown(() => stack.stop())
+  const { stack, info } = await startTestStack(t, 'opcmds')
   const node = stack.box.node
   await waitUntil('the box online', () => node.report().online, { timeoutMs: 30_000 })
   const post = (path: string, body?: unknown) =>

@@ -1,30 +1,14 @@
-// Time and revocations reach the box, and recordings of them cannot be replayed (issue: "trusted time never
-// arrives", "revocations and time reach the boxes"). A real bridge and an in-process box whose own clock runs
-// two minutes behind: the bridge sets the box's clock as soon as it connects; a wallet the operator freezes is
-// refused at the box once its list arrives; a captured `time` replayed later does not roll the clock back and a
-// captured `revocations` replayed after the freeze does not un-revoke the wallet.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createLogger } from '@opg/cloud-bridge'
 import t from 'tap'
 import { Customer } from '../src/customer.js'
-import { LocalStack } from '../src/stack.js'
+import { startTestStack } from '../src/test-stack.js'
 import { waitUntil } from '../src/wait.js'
 
 const BEHIND_MS = 2 * 60_000
 
 t.test('time and revocations reach the box; replays of them are refused', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'opg-cmds-'))
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-  const stack = new LocalStack({
-    dataDir,
-    bridgeLogger: createLogger('silent'),
+  const { stack, info } = await startTestStack(t, 'cmds', {
     boxSystemTime: () => Date.now() - BEHIND_MS,
-    env: { OPG_HTTP_PORT: '0', OPG_MQTT_EMBEDDED_PORT: '0', OPG_VERIFY_WORKERS: '0' },
   })
-  const info = await stack.start()
-  t.teardown(() => stack.stop())
   const node = stack.box.node
   // The embedded broker lets no stranger subscribe or publish, so the recording and the replays are made on the
   // broker itself — what someone holding the broker (or a tap on an unencrypted link) could do.

@@ -3,15 +3,14 @@
 // CSRF refusal, tenant isolation and the merchant's shop. Every step is asserted through what the page shows;
 // a full-page screenshot of each page lands in e2e/test-artifacts/console/ for people to look at.
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createLogger, createTenant } from '@opg/cloud-bridge'
+import { createTenant } from '@opg/cloud-bridge'
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
 import t from 'tap'
 import { Customer } from '../src/customer.js'
-import { LocalStack } from '../src/stack.js'
+import { startTestStack } from '../src/test-stack.js'
 import { waitUntil } from '../src/wait.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -25,15 +24,7 @@ if (!existsSync(CHROMIUM)) {
   t.test('the web console in a real browser', { timeout: 300_000 }, async (t) => {
     t.setTimeout(300_000)
     await mkdir(SHOTS, { recursive: true })
-    const dataDir = await mkdtemp(join(tmpdir(), 'opg-console-'))
-    t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-    const stack = new LocalStack({
-      dataDir,
-      bridgeLogger: createLogger('silent'),
-      env: { OPG_HTTP_PORT: '0', OPG_MQTT_EMBEDDED_PORT: '0', OPG_VERIFY_WORKERS: '0' },
-    })
-    const info = await stack.start()
-    t.teardown(() => stack.stop())
+    const { stack, info } = await startTestStack(t, 'console')
     const browser: Browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,

@@ -1,27 +1,11 @@
-// Duplicate and reordered batches on the wire: every sealed batch the box published is captured on the
-// broker and published again (twice, newest first), as a broker re-delivery would (the locked broker lets no
-// other client publish on the box's topic; the broker itself re-publishes). The bridge acks them again and
-// moves no money twice.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createLogger } from '@opg/cloud-bridge'
 import t from 'tap'
 import { balances, checkInvariants } from '../../cloud-bridge/src/ledger/index.js'
 import { Customer } from '../src/customer.js'
-import { LocalStack } from '../src/stack.js'
+import { startTestStack } from '../src/test-stack.js'
 import { waitUntil } from '../src/wait.js'
 
 t.test('re-delivered and reordered batches move money once', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'opg-dup-'))
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-  const stack = new LocalStack({
-    dataDir,
-    bridgeLogger: createLogger('silent'),
-    env: { OPG_HTTP_PORT: '0', OPG_MQTT_EMBEDDED_PORT: '0', OPG_VERIFY_WORKERS: '0' },
-  })
-  const info = await stack.start()
-  t.teardown(() => stack.stop())
+  const { stack, info } = await startTestStack(t, 'dup')
   const base = `opg/v1/${info.tenantId}/${info.box.deviceId}`
   const broker = stack.bridge.embeddedBroker!.aedes
   const batches: Buffer[] = []

@@ -5,8 +5,9 @@
  */
 import { createRoute, z } from '@hono/zod-openapi'
 import { ConfigOverrideSchema } from '@opg/protocol'
+import type { Principal } from '../../auth/api-keys.js'
 import { requireRole } from '../../auth/middleware.js'
-import { commandBox } from '../../fleet/box-command-actions.js'
+import { commandBox, type OperatorCommand } from '../../fleet/box-command-actions.js'
 import { revokeDevice, setTenantStatus } from '../../fleet/operator-actions.js'
 import type { ApiApp, ApiDeps } from '../app.js'
 import { BridgeError } from '../errors.js'
@@ -47,7 +48,9 @@ const CommandResult = z.object({
   config: z
     .record(z.string(), z.unknown())
     .optional()
-    .openapi({ description: 'for config: the whole override now set for the box, which the command carried' }),
+    .openapi({
+      description: 'for config: the whole override now set for the box, which the command carried',
+    }),
 })
 
 const syncNowRoute = createRoute({
@@ -113,43 +116,23 @@ export function registerOperatorRoutes(app: ApiApp, deps: ApiDeps): void {
     )
   })
 
-  app.openapi(syncNowRoute, async (c) => {
-    const p = c.get('principal')
+  /** An operator's command to one box of the principal's tenant (fleet/box-command-actions.ts). */
+  const command = (p: Principal, deviceId: string, cmd: OperatorCommand) => {
     requireRole(p, 'operator')
-    const port = deps.boxCommands
-    if (!port) throw new BridgeError('not_configured', 'no box command link')
-    const r = await commandBox(
-      db,
-      port,
-      p.tenantId,
-      c.req.valid('param').deviceId,
-      { type: 'sync_now' },
-      {
-        actor: p.keyId,
-        now: deps.now(),
-      },
-    )
-    return c.json(r, 202)
-  })
+    if (!deps.boxCommands) throw new BridgeError('not_configured', 'no box command link')
+    return commandBox(db, deps.boxCommands, p.tenantId, deviceId, cmd, { actor: p.keyId, now: deps.now() })
+  }
+
+  app.openapi(syncNowRoute, async (c) =>
+    c.json(await command(c.get('principal'), c.req.valid('param').deviceId, { type: 'sync_now' }), 202),
+  )
 
   app.openapi(configRoute, async (c) => {
-    const p = c.get('principal')
-    requireRole(p, 'operator')
-    const port = deps.boxCommands
-    if (!port) throw new BridgeError('not_configured', 'no box command link')
     const { config } = c.req.valid('json')
-    const r = await commandBox(
-      db,
-      port,
-      p.tenantId,
-      c.req.valid('param').deviceId,
-      { type: 'config', config },
-      {
-        actor: p.keyId,
-        now: deps.now(),
-      },
+    return c.json(
+      await command(c.get('principal'), c.req.valid('param').deviceId, { type: 'config', config }),
+      202,
     )
-    return c.json(r, 202)
   })
 
   app.openapi(suspendTenantRoute, async (c) => {
