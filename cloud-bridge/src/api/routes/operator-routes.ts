@@ -45,12 +45,9 @@ const CommandResult = z.object({
   type: z.enum(['sync_now', 'config']),
   sent: z.boolean(),
   online: z.boolean().openapi({ description: 'false: the box applies it when it reconnects' }),
-  config: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .openapi({
-      description: 'for config: the whole override now set for the box, which the command carried',
-    }),
+  config: z.record(z.string(), z.unknown()).optional().openapi({
+    description: 'for config: the whole override now set for the box, which the command carried',
+  }),
 })
 
 const syncNowRoute = createRoute({
