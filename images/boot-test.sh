@@ -8,4 +8,4 @@ img=${1:-$here/out/opg-pi-arm64.img}
 [ -f "$img" ] || { echo "no image at $img: run images/build.sh first" >&2; exit 66; }
 "$here/test/check-image.sh" "$img"
 cd "$here/.."
-exec npx tsx images/test/boot-test.ts "$img"
+exec npx tsx --conditions=@opg/source images/test/boot-test.ts "$img"

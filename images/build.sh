@@ -73,13 +73,24 @@ in_chroot() { chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/b
 # --- OS layer: debootstrap, kernel, Pi firmware, one initramfs run -------------------------------------
 build_base() {
   local work=$CACHE/base-work
-  rm -rf "$work"; mkdir -p "$work"
   ROOTFS=$work/rootfs
+  # Each finished step leaves a marker, so an interrupted build resumes after the last one that completed
+  # (debootstrap alone takes ~20 minutes under emulation on a loaded 2-core machine).
+  if [ ! -f "$work/.kernel-done" ]; then
+  if [ ! -f "$work/.debootstrap-done" ]; then
+  rm -rf "$work"; mkdir -p "$work"
   log "debootstrap arm64 bookworm"
   debootstrap --arch=arm64 --variant=minbase --components=main,non-free-firmware \
     --include="$BASE_INCLUDE" bookworm "$ROOTFS" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
     || { tail -30 "$work/debootstrap.log" >&2; exit 1; }
+  touch "$work/.debootstrap-done"
+  else log "resuming after debootstrap"; fi
   chroot_mounts
+  # A diversion left by an interrupted run is dropped before it is added again.
+  if in_chroot dpkg-divert --list /usr/sbin/update-initramfs | grep -q local; then
+    rm -f "$ROOTFS/usr/sbin/update-initramfs"
+    in_chroot dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
+  fi
   cat >"$ROOTFS/etc/apt/sources.list" <<SRC
 deb $MIRROR bookworm main non-free-firmware
 deb $MIRROR bookworm-updates main non-free-firmware
@@ -96,7 +107,10 @@ SRC
     $KERNEL_PKGS $BUILD_PKGS >"$work/apt.log" 2>&1 || { tail -30 "$work/apt.log" >&2; exit 1; }
   rm -f "$ROOTFS/usr/sbin/update-initramfs"
   in_chroot dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
+  touch "$work/.kernel-done"
+  else log "resuming after kernel and firmware"; chroot_mounts; fi
   log "initramfs (once)"
+  rm -rf "$ROOTFS/var/tmp/mkinitramfs"* "$ROOTFS/boot/initrd.img-"*.new
   local kver
   kver=$(ls "$ROOTFS/lib/modules" | sort -V | tail -1)
   in_chroot update-initramfs -c -k "$kver" >"$work/initramfs.log" 2>&1 || { tail -30 "$work/initramfs.log" >&2; exit 1; }
@@ -142,36 +156,44 @@ install_node() {
 
 # --- The runtime ---------------------------------------------------------------------------------------------
 # STAGING FUNCTION: the one place that decides what of the repository goes to /opt/opg.
-# Today the box runs the TypeScript sources through tsx (node-runtime/bin/opg-node.js registers the loader),
-# so src/ is copied. Once `npm run build` emits dist/ in protocol and node-runtime, switch the two `cp -a …/src`
-# lines to `cp -a …/dist` (and keep package.json "exports" pointing at dist), and drop tsx from the install.
+# The box runs the built JavaScript (`npm run build`: tsc emit into protocol/dist and node-runtime/dist; the
+# packages' "exports" resolve to dist/ unless the `@opg/source` condition is set), with no loader and no tsx.
+# Dependencies come from the repository's lockfile: `npm ci --omit=dev` for the two workspaces only, resolved
+# for linux/arm64 on the host with scripts off; the native ones are rebuilt in the arm64 chroot afterwards.
 stage_runtime() {
-  local dst=$1
-  mkdir -p "$dst"
-  for pkg in protocol node-runtime; do
-    mkdir -p "$dst/$pkg"
-    cp -a "$REPO/$pkg/package.json" "$dst/$pkg/"
-    cp -a "$REPO/$pkg/src" "$dst/$pkg/"                       # → dist once the build lands
-    [ -d "$REPO/$pkg/bin" ] && cp -a "$REPO/$pkg/bin" "$dst/$pkg/"
+  local dst=$1 st ws
+  (cd "$REPO" && npm run build >/dev/null)
+  for f in protocol/dist/index.js node-runtime/dist/cli/index.js; do
+    [ -f "$REPO/$f" ] || { echo "npm run build did not produce $f" >&2; exit 1; }
   done
-  mkdir -p "$dst/device-config"
-  cp -a "$REPO/device-config/README.md" "$REPO/device-config/opg-node.example.json" "$dst/device-config/"
-  # A workspace root holding only what runs on the box; the lockfile pins the same versions as development.
+  st=$(mktemp -d)
+  cp -a "$REPO/package.json" "$REPO/package-lock.json" "$st/"
+  # npm ci checks the lockfile against every workspace's manifest, so all of them come along.
+  for ws in $(node -p 'require(process.argv[1]).workspaces.join(" ")' "$REPO/package.json"); do
+    mkdir -p "$st/$ws"; cp -a "$REPO/$ws/package.json" "$st/$ws/"
+  done
+  (cd "$st" && npm ci --omit=dev --ignore-scripts --os=linux --cpu=arm64 --no-audit --no-fund \
+    -w protocol -w node-runtime --include-workspace-root=false >/dev/null)
+  mkdir -p "$dst/protocol" "$dst/node-runtime" "$dst/device-config"
+  cp -a "$REPO/protocol/package.json" "$REPO/protocol/dist" "$dst/protocol/"
+  cp -a "$REPO/node-runtime/package.json" "$REPO/node-runtime/bin" "$REPO/node-runtime/dist" "$dst/node-runtime/"
+  [ -d "$st/node-runtime/node_modules" ] && cp -a "$st/node-runtime/node_modules" "$dst/node-runtime/"
+  [ -d "$st/protocol/node_modules" ] && cp -a "$st/protocol/node_modules" "$dst/protocol/"
+  cp -a "$st/node_modules" "$dst/"
+  rm -rf "$st"
+  # Only the two workspaces are on the box: drop the links npm made to the others, and any loader.
+  find "$dst/node_modules/@opg" -maxdepth 1 -type l ! -name protocol ! -name node-runtime -delete
+  rm -rf "$dst/node_modules/tsx" "$dst/node_modules/.bin/tsx" "$dst/node_modules/esbuild" "$dst/node_modules/@esbuild"
+  [ -e "$dst/node_modules/@opg/protocol/package.json" ] && [ -e "$dst/node_modules/@opg/node-runtime/package.json" ] \
+    || { echo "workspace links missing in the staged node_modules" >&2; exit 1; }
+  # A root manifest naming only the two workspaces, for `npm rebuild` in the chroot.
   node -e '
     const root = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const out = { name: "opg-box", private: true, type: "module", workspaces: ["protocol", "node-runtime"],
       allowScripts: root.allowScripts };
     require("fs").writeFileSync(process.argv[2], JSON.stringify(out, null, 2) + "\n");
   ' "$REPO/package.json" "$dst/package.json"
-  cp -a "$REPO/package-lock.json" "$dst/"
-  # Dependencies for the target, scripts off: native modules are rebuilt in the arm64 chroot.
-  (cd "$dst" && npm install --omit=dev --ignore-scripts --os=linux --cpu=arm64 --no-audit --no-fund \
-    --workspaces --include-workspace-root >/dev/null)
-  rm -f "$dst/package-lock.json"
-  # The workspace links, made here so they never depend on how npm prunes a partial workspace install.
-  mkdir -p "$dst/node_modules/@opg"
-  ln -sfn ../../protocol "$dst/node_modules/@opg/protocol"
-  ln -sfn ../../node-runtime "$dst/node_modules/@opg/node-runtime"
+  cp -a "$REPO/device-config/README.md" "$REPO/device-config/opg-node.example.json" "$dst/device-config/"
 }
 
 rebuild_native_in_chroot() {
@@ -203,6 +225,8 @@ configure_system() {
   install -D -m 0644 "$HERE/files/opg-firstboot.service" "$ROOTFS/etc/systemd/system/opg-firstboot.service"
   install -D -m 0644 "$HERE/files/99-opg-modem.rules" "$ROOTFS/etc/udev/rules.d/99-opg-modem.rules"
   install -D -m 0644 "$HERE/files/99-opg-gpio.rules" "$ROOTFS/etc/udev/rules.d/99-opg-gpio.rules"
+  # node-raspistill runs `raspistill`; bookworm's camera stack is rpicam-still, which this program maps onto.
+  install -D -m 0755 "$REPO/device-config/raspistill" "$ROOTFS/usr/local/bin/raspistill"
   # bleno talks HCI directly: bluetoothd would hold hci0, so it is masked (the BlueZ tools stay for hciconfig
   # and btmgmt-style diagnosis); hciuart/btattach-style bring-up of the Pi's UART controller is the kernel's
   # (hci_uart serdev from the DTB) on Debian's kernel.

@@ -12,7 +12,7 @@
  *
  *   npx tsx images/test/boot-test.ts <image> [--keep DIR]
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createWriteStream, existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -20,6 +20,7 @@ import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { Customer, LocalStack } from '@opg/e2e'
 import { BridgeClient, stickerFromBundle, waitOnline } from '@opg/provisioning'
 
@@ -45,8 +46,16 @@ const check = (ok: boolean, what: string) => {
   if (!ok) failures++
 }
 
+/** Runs a program; a failure carries the program's stderr, so the report says why. */
 function sh(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8' })
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (err) {
+    const e = err as Error & { stderr?: string; stdout?: string; status?: number }
+    throw new Error(
+      `${cmd} ${args.slice(0, 2).join(' ')} failed: ${`status ${e.status}: ${(e.stderr ?? '').trim()} ${(e.stdout ?? '').trim()}`.trim()}`,
+    )
+  }
 }
 
 /** Start sector of partition n of an MBR disk image (sfdisk's JSON dump). */
@@ -121,7 +130,9 @@ try {
 
   // Enrol as a technician does; the bench box takes simulated hardware (no camera, radio or modem in QEMU).
   const bundle = join(work, 'bundle')
-  sh(process.execPath, [
+  // Asynchronously: the bridge runs in this process, and a synchronous child would block the very event loop
+  // that has to answer the enrolment's requests (the command hung until it was killed).
+  await promisify(execFile)(process.execPath, [
     join(ROOT, 'provisioning/bin/opg-provision.js'),
     'enrol',
     '--bridge',
