@@ -7,12 +7,11 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigOverrideSchema } from '@opg/protocol'
+import { ConfigOverrideSchema, mergeConfigOverride } from '@opg/protocol'
 import fc from 'fast-check'
 import t from 'tap'
 import { loadConfigFile } from '../src/config/index.js'
 import { applyOverrides } from '../src/node/open-node.js'
-import { mergeOverrides } from '../src/node/opg-node.js'
 import { makeWorld, randomId } from './accept/fixtures.js'
 import { provisionBox } from './sync/provision.js'
 
@@ -50,7 +49,7 @@ t.test('every override the bridge accepts is applied whole by the box, or ignore
     fc.property(override, override, (first, second) => {
       const patches = [first, second].filter((p) => ConfigOverrideSchema.safeParse(p).success)
       const stored = patches.reduce<Record<string, unknown> | undefined>(
-        (s, p) => mergeOverrides(s, p),
+        (s, p) => mergeConfigOverride(s, p),
         undefined,
       )
       if (!stored) return true

@@ -38,3 +38,23 @@ export const ConfigOverrideSchema = z
 
 /** A config patch the bridge may send a box. */
 export type ConfigOverride = z.infer<typeof ConfigOverrideSchema>
+
+/**
+ * A later override patches an earlier one field by field within each section (raising one exposure limit keeps
+ * the other). The bridge accumulates its operators' patches with it; the box merges what it receives with it.
+ */
+export function mergeConfigOverride(
+  stored: Record<string, unknown> | undefined,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(stored ?? {}) }
+  for (const [section, value] of Object.entries(patch)) {
+    if (value === undefined) continue
+    const before = out[section]
+    out[section] =
+      typeof value === 'object' && value !== null && typeof before === 'object' && before !== null
+        ? { ...before, ...value }
+        : value
+  }
+  return out
+}

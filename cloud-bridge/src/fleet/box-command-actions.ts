@@ -6,7 +6,7 @@
  * override is kept per box and accumulated field by field: each `config` command carries the whole of it, so
  * the newest command the box applies is the whole truth. Each request is written to the audit log.
  */
-import { type ConfigOverride, ConfigOverrideSchema } from '@opg/protocol'
+import { type ConfigOverride, ConfigOverrideSchema, mergeConfigOverride } from '@opg/protocol'
 import { BridgeError } from '../api/errors.js'
 import type { Database } from '../api/ports.js'
 import { type Actor, audit } from './operator-actions.js'
@@ -82,11 +82,8 @@ async function accumulate(
       [tenantId, deviceId],
     )
     const raw = rows[0]?.config_override
-    const stored = (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as Record<string, object>
-    const merged: Record<string, object> = { ...stored }
-    for (const [section, fields] of Object.entries(patch)) {
-      if (fields) merged[section] = { ...(stored[section] ?? {}), ...fields }
-    }
+    const stored = (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as Record<string, unknown>
+    const merged = mergeConfigOverride(stored, patch)
     await tx.query('UPDATE devices SET config_override = $3::jsonb WHERE tenant_id = $1 AND id = $2', [
       tenantId,
       deviceId,

@@ -11,6 +11,7 @@ import {
   checkCommandSeq,
   deriveKey,
   id8ToBytes,
+  mergeConfigOverride,
 } from '@opg/protocol'
 import { type AcceptInput, type AcceptOutcome, Acceptor } from '../accept/acceptor.js'
 import { blePaymentHandler } from '../accept/ble-payments.js'
@@ -134,25 +135,6 @@ export interface PowerFailReport {
 export const FREE_LOW_BYTES = 64 * 1024 * 1024
 
 const silent: Logger = { info() {}, warn() {}, error() {} }
-
-/**
- * A later override patches an earlier one field by field within each section: raising one exposure limit
- * must not drop the other that an earlier override set.
- */
-export function mergeOverrides(
-  stored: Record<string, unknown> | undefined,
-  patch: Record<string, unknown>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...(stored ?? {}) }
-  for (const [section, value] of Object.entries(patch)) {
-    const before = out[section]
-    out[section] =
-      typeof value === 'object' && value !== null && typeof before === 'object' && before !== null
-        ? { ...before, ...value }
-        : value
-  }
-  return out
-}
 
 export class OpgNode {
   readonly acceptor: Acceptor
@@ -465,7 +447,7 @@ export class OpgNode {
         return
       case 'config':
         // Overrides take effect at the next start, after validation against the schema.
-        state.data.configOverrides = mergeOverrides(state.data.configOverrides, cmd.config)
+        state.data.configOverrides = mergeConfigOverride(state.data.configOverrides, cmd.config)
         await state.write()
         this.#log.info({ keys: Object.keys(cmd.config) }, 'config override stored for next start')
         return
