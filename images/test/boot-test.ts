@@ -7,7 +7,8 @@
  *
  * It checks: multi-user reached; first boot installed the bundle (0600 keys owned by opg) and removed it from
  * FAT; opg-node runs in simulated-hardware mode; the bridge sees the box online; a customer's wallet pays the
- * box (the signed payment handed to the node as its camera would) and the box accepts it. It prints the time
+ * box (the signed payment handed to the node as its camera would), the box accepts it and syncs it to the
+ * bridge over its MQTT link. It prints the time
  * from power-on of the fresh image to each of those steps.
  *
  *   npx tsx images/test/boot-test.ts <image> [--keep DIR]
@@ -235,6 +236,63 @@ try {
   const res = accepted.result as { ok?: boolean; code?: string } | undefined
   check(accepted.ok === true && res?.ok === true, `the box accepts the payment (${JSON.stringify(accepted)})`)
   mark('first accepted payment')
+
+  // The box publishes what it accepted over its MQTT link; the bridge must hold the payment (any status: held
+  // until the payer's wallet syncs, or further along).
+  const txId = (res as { receipt?: { txId?: string } }).receipt?.txId
+  const stored = await waitFor(
+    'the payment at the bridge',
+    async () => {
+      const r = await fetch(`${info.httpUrl}/v1/payments/${txId}`, {
+        headers: { authorization: `Bearer ${info.operatorKey}` },
+      })
+      return r.status === 200 ? ((await r.json()) as { status: string; amount?: unknown }) : undefined
+    },
+    120_000,
+  )
+  check(typeof stored.status === 'string', `the bridge holds the box's payment (${stored.status})`)
+  mark('the payment synced to the bridge')
+
+  // Power off, then read the card as a technician's PC would: the bundle must be gone from FAT, and the keys
+  // on the root file system must be the opg user's, 0600 (the journal is replayed on a copy first: the guest
+  // was cut off, not shut down).
+  qemu.kill('SIGKILL')
+  await exited
+  check(!/^::\/opg$/m.test(sh('mdir', ['-b', '-i', fat, '::/'])), 'the bundle is gone from the FAT partition')
+  const rootFs = join(work, 'root.ext4')
+  const pt = JSON.parse(sh('sfdisk', ['--json', disk])) as {
+    partitiontable: { partitions: { start: number; size: number }[] }
+  }
+  const rootPart = pt.partitiontable.partitions[1]!
+  sh('dd', [
+    `if=${disk}`,
+    `of=${rootFs}`,
+    'bs=512',
+    `skip=${rootPart.start}`,
+    `count=${rootPart.size}`,
+    'conv=sparse',
+    'status=none',
+  ])
+  try {
+    execFileSync('e2fsck', ['-fy', rootFs], { stdio: 'ignore' })
+  } catch (err) {
+    // Exit status 1 or 2: errors corrected (the journal replay counts); anything higher is a real failure.
+    if (((err as { status?: number }).status ?? 8) > 2) throw err
+  }
+  const passwd = sh('debugfs', ['-R', 'cat /etc/passwd', rootFs])
+  const opgUid = passwd
+    .split('\n')
+    .find((l) => l.startsWith('opg:'))
+    ?.split(':')[2]
+  for (const key of ['device-secret', 'node-signing.key', 'node-encryption.key']) {
+    const st = sh('debugfs', ['-R', `stat /etc/opg/keys/${key}`, rootFs])
+    const mode = /Mode:\s+(\d+)/.exec(st)?.[1]
+    const uid = /User:\s+(\d+)/.exec(st)?.[1]
+    check(
+      mode === '0600' && uid === opgUid,
+      `/etc/opg/keys/${key} is 0600 and the opg user's (mode ${mode}, uid ${uid})`,
+    )
+  }
 
   console.log('\nboot-test: seconds from power-on of the fresh image')
   for (const [what, s] of marks) console.log(`  ${s.toFixed(1).padStart(7)}  ${what}`)

@@ -24,8 +24,11 @@ ok "config.txt names a kernel and initramfs present on FAT" '
   k=$(sed -n "s/^kernel=//p" "$tmp/config.txt"); i=$(sed -n "s/^initramfs \([^ ]*\).*/\1/p" "$tmp/config.txt");
   [ -n "$k" ] && [ -n "$i" ] && grep -qx "$k" <<<"$files" && grep -qx "$i" <<<"$files"'
 ok "cmdline.txt: root=LABEL=RASPIROOT on one line" '[ "$(wc -l <"$tmp/cmdline.txt")" -le 1 ] && grep -q "root=LABEL=RASPIROOT" "$tmp/cmdline.txt"'
-ok "Pi GPU firmware present (start4.elf, fixup4.dat, bootcode.bin)" 'for f in start4.elf fixup4.dat bootcode.bin start.elf; do grep -qx "$f" <<<"$files" || exit 1; done'
-for dtb in bcm2710-rpi-3-b bcm2710-rpi-3-b-plus bcm2711-rpi-4-b bcm2711-rpi-400 bcm2711-rpi-cm4 bcm2710-rpi-zero-2-w; do
+ok "Pi GPU firmware present (start4.elf, fixup4.dat, bootcode.bin)" '(for f in start4.elf fixup4.dat bootcode.bin start.elf; do grep -qx "$f" <<<"$files" || exit 1; done)'
+# Debian's kernel ships the mainline device trees, named after the package (bcm2837) rather than the die
+# (bcm2710); upstream_kernel=1 tells the firmware to load those names. One DTB per supported board.
+ok "config.txt sets upstream_kernel=1 (the firmware loads mainline DTB names)" 'grep -qx "upstream_kernel=1" "$tmp/config.txt"'
+for dtb in bcm2837-rpi-3-b bcm2837-rpi-3-b-plus bcm2837-rpi-3-a-plus bcm2711-rpi-4-b bcm2711-rpi-400 bcm2711-rpi-cm4-io bcm2837-rpi-zero-2-w; do
   ok "DTB $dtb.dtb present" 'grep -qx "$dtb.dtb" <<<"$files"'
 done
 # Root and vault labels, from the ext4 superblocks at their offsets (no mount, no loop device).
