@@ -132,7 +132,11 @@ t.test(
   async (t) => {
     const stages = dockerStages()
     t.equal(stages.length, 2, 'a build stage and a runtime stage')
-    for (const s of stages) t.match(s.from, /^node:20-bookworm-slim\b/, 'Node 20 on bookworm in every stage')
+    // The same Node release as the SD-card image installs (images/build.sh's default OPG_NODE_VERSION).
+    const imageNode = /NODE_VERSION=\$\{OPG_NODE_VERSION:-(20\.\d+\.\d+)\}/.exec(read('images/build.sh'))?.[1]
+    t.ok(imageNode, 'images/build.sh names a Node 20 release')
+    for (const s of stages)
+      t.match(s.from, new RegExp(`^node:${imageNode}-bookworm-slim\\b`), "the image's Node on bookworm")
     const [build, run] = stages as [(typeof stages)[0], (typeof stages)[0]]
     t.match(build.from, /AS build$/i)
     const buildRuns = build.lines.filter(([op]) => op === 'RUN').map(([, a]) => a)
@@ -147,6 +151,13 @@ t.test(
       .filter(([op, a]) => op === 'COPY' && a.startsWith('--from=build '))
       .map(([, a]) => a.split(/\s+/)[1]!.replace(/^\/opt\/opg\//, ''))
     t.same(copied.sort(), [...SHIPPED].sort(), 'the runtime stage copies exactly the shipped files')
+    t.ok(
+      run.lines.some(
+        ([op, a]) => op === 'COPY' && a === 'device-config/raspistill /usr/local/bin/raspistill',
+      ),
+      'raspistill (mapped onto rpicam-still) where the image installs it',
+    )
+    t.match(read('images/build.sh'), /device-config\/raspistill" "\$ROOTFS\/usr\/local\/bin\/raspistill"/)
     t.notOk(
       run.lines.some(([op, a]) => op === 'COPY' && /\bsrc\b/.test(a)),
       'no TypeScript sources in the runtime stage',
