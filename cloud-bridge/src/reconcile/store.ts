@@ -247,9 +247,13 @@ export async function lockPurseForRelease(
   )
   const [purse] = await loadPurses(tx, c.tenantId, [c.purseId])
   if (!purse) return null
+  // Through the (tenant, wallet, counter) index: a purse's tokens all count above its base (verifyToken), and its
+  // id is "<wallet>:<base>". No index by purse is kept on offline_payments, the hottest insert of ingest.
+  const base = c.purseId.slice(c.purseId.lastIndexOf(':') + 1)
   const p = await tx.query(
-    `SELECT * FROM offline_payments WHERE tenant_id = $1 AND purse_id = $2 AND state = 'held'`,
-    [c.tenantId, c.purseId],
+    `SELECT * FROM offline_payments
+      WHERE tenant_id = $1 AND wallet_id = $3 AND counter > $4::bigint AND purse_id = $2 AND state = 'held'`,
+    [c.tenantId, c.purseId, c.walletId, /^\d+$/.test(base) ? base : '-1'],
   )
   return { purse, payments: p.rows.map(rowToPayment) }
 }
