@@ -1,9 +1,9 @@
-import { createPublicKey, verify } from 'node:crypto'
+import { createPublicKey, randomBytes, verify } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import t from 'tap'
 import { buildStrictVectors } from '../scripts/strict-vectors.js'
-import { ED25519_L, leToBigInt } from '../src/crypto/ed25519-strict.js'
+import { ED25519_L, isCanonicalPointEncoding, leToBigInt } from '../src/crypto/ed25519-strict.js'
 import {
   decodeToken,
   fromHex,
@@ -20,6 +20,49 @@ const published = JSON.parse(
   readFileSync(new URL('../test-vectors/ed25519-strict.json', import.meta.url), 'utf8'),
 )
 const rfc8032 = JSON.parse(readFileSync(new URL('../test-vectors/rfc.json', import.meta.url), 'utf8'))
+
+t.test(
+  'the byte comparisons answer as the bigint definitions, at every boundary and on random bytes',
+  async (t) => {
+    const P = (1n << 255n) - 19n
+    const le = (n: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn))
+    const canonical = (enc: Uint8Array) => {
+      const y = leToBigInt(enc) & ((1n << 255n) - 1n)
+      const sign = (enc[31]! & 0x80) !== 0
+      return y < P && !(sign && (y === 1n || y === P - 1n))
+    }
+    const signBit = 1n << 255n
+    const ys = [
+      0n,
+      1n,
+      2n,
+      255n,
+      256n,
+      P - 2n,
+      P - 1n,
+      P,
+      P + 1n,
+      (1n << 255n) - 1n,
+      ED25519_L - 1n,
+      ED25519_L,
+    ]
+    const samples = [
+      ...ys.flatMap((y) => [le(y), le(y | signBit)]),
+      ...Array.from({ length: 2000 }, () => new Uint8Array(randomBytes(32))),
+    ]
+    let mismatches = 0
+    for (const enc of samples) if (isCanonicalPointEncoding(enc) !== canonical(enc)) mismatches++
+    t.equal(mismatches, 0, `point canonicality, ${samples.length} encodings`)
+    const sig = (s: bigint) => Uint8Array.from([...new Uint8Array(32).fill(0x58), ...le(s)])
+    const key = fromHex('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a')
+    const ss = [0n, 1n, ED25519_L - 1n, ED25519_L, ED25519_L + 1n, (1n << 253n) - 1n, (1n << 256n) - 1n]
+    for (const s of [...ss, ...Array.from({ length: 500 }, () => leToBigInt(randomBytes(32)) >> 3n)]) {
+      const nonCanonical = strictEd25519Failure(key, sig(s)) === 'non_canonical_s'
+      if (nonCanonical !== s >= ED25519_L) mismatches++
+    }
+    t.equal(mismatches, 0, 'S < L')
+  },
+)
 
 t.test('the strict vectors rebuild byte for byte', async (t) => {
   t.same(JSON.parse(JSON.stringify(buildStrictVectors())), published)

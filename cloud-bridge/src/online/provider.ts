@@ -34,7 +34,11 @@ export interface ProviderEvent {
   id: string
   type: 'charge.succeeded' | 'charge.failed'
   providerRef: string
-  /** The `reference` of the charge request. */
+  /**
+   * The `reference` of the charge request, echoed by the provider as charge metadata: "<tenant>:<payment>".
+   * It is how the webhook names its tenant (see `eventTarget`); the provider's own `providerRef` is unique only
+   * within that tenant.
+   */
   reference: string
   funding: Funding | null
   failure?: ChargeFailure
@@ -51,15 +55,48 @@ export interface PaymentProvider {
   charge(req: ChargeRequest): Promise<ChargeResult>
 }
 
+/**
+ * Why a charge or a webhook was refused. The webhook route answers each with its status in `WEBHOOK_STATUS`
+ * (never a 5xx, so a provider's retry logic sees a refusal, not an outage).
+ */
+export type ProviderErrorCode =
+  | 'provider_unavailable'
+  | 'bad_signature'
+  | 'stale_event'
+  | 'bad_event'
+  /** The event's reference names a tenant this bridge does not have. */
+  | 'unknown_tenant'
+  /** The tenant exists but has no card payment with the referenced id. */
+  | 'unknown_payment'
+  /** The referenced payment was charged under another provider reference (the event is not about it). */
+  | 'charge_mismatch'
+
+/** HTTP status of each refusal at POST /webhooks/provider. */
+export const WEBHOOK_STATUS: Record<Exclude<ProviderErrorCode, 'provider_unavailable'>, 400 | 404 | 409> = {
+  bad_signature: 400,
+  stale_event: 400,
+  bad_event: 400,
+  unknown_tenant: 404,
+  unknown_payment: 404,
+  charge_mismatch: 409,
+}
+
 export class ProviderError extends Error {
   override readonly name = 'ProviderError'
   constructor(
-    readonly code: 'provider_unavailable' | 'bad_signature' | 'stale_event' | 'bad_event',
+    readonly code: ProviderErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options)
   }
+}
+
+/** The tenant and payment a webhook event is about, from the metadata the bridge gave the charge. */
+export function eventTarget(ev: Pick<ProviderEvent, 'reference'>): { tenantId: string; paymentId: string } {
+  const m = /^([0-9a-f]{16}):([0-9a-f]{16})$/.exec(ev.reference)
+  if (!m) throw new ProviderError('bad_event', 'the event reference is not "<tenant>:<payment>"')
+  return { tenantId: m[1]!, paymentId: m[2]! }
 }
 
 /** Header value `t=<unix s>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`. */

@@ -12,7 +12,7 @@ import { requireRole, requireSubject } from '../auth/middleware.js'
 import type { Db } from '../db/types.js'
 import { OnlineError } from './errors.js'
 import { registerPayoutRoutes } from './payout-routes.js'
-import { ProviderError } from './provider.js'
+import { ProviderError, WEBHOOK_STATUS } from './provider.js'
 import { failureError, type Invoice, type OnlinePayment, type OnlinePayments } from './service.js'
 
 const Reference = z
@@ -287,8 +287,8 @@ export function registerOnlineRoutes(
     try {
       await online.handleWebhook(await c.req.text(), c.req.header('opg-signature'))
     } catch (err) {
-      if (err instanceof ProviderError)
-        return c.json({ error: { code: err.code, message: 'webhook refused' } }, 400)
+      if (err instanceof ProviderError && err.code !== 'provider_unavailable')
+        return c.json({ error: { code: err.code, message: err.message } }, WEBHOOK_STATUS[err.code])
       throw err
     }
     return c.json({ ok: true }, 200)

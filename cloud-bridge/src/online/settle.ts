@@ -7,7 +7,7 @@
 import type { Tx } from '../db/types.js'
 import { accounts, transfer } from '../ledger/index.js'
 import { type NoticeDeps, type PendingPublish, recordNotice } from './notices.js'
-import type { ProviderEvent } from './provider.js'
+import { eventTarget, ProviderError, type ProviderEvent } from './provider.js'
 import type { InvoiceRow, PaymentRow } from './records.js'
 
 /** An MQTT notice to publish after commit, and what to fall back on if that fails. */
@@ -22,15 +22,24 @@ export async function settleCharge(
   d: NoticeDeps & { now: () => Date },
   ev: ProviderEvent,
 ): Promise<BoxPublish | null> {
-  // The reference is "<tenant>:<payment id>": the webhook may arrive before charge() has returned.
-  const [tenantId, paymentId] = ev.reference.split(':')
+  // The event names its tenant and payment (the charge's metadata); a provider reference is unique only within a
+  // tenant, so it is never looked up alone. The webhook may arrive before charge() has returned (no ref yet).
+  const { tenantId, paymentId } = eventTarget(ev)
   const { rows } = await tx.query<PaymentRow>(
     'SELECT * FROM online_payments WHERE tenant_id = $1 AND id = $2 FOR UPDATE',
     [tenantId, paymentId],
   )
   const r = rows[0]
-  if (r?.status !== 'pending') return null
-  if (r.provider_ref && r.provider_ref !== ev.providerRef) return null
+  if (!r || r.method === 'wallet') {
+    const known = await tx.query('SELECT 1 FROM tenants WHERE id = $1', [tenantId])
+    if (known.rows.length === 0)
+      throw new ProviderError('unknown_tenant', 'the event names no tenant of this bridge')
+    throw new ProviderError('unknown_payment', 'the event names no card payment of its tenant')
+  }
+  if (r.provider_ref && r.provider_ref !== ev.providerRef) {
+    throw new ProviderError('charge_mismatch', 'the payment was charged under another provider reference')
+  }
+  if (r.status !== 'pending') return null
   if (ev.type === 'charge.failed') {
     await tx.query(
       `UPDATE online_payments SET status = 'failed', failure_code = $3, settled_at = $4, provider_ref = $5

@@ -74,9 +74,11 @@ export async function lockWallets(
 }
 
 /**
- * Payments with one of these tx ids, or at one of these (wallet, counter) pairs, locked. Written as a union
- * of two index lookups (primary key; (tenant, wallet, counter)): an OR of the two conditions makes the planner
- * scan the whole table, which grows with every payment ever received.
+ * Payments with one of these tx ids, or at one of these (wallet, counter) pairs, locked in tx-id order. Each id
+ * and each (wallet, counter) pair is one index probe (primary key; (tenant, wallet, counter)), whatever the
+ * statistics say: the probes are LATERAL subqueries fenced by LIMIT / OFFSET, which the planner cannot flatten into
+ * a join. As a join (or an OR, or `= ANY`), a table without fresh statistics — a new deployment, a table that
+ * just grew — was planned as a scan of the tenant's every payment per batch, growing with each payment received.
  */
 export async function loadPaymentsFor(
   tx: Queryable,
@@ -85,12 +87,17 @@ export async function loadPaymentsFor(
   walletCounters: { walletId: string; counter: number }[],
 ): Promise<PaymentRecord[]> {
   const { rows } = await tx.query(
-    `SELECT * FROM offline_payments WHERE tenant_id = $1 AND tx_id IN (
-       SELECT tx_id FROM offline_payments WHERE tenant_id = $1 AND tx_id = ANY($2::text[])
-       UNION ALL
-       SELECT p.tx_id FROM unnest($3::text[], $4::bigint[]) AS u(w, c)
-         JOIN offline_payments p ON p.tenant_id = $1 AND p.wallet_id = u.w AND p.counter = u.c)
-     ORDER BY tx_id FOR UPDATE`,
+    `SELECT p.* FROM (
+       SELECT DISTINCT tx_id FROM (
+         SELECT x AS tx_id FROM unnest($2::text[]) AS x
+         UNION ALL
+         SELECT q.tx_id FROM unnest($3::text[], $4::bigint[]) AS u(w, c)
+           CROSS JOIN LATERAL (SELECT o.tx_id FROM offline_payments o
+                                WHERE o.tenant_id = $1 AND o.wallet_id = u.w AND o.counter = u.c OFFSET 0) q
+       ) AS ids ORDER BY tx_id) AS i
+     CROSS JOIN LATERAL (SELECT * FROM offline_payments o WHERE o.tenant_id = $1 AND o.tx_id = i.tx_id
+                          LIMIT 1 FOR UPDATE) AS p
+     ORDER BY p.tx_id`,
     [tenantId, txIds, walletCounters.map((w) => w.walletId), walletCounters.map((w) => w.counter)],
   )
   return rows.map(rowToPayment)
@@ -240,9 +247,13 @@ export async function lockPurseForRelease(
   )
   const [purse] = await loadPurses(tx, c.tenantId, [c.purseId])
   if (!purse) return null
+  // Through the (tenant, wallet, counter) index: a purse's tokens all count above its base (verifyToken), and its
+  // id is "<wallet>:<base>". No index by purse is kept on offline_payments, the hottest insert of ingest.
+  const base = c.purseId.slice(c.purseId.lastIndexOf(':') + 1)
   const p = await tx.query(
-    `SELECT * FROM offline_payments WHERE tenant_id = $1 AND purse_id = $2 AND state = 'held'`,
-    [c.tenantId, c.purseId],
+    `SELECT * FROM offline_payments
+      WHERE tenant_id = $1 AND wallet_id = $3 AND counter > $4::bigint AND purse_id = $2 AND state = 'held'`,
+    [c.tenantId, c.purseId, c.walletId, /^\d+$/.test(base) ? base : '-1'],
   )
   return { purse, payments: p.rows.map(rowToPayment) }
 }

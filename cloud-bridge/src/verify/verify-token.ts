@@ -65,7 +65,6 @@ export function verifyTokenBytes(
   ctx: VerifyContext,
   certs?: CertCache,
 ): VerifyResult {
-  const tokenHash = tokenDigest(bytes)
   let token: PaymentToken | undefined
   try {
     token = decodeToken(bytes)
@@ -97,11 +96,12 @@ export function verifyTokenBytes(
         counterBase: token.cert.counterBase,
         prevHash: toHex(token.prevHash),
         link: toHex(chainLink(c, token)),
-        chainStart: toHex(chainStart(c, token.cert)),
+        chainStart: certs ? certs.chainStartOf(c, token.cert) : toHex(chainStart(c, token.cert)),
       },
     }
   } catch (err) {
     const code: ErrorCode = isProtocolError(err) ? err.code : 'bad_encoding'
-    return { ok: false, code, txId: token?.txId ?? null, tokenHash }
+    // Named by the digest of its bytes: computed only for a refused token (a verified one is named by its body).
+    return { ok: false, code, txId: token?.txId ?? null, tokenHash: tokenDigest(bytes) }
   }
 }

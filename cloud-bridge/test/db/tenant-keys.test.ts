@@ -15,14 +15,6 @@ const GLOBAL: Record<string, string> = {
   console_sessions: 'resolves a console cookie (by its hash) to its tenant before the tenant is known',
 }
 
-/**
- * Unique indexes of tenant tables that are global on purpose, and why. Each is a lookup that arrives without a
- * tenant; when distributed, it moves to a small routing table keyed by that value.
- */
-const GLOBAL_INDEXES: Record<string, string> = {
-  online_payments_provider_ref_key: 'a card provider’s webhook names only its own payment reference',
-}
-
 interface Row {
   table: string
   index: string
@@ -43,7 +35,7 @@ forEachDatabase(t, async (t, db) => {
     )
     t.ok(rows.length > 20, 'the catalog lists the schema’s keys')
     const offending = rows
-      .filter((r) => r.first !== 'tenant_id' && !(r.table in GLOBAL) && !(r.index in GLOBAL_INDEXES))
+      .filter((r) => r.first !== 'tenant_id' && !(r.table in GLOBAL))
       .map((r) => `${r.table}.${r.index} starts with ${r.first}`)
     t.same(offending, [], 'no other key starts elsewhere')
     const tables = new Set(rows.map((r) => r.table))

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { CommandSchema, deriveKey, id8ToBytes, openMqtt, parsePaidSms, topic } from '@opg/protocol'
 import { nodeBackend as c } from '@opg/protocol/node'
 import t from 'tap'
+import { sqlState } from '../../src/db/errors.js'
 import { newId } from '../../src/db/ids.js'
 import type { Db } from '../../src/db/types.js'
 import { deviceSecretAad } from '../../src/fleet/devices.js'
@@ -20,7 +21,7 @@ import { forEachDatabase, seedTenant } from '../support/databases.js'
 
 const WEBHOOK_SECRET = 'whsec_test'
 
-async function setup(db: Db, opts: { link?: BoxLink | null } = {}) {
+async function setup(db: Db, opts: { link?: BoxLink | null; confirmDelayMs?: number } = {}) {
   const tenantId = await seedTenant(db, { currency: 'INR' })
   const sealer = new MasterKey(c, randomBytes(16))
   const merchantId = newId()
@@ -50,6 +51,7 @@ async function setup(db: Db, opts: { link?: BoxLink | null } = {}) {
     webhookSecret: WEBHOOK_SECRET,
     deliver: async (body, sig) => svc!.handleWebhook(body, sig),
     onError: (err) => t.error(err, 'webhook delivery'),
+    ...(opts.confirmDelayMs ? { confirmDelayMs: opts.confirmDelayMs } : {}),
   })
   t.teardown(() => provider.stop())
   svc = new OnlinePayments({
@@ -191,6 +193,75 @@ t.test('online payments', async (t) => {
       await t.rejects(signed(JSON.stringify({ ...ev, reference: 'no-colon' })), { code: 'bad_event' })
       await t.rejects(signed(JSON.stringify(ev), now - 3600), { code: 'stale_event' })
       t.equal(await s.bal.payable(), 25000n, 'still credited once')
+    })
+
+    t.test('a webhook names its tenant; an unknown or mismatched one is a typed refusal', async (t) => {
+      // The sandbox's own confirmation is held back for the test's duration: the test sends the events.
+      const s = await setup(db, { confirmDelayMs: 3_600_000 })
+      const other = await setup(db)
+      const signed = (ev: object) => {
+        const body = JSON.stringify(ev)
+        return s.svc.handleWebhook(body, signWebhook(WEBHOOK_SECRET, body, Math.floor(Date.now() / 1000)))
+      }
+      const inv = await s.invoice('INV-T1')
+      const p = await s.svc.payInvoice(s.tenantId, inv.id, {
+        method: 'card',
+        cardToken: 'tok_visa',
+        idempotencyKey: 'key-inv-t1-a',
+      })
+      t.equal(p.status, 'pending', 'the confirmation is held back')
+      t.equal(s.provider.sent.length, 0, 'no webhook was sent yet')
+      const { rows } = await db.query<{ provider_ref: string }>(
+        'SELECT provider_ref FROM online_payments WHERE tenant_id = $1 AND id = $2',
+        [s.tenantId, p.id],
+      )
+      const good = {
+        id: 'evt_t1',
+        type: 'charge.succeeded',
+        providerRef: rows[0]!.provider_ref,
+        reference: `${s.tenantId}:${p.id}`,
+        funding: 'credit',
+      }
+      await t.rejects(signed({ ...good, reference: `${'f'.repeat(16)}:${p.id}` }), { code: 'unknown_tenant' })
+      await t.rejects(signed({ ...good, reference: `${other.tenantId}:${p.id}` }), {
+        code: 'unknown_payment',
+      })
+      await t.rejects(signed({ ...good, providerRef: 'ch_someone_else' }), { code: 'charge_mismatch' })
+      t.equal(await s.bal.payable(), 0n, 'no refusal moved money')
+      await signed(good)
+      t.equal(await s.bal.payable(), 25000n, 'the event naming its tenant and charge settles it')
+
+      // Two tenants may hold the same provider reference (each its own provider account): the key is per tenant.
+      await db.query('UPDATE online_payments SET provider_ref = $3 WHERE tenant_id = $1 AND id = $2', [
+        s.tenantId,
+        p.id,
+        'ch_shared',
+      ])
+      const inv2 = await other.invoice('INV-T2')
+      const p2 = await other.svc.payInvoice(other.tenantId, inv2.id, {
+        method: 'card',
+        cardToken: 'tok_visa',
+        idempotencyKey: 'key-inv-t2-a',
+      })
+      await other.svc.waitSettled(other.tenantId, p2.id)
+      await db.query('UPDATE online_payments SET provider_ref = $3 WHERE tenant_id = $1 AND id = $2', [
+        other.tenantId,
+        p2.id,
+        'ch_shared',
+      ])
+      const dup = await db
+        .query(
+          `INSERT INTO online_payments (tenant_id, id, idempotency_key, request_hash, kind, method, amount,
+             currency, provider_ref, status, test_mode)
+           VALUES ($1, $2, 'key-dup-ref', 'h', 'topup', 'card', 1, 'INR', 'ch_shared', 'pending', true)`,
+          [s.tenantId, '00000000000000aa'],
+        )
+        .then(
+          () => null,
+          (err: unknown) => err,
+        )
+      t.equal(sqlState(dup), '23505', 'within one tenant a provider reference is still unique')
+      t.same(await checkInvariants(db, s.tenantId), [], 'the ledger balances')
     })
 
     t.test('a provider outage loses nothing; the retry with the same key succeeds', async (t) => {

@@ -13,6 +13,7 @@ import { Bridge, createLogger, loadMasterKey } from '../../src/bridge.js'
 import { loadConfig } from '../../src/config.js'
 import { deviceSecret } from '../../src/fleet/devices.js'
 import { checkInvariants } from '../../src/ledger/index.js'
+import { signWebhook } from '../../src/online/index.js'
 import { call, makeWorld } from '../api/support.js'
 import { createTestDb, postgresAvailable } from '../support/databases.js'
 
@@ -28,11 +29,14 @@ for (const kind of ['pglite', 'postgres'] as const) {
       const dir = mkdtempSync(join(tmpdir(), 'opg-online-'))
       const keyFile = join(dir, 'master.key')
       writeFileSync(keyFile, Buffer.from(c.randomBytes(16)).toString('hex'))
+      const webhookSecretFile = join(dir, 'webhook.secret')
+      writeFileSync(webhookSecretFile, 'whsec_routes')
       const config = loadConfig({
         env: {
           DATABASE_URL: scratch.url,
           OPG_MASTER_KEY_FILE: keyFile,
           OPG_MODE: 'test',
+          OPG_WEBHOOK_SECRET_FILE: webhookSecretFile,
           OPG_HTTP_PORT: '0',
           OPG_MQTT_EMBEDDED_PORT: '0',
           OPG_VERIFY_WORKERS: '0',
@@ -225,6 +229,30 @@ for (const kind of ['pglite', 'postgres'] as const) {
         },
       })
       t.equal(forged.status, 400, 'a forged webhook is refused')
+      // Signed, but naming a tenant the bridge does not have, or a payment its tenant does not have: typed 4xx.
+      const signedEvent = (reference: string) => {
+        const body = JSON.stringify({
+          id: 'evt_y',
+          type: 'charge.succeeded',
+          providerRef: 'ch_y',
+          reference,
+          funding: 'credit',
+        })
+        return app.request('/webhooks/provider', {
+          method: 'POST',
+          body,
+          headers: {
+            'content-type': 'application/json',
+            'opg-signature': signWebhook('whsec_routes', body, Math.floor(Date.now() / 1000)),
+          },
+        })
+      }
+      const noTenant = await signedEvent(`${'f'.repeat(16)}:0000000000000000`)
+      t.equal(noTenant.status, 404, 'an unknown tenant is refused as such')
+      t.match(await noTenant.json(), { error: { code: 'unknown_tenant' } })
+      const noPayment = await signedEvent(`${other.tenantId}:0000000000000000`)
+      t.equal(noPayment.status, 404, 'an unknown payment of a known tenant is refused as such')
+      t.match(await noPayment.json(), { error: { code: 'unknown_payment' } })
       t.same(await checkInvariants(bridge.db, w.tenantId), [], 'the ledger balances')
     },
   )

@@ -5,7 +5,8 @@
  * (a "mauled" signature) or lets one signature verify under several keys. A signature that can incriminate a
  * wallet must not be malleable, so both backends run these checks before the verification equation.
  *
- * Pure byte arithmetic (no point decoding), so the check costs nothing next to the verification itself.
+ * Pure byte comparisons (no point decoding, no bigint arithmetic), so the check costs little next to the
+ * verification itself: the bridge runs it for every token it ingests.
  */
 
 /** The field prime p = 2^255 − 19. */
@@ -36,9 +37,41 @@ export function leToBigInt(b: Uint8Array): bigint {
   return n
 }
 
+/** Little-endian 32-byte encoding of a bigint below 2^256. */
+function toLe32(n: bigint): Uint8Array {
+  const out = new Uint8Array(32)
+  for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn)
+  return out
+}
+
+const L_LE = toLe32(ED25519_L)
+const P_LE = toLe32(P)
+const P_MINUS_1_LE = toLe32(P - 1n)
+
+/**
+ * Compare two 32-byte little-endian numbers, the top bit of `a` masked off when `low255` (a point's y):
+ * negative, zero or positive as a < b, a = b, a > b.
+ */
+function compareLe32(a: Uint8Array, b: Uint8Array, low255: boolean): number {
+  for (let i = 31; i >= 0; i--) {
+    const x = i === 31 && low255 ? a[i]! & 0x7f : a[i]!
+    if (x !== b[i]!) return x - b[i]!
+  }
+  return 0
+}
+
+/** y = 1: byte 0 is 1 and every other byte (sign bit aside) is 0. */
+function isYOne(enc: Uint8Array): boolean {
+  if (enc[0] !== 1 || (enc[31]! & 0x7f) !== 0) return false
+  for (let i = 1; i < 31; i++) if (enc[i] !== 0) return false
+  return true
+}
+
+const HEX_BYTE = Array.from({ length: 256 }, (_, v) => v.toString(16).padStart(2, '0'))
+
 function hex(b: Uint8Array): string {
   let s = ''
-  for (const v of b) s += v.toString(16).padStart(2, '0')
+  for (let i = 0; i < b.length; i++) s += HEX_BYTE[b[i]!]
   return s
 }
 
@@ -58,9 +91,8 @@ export type StrictFailure =
 export function isCanonicalPointEncoding(enc: Uint8Array): boolean {
   if (enc.length !== 32) return false
   const sign = (enc[31]! & 0x80) !== 0
-  const y = leToBigInt(enc) & ((1n << 255n) - 1n)
-  if (y >= P) return false
-  if (sign && (y === 1n || y === P - 1n)) return false
+  if (compareLe32(enc, P_LE, true) >= 0) return false
+  if (sign && (isYOne(enc) || compareLe32(enc, P_MINUS_1_LE, true) === 0)) return false
   return true
 }
 
@@ -72,7 +104,7 @@ export function isSmallOrderEncoding(enc: Uint8Array): boolean {
 /** The strict encoding checks of a public key and a signature (RFC 8032 §5.1.7 steps 1–2, plus small order). */
 export function strictEd25519Failure(publicKey: Uint8Array, signature: Uint8Array): StrictFailure | null {
   if (publicKey.length !== 32 || signature.length !== 64) return 'bad_length'
-  if (leToBigInt(signature.subarray(32)) >= ED25519_L) return 'non_canonical_s'
+  if (compareLe32(signature.subarray(32), L_LE, false) >= 0) return 'non_canonical_s'
   if (!isCanonicalPointEncoding(publicKey)) return 'non_canonical_a'
   if (isSmallOrderEncoding(publicKey)) return 'small_order_a'
   const r = signature.subarray(0, 32)
