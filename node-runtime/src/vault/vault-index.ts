@@ -280,6 +280,16 @@ export class VaultIndex {
     return sum
   }
 
+  spentBetween(walletId: string, fromMs: number, toMs: number): number {
+    const c = this.#c
+    let sum = 0
+    for (const slot of this.#byWallet.get(walletId) ?? []) {
+      const at = c.acceptedAt[slot]!
+      if (at >= fromMs && at < toMs) sum += c.amount[slot]!
+    }
+    return sum
+  }
+
   /** Summaries of live payments in the order they were first added. */
   *summaries(): IterableIterator<PaymentSummary> {
     for (const e of this.entries()) {
