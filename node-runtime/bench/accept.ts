@@ -37,7 +37,6 @@ const vault = await FileVault.open({
   key: deriveKey(c, world.deviceSecret, 'vault', id8ToBytes(world.deviceId)),
 })
 const view = new VaultView(vault)
-view.load()
 const acceptor = new Acceptor({
   verifier: protocolVerifier({
     c,

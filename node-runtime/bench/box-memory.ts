@@ -6,7 +6,8 @@
  *
  * Run from node-runtime/ after `npm run build`: `npx tsx --conditions=@opg/source bench/box-memory.ts`
  * (BOX_BENCH_PAYMENTS sets the count, BOX_BENCH_IDLE_MS the idle wait; default 100000 and 5000; BOX_BENCH_FLAGS
- * replaces the unit's Node flags, to try others).
+ * replaces the unit's Node flags, to try others; BOX_BENCH_COMPARE names another build's bin/opg-node.js, e.g. an
+ * older commit's, measured in the same rounds on the same vaults).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -23,6 +24,7 @@ import { provisionBox } from '../test/sync/provision.js'
 const PAYMENTS = Number(process.env.BOX_BENCH_PAYMENTS ?? 100_000)
 const IDLE_MS = Number(process.env.BOX_BENCH_IDLE_MS ?? 5_000)
 const BIN = fileURLToPath(new URL('../bin/opg-node.js', import.meta.url))
+const COMPARE = process.env.BOX_BENCH_COMPARE
 const BUILT = fileURLToPath(new URL('../dist/cli/index.js', import.meta.url))
 
 const UNIT = fileURLToPath(new URL('../../device-config/opg-node.service', import.meta.url))
@@ -91,9 +93,10 @@ async function floor(): Promise<{ rss: number; upMs: number }> {
 async function box(
   configPath: string,
   dataDir: string,
+  bin = BIN,
 ): Promise<{ readyMs: number; rss: number; records: number }> {
   const t0 = performance.now()
-  const child = spawn(process.execPath, [...BOX_NODE_FLAGS, BIN, 'start', '--sim', '--config', configPath], {
+  const child = spawn(process.execPath, [...BOX_NODE_FLAGS, bin, 'start', '--sim', '--config', configPath], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...BOX_ENV },
   })
@@ -186,6 +189,12 @@ async function main(): Promise<void> {
     // Interleaved, so a change in machine load touches each figure alike.
     const runs = { floor: [] as number[], empty: [] as number[], full: [] as number[] }
     const ready = { floor: [] as number[], empty: [] as number[], full: [] as number[] }
+    const other = {
+      empty: [] as number[],
+      full: [] as number[],
+      emptyUp: [] as number[],
+      fullUp: [] as number[],
+    }
     let records = 0
     for (let round = 0; round < 2; round++) {
       const fl = await floor()
@@ -198,6 +207,14 @@ async function main(): Promise<void> {
       runs.full.push(f.rss)
       ready.full.push(f.readyMs)
       records = f.records
+      if (COMPARE) {
+        const oe = await box(empty.configPath, empty.dataDir, COMPARE)
+        other.empty.push(oe.rss)
+        other.emptyUp.push(oe.readyMs)
+        const of = await box(full.configPath, full.dataDir, COMPARE)
+        other.full.push(of.rss)
+        other.fullUp.push(of.readyMs)
+      }
     }
     const best = (xs: number[]) => Math.min(...xs)
     const [fl, em, fu] = [best(runs.floor), best(runs.empty), best(runs.full)]
@@ -220,6 +237,16 @@ async function main(): Promise<void> {
     console.log(
       `  box, ${PAYMENTS} payments RSS ${mb(fu).padStart(9)}   ${(fu / fl).toFixed(2)}×   ready ${best(ready.full).toFixed(0)} ms (${(best(ready.full) / up).toFixed(1)}×; goal ≤ 1500)`,
     )
+    if (COMPARE) {
+      const [oe, of] = [best(other.empty), best(other.full)]
+      console.log(`  compared with ${COMPARE}:`)
+      console.log(
+        `  that build, empty     RSS ${mb(oe).padStart(9)}   ${(oe / fl).toFixed(2)}×   ready ${best(other.emptyUp).toFixed(0)} ms (${(best(other.emptyUp) / up).toFixed(1)}×)`,
+      )
+      console.log(
+        `  that build, ${PAYMENTS}   RSS ${mb(of).padStart(9)}   ${(of / fl).toFixed(2)}×   ready ${best(other.fullUp).toFixed(0)} ms (${(best(other.fullUp) / up).toFixed(1)}×)`,
+      )
+    }
     console.log(
       `  the payments cost ${mb(fu - em)} (${((fu - em) / PAYMENTS).toFixed(0)} B each); goal ≤ 80 MB: ${fu <= 80 * 2 ** 20 ? 'met' : 'NOT met'}`,
     )

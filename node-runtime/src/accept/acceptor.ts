@@ -105,8 +105,9 @@ export class Acceptor {
       if (isProtocolError(err)) return { ok: false, code: err.code, reason: err.message }
       return { ok: false, code: 'internal', reason: 'verification failed unexpectedly' }
     }
-    // From evaluate() to vault.append() there is no await: the vault reserves the tx id and counter
-    // synchronously inside append, so the check and the reservation are one atomic step.
+    // From evaluate() to vault.append() there is no await: the vault reserves the tx id, counter and amount
+    // synchronously inside append (the caps count it from then on), so the check and the reservation are one
+    // atomic step.
     const acceptedAt = clock.now()
     const verdict = evaluate(view, p, policy, acceptedAt)
     if (!verdict.ok) return { ok: false, code: verdict.code, reason: verdict.reason, txId: p.txId }
@@ -116,7 +117,6 @@ export class Acceptor {
     } catch {
       return { ok: false, code: 'internal', reason: 'could not sign the receipt', txId: p.txId }
     }
-    view.addDaySpend(p.walletId, acceptedAt, p.amount)
     try {
       await vault.append({
         kind: 'payment',
@@ -134,7 +134,6 @@ export class Acceptor {
         receipt: receiptBytes,
       })
     } catch (err) {
-      view.addDaySpend(p.walletId, acceptedAt, -p.amount)
       if (isVaultError(err, 'duplicate_tx') || isVaultError(err, 'duplicate_counter')) {
         return { ok: false, code: 'replay', reason: 'presented twice at once', txId: p.txId }
       }

@@ -65,6 +65,10 @@ export function addStartCommand(program: Command, cli: NodeCli): void {
             { socket: control.path, mode: config.hardware.mode, dataDir: config.dataDir },
             'opg-node running',
           )
+          // One full collection now that the vault's replay is done: its garbage (decrypted segments, decoded
+          // seals) would otherwise stay resident until allocation next drives a collection, which on an idle box
+          // may be hours. Only when Node runs with --expose-gc, as the systemd unit does.
+          ;(globalThis as { gc?: () => void }).gc?.()
           await (cli.io.stopSignal ?? new Promise<void>(() => {}))
           log.info({}, 'stopping')
         } finally {

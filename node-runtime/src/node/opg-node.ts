@@ -224,11 +224,10 @@ export class OpgNode {
     })
   }
 
-  /** Rebuild indexes, restore the revocation list, start sync and (when present) BLE. */
+  /** Restore the revocation list, start sync and (when present) BLE. */
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
-    this.view.load()
     const rev = this.#o.state.data.revocations
     if (rev) this.view.setRevoked(rev.wallets, rev.version)
     this.sync.on('command', this.#onCommand)

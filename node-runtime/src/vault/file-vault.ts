@@ -292,6 +292,9 @@ export class FileVault implements Vault {
   spentSince(walletId: string, counterBase: number, currency?: string): number {
     return this.#index.spentSince(walletId, counterBase, currency)
   }
+  spentBetween(walletId: string, fromMs: number, toMs: number): number {
+    return this.#index.spentBetween(walletId, fromMs, toMs)
+  }
   payments(): IterableIterator<PaymentSummary> {
     return this.#index.summaries()
   }

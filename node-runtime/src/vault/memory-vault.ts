@@ -62,6 +62,9 @@ export class MemoryVault implements Vault {
   spentSince(walletId: string, counterBase: number, currency?: string): number {
     return this.#index.spentSince(walletId, counterBase, currency)
   }
+  spentBetween(walletId: string, fromMs: number, toMs: number): number {
+    return this.#index.spentBetween(walletId, fromMs, toMs)
+  }
   payments(): IterableIterator<PaymentSummary> {
     return this.#index.summaries()
   }

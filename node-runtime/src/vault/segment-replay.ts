@@ -19,6 +19,7 @@ import {
 import { type JournalDamage, type SalvagedPayment, salvagePayment } from './journal-damage.js'
 import { replaySeal, SealColumns, sealCount } from './seal.js'
 
+/** Takes each replayed record in order; the item may be refilled for the next record, so copy what you keep. */
 export type ApplyItem = (item: ReplayItem, seg: number, off: number, len: number) => void
 
 /**

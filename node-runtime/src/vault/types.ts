@@ -137,6 +137,8 @@ export interface Vault {
   hasCounter(walletId: string, counter: number): boolean
   /** Sum of amounts of this wallet's payments with counter ≥ counterBase (optionally in one currency). */
   spentSince(walletId: string, counterBase: number, currency?: string): number
+  /** Sum of amounts of this wallet's payments accepted in [fromMs, toMs) (a day, for the daily cap). */
+  spentBetween(walletId: string, fromMs: number, toMs: number): number
   /** Summaries of every payment held, in journal order; for callers that build their own indexes. */
   payments(): IterableIterator<PaymentSummary>
   summary(txId: string): PaymentSummary | undefined

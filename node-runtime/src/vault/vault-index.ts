@@ -3,8 +3,9 @@
  * wallet, the unsynced count and sums, and notices by reference. Payments are added when reserved (before
  * the write) so a concurrent duplicate is refused; a failed write removes them again.
  *
- * A box may hold 100,000 payments, so they are stored by column (typed arrays and interned strings, one slot
- * per payment) rather than one object each, and payment ids packed as 16 bytes (tx-id-table.ts).
+ * A box may hold 100,000 payments, so they are stored by column (typed arrays, one slot per payment) rather
+ * than one object each: wallet, purse and currency as numbers into one table of their strings, and payment
+ * ids packed as 16 bytes (tx-id-table.ts).
  */
 
 import { TxIdTable } from './tx-id-table.js'
@@ -47,15 +48,16 @@ class Columns {
   off = new Int32Array(1024)
   len = new Int32Array(1024)
   flags = new Uint8Array(1024)
-  walletId: (string | undefined)[] = []
-  purseId: (string | undefined)[] = []
-  currency: (string | undefined)[] = []
+  /** Numbers into VaultIndex's string table (4 bytes a slot where an array of strings takes 8); purse + 1, 0 = none. */
+  walletId = new Uint32Array(1024)
+  purseId = new Uint32Array(1024)
+  currency = new Uint32Array(1024)
   /** Refusal codes (sparse: only refused payments have one). */
   code: (string | undefined)[] = []
 
   grow(): void {
     const cap = this.flags.length * 2
-    const more = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => {
+    const more = <T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(a: T): T => {
       const b = new (a.constructor as new (n: number) => T)(cap)
       b.set(a)
       return b
@@ -67,6 +69,9 @@ class Columns {
     this.off = more(this.off)
     this.len = more(this.len)
     this.flags = more(this.flags)
+    this.walletId = more(this.walletId)
+    this.purseId = more(this.purseId)
+    this.currency = more(this.currency)
   }
 }
 
@@ -81,26 +86,36 @@ export class VaultIndex {
   #damagedCount = 0
   readonly #unsyncedSum = new Map<string, number>()
   readonly #notices = new Map<string, NoticeEntry>()
-  /** Wallet ids, purse ids and currencies repeat across payments: keep one string each. */
-  readonly #strings = new Map<string, string>()
+  /** Wallet ids, purse ids, currencies and refusal codes repeat across payments: one string each, by number. */
+  readonly #strings: string[] = []
+  readonly #stringIx = new Map<string, number>()
   #lastAcceptedAt: number | undefined
 
-  #intern(s: string): string {
-    const hit = this.#strings.get(s)
-    if (hit !== undefined) return hit
-    this.#strings.set(s, s)
-    return s
+  #intern(s: string): number {
+    let ix = this.#stringIx.get(s)
+    if (ix === undefined) {
+      ix = this.#strings.length
+      this.#strings.push(s)
+      this.#stringIx.set(s, ix)
+    }
+    return ix
+  }
+  #walletOf(slot: number): string {
+    return this.#strings[this.#c.walletId[slot]!]!
+  }
+  #currencyOf(slot: number): string {
+    return this.#strings[this.#c.currency[slot]!]!
   }
 
   #entry(slot: number): IndexEntry {
     const c = this.#c
     return {
       txId: this.#slots.idAt(slot),
-      walletId: c.walletId[slot]!,
-      purseId: c.purseId[slot],
+      walletId: this.#walletOf(slot),
+      purseId: c.purseId[slot] ? this.#strings[c.purseId[slot]! - 1] : undefined,
       counter: c.counter[slot]!,
       amount: c.amount[slot]!,
-      currency: c.currency[slot]!,
+      currency: this.#currencyOf(slot),
       acceptedAt: c.acceptedAt[slot]!,
       channel: (c.flags[slot]! & BLE ? 'ble' : 'qr') as Channel,
       synced: (c.flags[slot]! & SYNCED) !== 0,
@@ -130,7 +145,7 @@ export class VaultIndex {
     if (c.size === c.flags.length) c.grow()
     const slot = c.size++
     c.walletId[slot] = this.#intern(s.walletId)
-    c.purseId[slot] = s.purseId === undefined ? undefined : this.#intern(s.purseId)
+    c.purseId[slot] = s.purseId === undefined ? 0 : this.#intern(s.purseId) + 1
     c.currency[slot] = this.#intern(s.currency)
     c.counter[slot] = s.counter
     c.amount[slot] = s.amount
@@ -147,7 +162,7 @@ export class VaultIndex {
     this.#slots.set(s.txId, slot)
     const list = this.#byWallet.get(s.walletId)
     if (list) list.push(slot)
-    else this.#byWallet.set(c.walletId[slot]!, [slot])
+    else this.#byWallet.set(this.#walletOf(slot), [slot])
     if (!s.synced) this.#addUnsynced(s.currency, s.amount)
     if (this.#lastAcceptedAt === undefined || s.acceptedAt > this.#lastAcceptedAt) {
       this.#lastAcceptedAt = s.acceptedAt
@@ -168,19 +183,17 @@ export class VaultIndex {
     if (slot === undefined) return
     const c = this.#c
     this.#slots.delete(txId)
-    const walletId = c.walletId[slot]!
+    const walletId = this.#walletOf(slot)
     const list = this.#byWallet.get(walletId)
     const at = list?.indexOf(slot) ?? -1
     if (list && at >= 0) list.splice(at, 1)
     if (list?.length === 0) this.#byWallet.delete(walletId)
-    if (!(c.flags[slot]! & SYNCED)) this.#removeUnsynced(c.currency[slot]!, c.amount[slot]!)
+    if (!(c.flags[slot]! & SYNCED)) this.#removeUnsynced(this.#currencyOf(slot), c.amount[slot]!)
     if (c.flags[slot]! & REFUSED) this.#refusedCount--
     if (c.flags[slot]! & DAMAGED) this.#damagedCount--
     c.flags[slot] = 0
     c.code[slot] = undefined
-    c.walletId[slot] = undefined
-    c.purseId[slot] = undefined
-    c.currency[slot] = undefined
+    c.purseId[slot] = 0
     if (++this.#dead > 1024 && this.#dead > c.size / 2) this.#repack()
   }
 
@@ -196,9 +209,9 @@ export class VaultIndex {
       if (!(old.flags[slot]! & LIVE)) continue
       if (next.size === next.flags.length) next.grow()
       const n = next.size++
-      next.walletId[n] = old.walletId[slot]
-      next.purseId[n] = old.purseId[slot]
-      next.currency[n] = old.currency[slot]
+      next.walletId[n] = old.walletId[slot]!
+      next.purseId[n] = old.purseId[slot]!
+      next.currency[n] = old.currency[slot]!
       next.counter[n] = old.counter[slot]!
       next.amount[n] = old.amount[slot]!
       next.acceptedAt[n] = old.acceptedAt[slot]!
@@ -208,7 +221,7 @@ export class VaultIndex {
       next.flags[n] = old.flags[slot]!
       next.code[n] = old.code[slot]
       this.#slots.set(oldSlots.idAt(slot), n)
-      const w = old.walletId[slot]!
+      const w = this.#strings[old.walletId[slot]!]!
       const list = this.#byWallet.get(w)
       if (list) list.push(n)
       else this.#byWallet.set(w, [n])
@@ -232,7 +245,7 @@ export class VaultIndex {
     const slot = this.#slots.get(txId)
     if (slot === undefined || this.#c.flags[slot]! & SYNCED) return false
     this.#c.flags[slot]! |= SYNCED
-    this.#removeUnsynced(this.#c.currency[slot]!, this.#c.amount[slot]!)
+    this.#removeUnsynced(this.#currencyOf(slot), this.#c.amount[slot]!)
     return true
   }
 
@@ -242,9 +255,9 @@ export class VaultIndex {
     if (slot === undefined) return false
     const c = this.#c
     if (c.flags[slot]! & REFUSED) return false
-    if (!(c.flags[slot]! & SYNCED)) this.#removeUnsynced(c.currency[slot]!, c.amount[slot]!)
+    if (!(c.flags[slot]! & SYNCED)) this.#removeUnsynced(this.#currencyOf(slot), c.amount[slot]!)
     c.flags[slot]! |= SYNCED | REFUSED
-    c.code[slot] = this.#intern(code)
+    c.code[slot] = this.#strings[this.#intern(code)]
     this.#refusedCount++
     return true
   }
@@ -273,9 +286,22 @@ export class VaultIndex {
     const c = this.#c
     let sum = 0
     for (const slot of this.#byWallet.get(walletId) ?? []) {
-      if (c.counter[slot]! >= counterBase && (currency === undefined || c.currency[slot] === currency)) {
+      if (
+        c.counter[slot]! >= counterBase &&
+        (currency === undefined || this.#currencyOf(slot) === currency)
+      ) {
         sum += c.amount[slot]!
       }
+    }
+    return sum
+  }
+
+  spentBetween(walletId: string, fromMs: number, toMs: number): number {
+    const c = this.#c
+    let sum = 0
+    for (const slot of this.#byWallet.get(walletId) ?? []) {
+      const at = c.acceptedAt[slot]!
+      if (at >= fromMs && at < toMs) sum += c.amount[slot]!
     }
     return sum
   }

@@ -61,6 +61,14 @@ export class GatedVault implements Vault {
     }
     return sum
   }
+  spentBetween(walletId: string, fromMs: number, toMs: number): number {
+    let sum = 0
+    for (const p of this.#payments.values()) {
+      if (p.walletId === walletId && p.acceptedAt >= fromMs && p.acceptedAt < toMs) sum += p.amount
+    }
+    return sum
+  }
+
   *payments(): IterableIterator<PaymentSummary> {
     for (const p of this.#payments.values()) yield this.#summary(p)
   }

@@ -30,7 +30,6 @@ export function makeGatedRig(policy: Partial<ExposurePolicy> = {}): Rig<GatedVau
 function rigOver<V extends Vault>(vault: V, policy: Partial<ExposurePolicy>, world: TestWorld): Rig<V> {
   const durable = () => (vault instanceof GatedVault ? vault.durableLog.length : -1)
   const view = new VaultView(vault)
-  view.load()
   const clock = new FixedClock()
   const signals: Rig['signals'] = []
   const acceptor = new Acceptor({

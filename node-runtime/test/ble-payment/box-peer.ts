@@ -75,7 +75,6 @@ async function runBox(config: NonNullable<ReturnType<typeof peerConfig>>): Promi
             if (rec.kind === 'payment') emit('durable', { txId: rec.txId })
           }
           const view = new VaultView(v)
-          view.load()
           const acceptor = new Acceptor({
             verifier: protocolVerifier({
               c,

@@ -77,6 +77,25 @@ export function vaultContract(t: Test, target: VaultTarget): Promise<void> {
     await v.close()
   })
 
+  t.test('sums what a wallet spent in a time window, whatever its synced state', async (t) => {
+    const v = await target.open()
+    const w = 'feedfeedfeedfeed'
+    await Promise.all([
+      v.append(payment(20, { walletId: w, counter: 1, amount: 100, acceptedAt: T0 + 1_000 })),
+      v.append(payment(21, { walletId: w, counter: 2, amount: 200, acceptedAt: T0 + 1_999 })),
+      v.append(payment(22, { walletId: w, counter: 3, amount: 400, acceptedAt: T0 + 2_000 })),
+      v.append(
+        payment(23, { walletId: 'beefbeefbeefbeef', counter: 1, amount: 800, acceptedAt: T0 + 1_500 }),
+      ),
+    ])
+    await v.markSynced([payment(20).txId])
+    t.equal(v.spentBetween(w, T0 + 1_000, T0 + 2_000), 300, 'from inclusive, to exclusive')
+    t.equal(v.spentBetween(w, T0, T0 + 3_000), 700)
+    t.equal(v.spentBetween(w, T0 + 2_001, T0 + 3_000), 0)
+    t.equal(v.spentBetween('0000000000000000', T0, T0 + 3_000), 0)
+    await v.close()
+  })
+
   t.test('tracks unsynced payments until the bridge acknowledges them', async (t) => {
     const v = await target.open()
     for (let i = 1; i <= 5; i++) await v.append(payment(i))

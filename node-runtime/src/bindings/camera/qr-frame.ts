@@ -4,8 +4,16 @@
  * and with sensor noise. Used by `SimCamera` and the QR benchmark; decoding such a frame exercises zxing-wasm
  * exactly like a real capture.
  */
-import QRCode from 'qrcode'
+import { createRequire } from 'node:module'
 import { encodeGrayPng } from './png-encode.js'
+
+type QRCodeModule = typeof import('qrcode')
+let qrcode: QRCodeModule | undefined
+/** qrcode is loaded on first use: the running box never renders a frame, and loading it costs ~9 MB of RSS. */
+function QR(): QRCodeModule {
+  qrcode ??= createRequire(import.meta.url)('qrcode') as QRCodeModule
+  return qrcode
+}
 
 /** How the phone appears in the frame. */
 export interface QrFrameOptions {
@@ -30,7 +38,7 @@ const QUIET_ZONE = 4
 
 /** The QR version qrcode picks for `text` at the given level (handy for checks and the benchmark). */
 export function qrVersion(text: string, level: QrFrameOptions['errorCorrectionLevel'] = 'M'): number {
-  return QRCode.create(text, { errorCorrectionLevel: level }).version
+  return QR().create(text, { errorCorrectionLevel: level }).version
 }
 
 /** Renders `text` (or nothing, when null) into a grayscale frame; returns the PNG bytes. */
@@ -39,7 +47,7 @@ export function renderQrFrame(text: string | null, opts: QrFrameOptions = {}): U
   const height = opts.height ?? 720
   const px = new Uint8Array(width * height).fill(70)
   if (text !== null) {
-    const qr = QRCode.create(text, { errorCorrectionLevel: opts.errorCorrectionLevel ?? 'M' })
+    const qr = QR().create(text, { errorCorrectionLevel: opts.errorCorrectionLevel ?? 'M' })
     const n = qr.modules.size
     const span = n + 2 * QUIET_ZONE
     const m = opts.moduleSize ?? Math.max(2, Math.floor((height * 0.6) / span))

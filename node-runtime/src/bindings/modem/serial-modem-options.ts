@@ -1,5 +1,5 @@
 /** Options of `SerialModem` and their defaults, which suit a SIM7600/Quectel modem on a Raspberry Pi. */
-import { SerialPort } from 'serialport'
+import { createRequire } from 'node:module'
 import type { SerialPortLike } from './at-channel.js'
 import type { DiscardedSms } from './sms-inbox.js'
 
@@ -45,7 +45,12 @@ export type ResolvedOptions = Required<Omit<SerialModemOptions, 'onError' | 'onD
 export function resolveOptions(options: SerialModemOptions): ResolvedOptions {
   return {
     baudRate: 115200,
-    openPort: (path, baudRate) => new SerialPort({ path, baudRate, autoOpen: false }),
+    // serialport (and its native binding) is loaded only when a real port is opened: ~15 MB of RSS that a box
+    // without a modem, or in simulation, does not need.
+    openPort: (path, baudRate) => {
+      const { SerialPort } = createRequire(import.meta.url)('serialport') as typeof import('serialport')
+      return new SerialPort({ path, baudRate, autoOpen: false })
+    },
     commandTimeoutMs: 5000,
     sendTimeoutMs: 60_000,
     probeTimeoutMs: 1000,
