@@ -172,7 +172,19 @@ async function main(): Promise<void> {
   if (!existsSync(BUILT))
     throw new Error('the box is not built: run `npm run build` at the repository root first')
   // BOX_BENCH_FLAGS tries other flags than the unit's (space-separated; empty for none).
-  BOX_ENV = process.env.BOX_BENCH_FLAGS === undefined ? await unitEnv() : {}
+  // BOX_BENCH_ENV tries other environment (malloc) settings than the unit's: `NAME=value` pairs, space-separated.
+  const envTry = process.env.BOX_BENCH_ENV
+  BOX_ENV =
+    envTry !== undefined
+      ? Object.fromEntries(
+          envTry
+            .split(/\s+/)
+            .filter(Boolean)
+            .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+        )
+      : process.env.BOX_BENCH_FLAGS === undefined
+        ? await unitEnv()
+        : {}
   BOX_NODE_FLAGS =
     process.env.BOX_BENCH_FLAGS === undefined
       ? await unitFlags()

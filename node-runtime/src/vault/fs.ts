@@ -35,7 +35,12 @@ export interface FsLike {
   /** mkdir -p */
   mkdir(path: string): Promise<void>
   readdir(path: string): Promise<string[]>
-  readFile(path: string): Promise<Uint8Array>
+  /**
+   * The whole file. With `into` at least the file's size, the bytes are read into it and a view of it is
+   * returned, so a caller reading many same-sized files (the journal's segments at start-up) reuses one buffer
+   * instead of allocating, faulting in and returning a fresh one each time.
+   */
+  readFile(path: string, into?: Uint8Array): Promise<Uint8Array>
   /** 'append' and 'append-sync' create if absent; 'write' creates or truncates; 'read' must exist. */
   open(path: string, mode: OpenMode): Promise<FileHandleLike>
   rename(from: string, to: string): Promise<void>
@@ -109,7 +114,23 @@ export const nodeFs: FsLike = {
     for (const d of made.reverse()) await nodeFs.syncDir(dirname(d))
   },
   readdir: (path) => readdir(path),
-  readFile: (path) => readFile(path),
+  async readFile(path, into) {
+    if (!into) return readFile(path)
+    const h = await open(path, 'r')
+    try {
+      const size = (await h.stat()).size
+      if (size > into.length) return await h.readFile()
+      let got = 0
+      while (got < size) {
+        const { bytesRead } = await h.read(into, got, size - got, got)
+        if (bytesRead === 0) break
+        got += bytesRead
+      }
+      return into.subarray(0, got)
+    } finally {
+      await h.close()
+    }
+  },
   async open(path, mode) {
     return new NodeHandle(await open(path, FLAGS[mode]))
   },

@@ -234,11 +234,16 @@ export class SimFs implements FsLike {
     for (const d of this.#dirs) if (d !== path && dirname(d) === path) out.push(d.slice(path.length + 1))
     return out.sort()
   }
-  async readFile(path: string): Promise<Uint8Array> {
+  async readFile(path: string, into?: Uint8Array): Promise<Uint8Array> {
     this.#live()
     const inode = this.#names.get(path)
     if (!inode) throw notFound(path)
-    return inode.content().slice()
+    const content = inode.content()
+    if (into && into.length >= content.length) {
+      into.set(content)
+      return into.subarray(0, content.length)
+    }
+    return content.slice()
   }
   async open(path: string, mode: OpenMode): Promise<FileHandleLike> {
     let inode = this.#names.get(path)
