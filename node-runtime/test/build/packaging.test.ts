@@ -183,3 +183,21 @@ t.test(
     t.same(env, unitMalloc(), 'the same malloc settings as the unit')
   },
 )
+
+t.test('every module the bundle leaves external resolves from where the bundle sits', async (t) => {
+  // dist/bundle/opg-node.js finds an external module by walking up: node-runtime/node_modules, then the root
+  // node_modules. A lockfile that nested one only under protocol/node_modules would ship a box that cannot
+  // load it, so the lockfile is checked, not the development tree.
+  const src = read('node-runtime/scripts/bundle.mjs')
+  const list = /const EXTERNAL = \[([\s\S]*?)\]/.exec(src)?.[1]
+  t.ok(list, 'scripts/bundle.mjs names its external modules')
+  const names = [...(list ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]!).filter((n) => !n.includes('*'))
+  t.ok(names.length >= 5, `external modules found (${names.join(', ')})`)
+  const lock = json('package-lock.json') as { packages: Record<string, unknown> }
+  for (const name of names) {
+    const found = [`node-runtime/node_modules/${name}`, `node_modules/${name}`].find(
+      (p) => p in lock.packages,
+    )
+    t.ok(found, `${name} installs where the bundle looks (${found ?? 'only elsewhere'})`)
+  }
+})
