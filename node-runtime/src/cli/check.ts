@@ -63,7 +63,7 @@ function dryFs(fs: FsLike): FsLike {
   return {
     mkdir: async () => {},
     readdir: (p) => fs.readdir(p).catch(() => []),
-    readFile: (p) => fs.readFile(p),
+    readFile: (p, into) => fs.readFile(p, into),
     open: (p, mode) => (mode === 'read' ? fs.open(p, mode) : Promise.resolve(nullHandle)),
     rename: async () => {},
     unlink: async () => {},

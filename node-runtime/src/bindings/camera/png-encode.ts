@@ -2,15 +2,10 @@
  * 8-bit grayscale frames as PNG files, through pngjs (a maintained encoder, already under qrcode): the simulated
  * camera and the QR benchmark hand zxing-wasm real image files, as the real camera program writes them.
  */
-import { createRequire } from 'node:module'
+import { lazyModule } from '../lazy-module.js'
 
-type PngjsModule = typeof import('pngjs')
-let pngjs: PngjsModule | undefined
 /** pngjs is loaded on first use: the running box never encodes a frame, and loading it costs ~8 MB of RSS. */
-function PNGjs(): PngjsModule {
-  pngjs ??= createRequire(import.meta.url)('pngjs') as PngjsModule
-  return pngjs
-}
+const PNGjs = lazyModule<typeof import('pngjs')>('pngjs')
 
 /** Encodes `pixels` (width×height bytes, 0 = black, 255 = white) as a grayscale PNG. */
 export function encodeGrayPng(width: number, height: number, pixels: Uint8Array): Uint8Array {

@@ -4,16 +4,11 @@
  * and with sensor noise. Used by `SimCamera` and the QR benchmark; decoding such a frame exercises zxing-wasm
  * exactly like a real capture.
  */
-import { createRequire } from 'node:module'
+import { lazyModule } from '../lazy-module.js'
 import { encodeGrayPng } from './png-encode.js'
 
-type QRCodeModule = typeof import('qrcode')
-let qrcode: QRCodeModule | undefined
 /** qrcode is loaded on first use: the running box never renders a frame, and loading it costs ~9 MB of RSS. */
-function QR(): QRCodeModule {
-  qrcode ??= createRequire(import.meta.url)('qrcode') as QRCodeModule
-  return qrcode
-}
+const QR = lazyModule<typeof import('qrcode')>('qrcode')
 
 /** How the phone appears in the frame. */
 export interface QrFrameOptions {

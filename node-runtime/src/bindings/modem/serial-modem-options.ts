@@ -1,5 +1,5 @@
 /** Options of `SerialModem` and their defaults, which suit a SIM7600/Quectel modem on a Raspberry Pi. */
-import { createRequire } from 'node:module'
+import { lazyModule } from '../lazy-module.js'
 import type { SerialPortLike } from './at-channel.js'
 import type { DiscardedSms } from './sms-inbox.js'
 
@@ -42,15 +42,14 @@ export interface SerialModemOptions {
 export type ResolvedOptions = Required<Omit<SerialModemOptions, 'onError' | 'onDiscard'>> &
   Pick<SerialModemOptions, 'onError' | 'onDiscard'>
 
+const serialport = lazyModule<typeof import('serialport')>('serialport')
+
 export function resolveOptions(options: SerialModemOptions): ResolvedOptions {
   return {
     baudRate: 115200,
     // serialport (and its native binding) is loaded only when a real port is opened: ~15 MB of RSS that a box
     // without a modem, or in simulation, does not need.
-    openPort: (path, baudRate) => {
-      const { SerialPort } = createRequire(import.meta.url)('serialport') as typeof import('serialport')
-      return new SerialPort({ path, baudRate, autoOpen: false })
-    },
+    openPort: (path, baudRate) => new (serialport().SerialPort)({ path, baudRate, autoOpen: false }),
     commandTimeoutMs: 5000,
     sendTimeoutMs: 60_000,
     probeTimeoutMs: 1000,
