@@ -4,12 +4,16 @@
 #
 # images/PASSED holds the commit hash the image last passed at. The step runs when
 #   git diff <that commit> HEAD -- images device-config node-runtime protocol package-lock.json
-# is not empty (images/PASSED itself excluded), when PASSED is missing or names an unknown commit, or when
-# OPG_IMAGE_TEST=1; OPG_IMAGE_TEST=0 skips it. On a pass it rewrites images/PASSED with HEAD: commit that file.
+# is not empty (leaving out images/PASSED itself, and the tests, benchmarks and developer documents of protocol
+# and node-runtime, none of which is built into the image), when PASSED is missing or names an unknown commit,
+# or when OPG_IMAGE_TEST=1; OPG_IMAGE_TEST=0 skips it. On a pass it rewrites images/PASSED with HEAD: commit
+# that file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=images/PASSED
-paths=(images device-config node-runtime protocol package-lock.json ':!images/PASSED')
+paths=(images device-config node-runtime protocol package-lock.json ':(exclude)images/PASSED'
+  ':(exclude,glob)protocol/test/**' ':(exclude,glob)protocol/test-vectors/**' ':(exclude,glob)protocol/*.md'
+  ':(exclude,glob)node-runtime/test/**' ':(exclude,glob)node-runtime/bench/**' ':(exclude,glob)node-runtime/*.md')
 
 if [ "${OPG_IMAGE_TEST:-}" = 0 ]; then echo "image: skipped (OPG_IMAGE_TEST=0)"; exit 0; fi
 if [ "${OPG_IMAGE_TEST:-}" != 1 ] && [ -s "$stamp" ]; then
