@@ -1,6 +1,6 @@
 /**
- * The double-entry ledger: accounts, idempotent balanced entries, guarded debits, derived balances and
- * invariant checks. See README.md §Ledger.
+ * The double-entry ledger: accounts, idempotent balanced entries, batched movements, guarded debits, derived
+ * balances and invariant checks. See README.md §Ledger.
  */
 export {
   ACCOUNT_KINDS,
@@ -19,6 +19,12 @@ export {
 } from './balances.js'
 export { isLedgerError, LedgerError, type LedgerErrorCode } from './errors.js'
 export {
+  findMovement,
+  type Movement,
+  postMovements,
+  type RecordedMovement,
+} from './movements.js'
+export {
   type Entry,
   type EntryInput,
   findEntry,
@@ -27,4 +33,3 @@ export {
   post,
   transfer,
 } from './post.js'
-export { postMany } from './post-many.js'

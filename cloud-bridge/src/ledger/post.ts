@@ -46,7 +46,7 @@ export type LedgerTx = SqlQuery
 const KINDS = new Set<string>(ACCOUNT_KINDS)
 const CURRENCY = /^[A-Z]{3}$/
 
-/** Refuse a malformed or unbalanced entry (shared with post-many.ts). */
+/** Refuse a malformed or unbalanced entry (shared with movements.ts). */
 export function validate(input: EntryInput): void {
   if (typeof input.ref !== 'string' || input.ref.length < 1 || input.ref.length > 200) {
     throw new LedgerError('bad_posting', 'ref must be 1–200 characters')

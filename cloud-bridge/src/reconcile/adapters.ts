@@ -1,10 +1,9 @@
 /**
- * Adapters from reconciliation's ports to the bridge's real modules: the double-entry ledger (src/ledger),
+ * Adapters from reconciliation's ports to the bridge's real modules: the double-entry ledger (src/ledger, batched postings),
  * the SMS outbox (sms_outbox, sent after commit by the outbox worker) and the wallets table (freeze).
  */
 import { formatMoney } from '@opg/protocol'
-import { transfer } from '../ledger/post.js'
-import { postMany } from '../ledger/post-many.js'
+import { postMovements } from '../ledger/movements.js'
 import { enqueueSms, isSmsError } from '../sms/index.js'
 import { formatPayerTime, payerTimeZone } from '../sms/payer-time.js'
 import type { ApprovalNotice, LedgerPort, PayerNotifier, Queryable, WalletFreezer } from './ports.js'
@@ -17,30 +16,22 @@ const account = (tenantId: string, a: AccountRef, currency: string) => ({
   currency,
 })
 
-/** The ledger port on src/ledger (transfer/postMany): balanced entries, idempotent by ref. */
+/**
+ * The ledger port on src/ledger: every call is one batch of movements (postMovements), posted as one entry per
+ * tenant with netted postings, each movement recorded once under its own ref.
+ */
 export function ledgerPort(): LedgerPort {
   return {
-    async transfer(tx, t) {
-      await transfer(tx, {
-        ref: t.ref,
-        tenantId: t.tenantId,
-        memo: t.memo,
-        from: account(t.tenantId, t.from, t.currency),
-        to: account(t.tenantId, t.to, t.currency),
-        amount: BigInt(t.amount),
-      })
-    },
     async transferMany(tx, moves) {
-      await postMany(
+      await postMovements(
         tx,
         moves.map((m) => ({
           ref: m.ref,
           tenantId: m.tenantId,
           memo: m.memo,
-          postings: [
-            { account: account(m.tenantId, m.from, m.currency), amount: -BigInt(m.amount) },
-            { account: account(m.tenantId, m.to, m.currency), amount: BigInt(m.amount) },
-          ],
+          from: account(m.tenantId, m.from, m.currency),
+          to: account(m.tenantId, m.to, m.currency),
+          amount: BigInt(m.amount),
         })),
       )
     },

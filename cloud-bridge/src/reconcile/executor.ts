@@ -279,12 +279,12 @@ async function applySpends(tx: Queryable, steps: Step[]): Promise<void> {
 }
 
 /**
- * Ledger movements of the plan: each keeps its own ref (`offline:{txId}:{stage}`, `purse:{id}:release`), so
- * the ledger itself refuses to move money twice for one payment stage; all of them go to the ledger in one
- * call (a fixed number of statements, not a round trip per movement).
+ * Ledger movements of the plan: each keeps its own ref (`offline:{txId}:{stage}`, `refused:{token}:{stage}`,
+ * `purse:{id}:release`), so the ledger itself refuses to move money twice for one payment stage; all of them
+ * go to the ledger in one call, as one entry per tenant (a fixed number of statements, not a round trip or an
+ * entry per movement).
  */
 async function applyTransfers(tx: Queryable, steps: Step[], ledger: LedgerPort): Promise<void> {
   const moves = steps.flatMap((s) => (s.type === 'transfer' ? [s] : []))
-  if (moves.length === 1) await ledger.transfer(tx, moves[0]!)
-  else if (moves.length > 1) await ledger.transferMany(tx, moves)
+  if (moves.length > 0) await ledger.transferMany(tx, moves)
 }

@@ -27,11 +27,10 @@ export interface Transfer {
 
 /** The ledger as reconciliation sees it. */
 export interface LedgerPort {
-  /** One movement as one journal entry, idempotent by `t.ref`. */
-  transfer(tx: Queryable, t: Transfer): Promise<void>
   /**
-   * Several movements (any tenants), each as its own journal entry idempotent by its own `ref`, posted as by
-   * `transfer` for each in order but in a fixed number of statements: used for a whole batch.
+   * Movements (any tenants) posted together: each recorded once under its own `ref` (a ref recorded before
+   * with the same movement is a replay, with another a ref_conflict), guarded accounts checked in order as if
+   * posted one by one, and one journal entry per tenant carrying their net per account.
    */
   transferMany(tx: Queryable, moves: Transfer[]): Promise<void>
 }

@@ -28,9 +28,10 @@ t.test('batches through the set-based executor', async (t) => {
     const bal = (s: Seed, kind: string, owner: string) => balance(db, s.tenantId, kind, owner)
     const refs = async (s: Seed) =>
       (
-        await db.query<{ ref: string }>('SELECT ref FROM ledger_entries WHERE tenant_id = $1 ORDER BY ref', [
-          s.tenantId,
-        ])
+        await db.query<{ ref: string }>(
+          'SELECT ref FROM ledger_movements WHERE tenant_id = $1 ORDER BY ref',
+          [s.tenantId],
+        )
       ).rows
         .map((r) => r.ref)
         .filter((r) => r.startsWith('offline:'))
@@ -49,7 +50,22 @@ t.test('batches through the set-based executor', async (t) => {
         [s.tenantId, `${s.walletId}:0`],
       )
       t.equal(Number(spent.rows[0]?.spent), total, 'purse spending summed in one update')
-      t.same(await refs(s), batch.map((b) => `offline:${b.txId}:hold`).sort(), 'one ledger entry per payment')
+      t.same(
+        await refs(s),
+        batch.map((b) => `offline:${b.txId}:hold`).sort(),
+        'one ledger movement per payment',
+      )
+      const entries = await db.query<{ entries: number; postings: number }>(
+        `SELECT count(DISTINCT e.id)::int AS entries, count(p.*)::int AS postings
+           FROM ledger_entries e JOIN ledger_postings p ON p.tenant_id = e.tenant_id AND p.entry_id = e.id
+          WHERE e.tenant_id = $1 AND e.ref LIKE 'movements:%'`,
+        [s.tenantId],
+      )
+      t.same(
+        entries.rows[0],
+        { entries: 1, postings: 2 },
+        'the batch is one entry: escrow -total, held +total',
+      )
 
       now += 1000
       const again = await db.transaction((tx) => rec.recordTokens(tx, s.tenantId, 'merchant', batch))
@@ -70,7 +86,7 @@ t.test('batches through the set-based executor', async (t) => {
         [s.tenantId, new Date(now)],
       )
       t.equal(Number(rows.rows[0]?.n), 40, 'every row marked seen and transitioned')
-      t.equal((await refs(s)).length, 80, 'a hold and a confirm entry per payment')
+      t.equal((await refs(s)).length, 80, 'a hold and a confirm movement per payment')
     })
 
     await t.test('the sweep approves many payments at once, each under its own ref', async (t) => {

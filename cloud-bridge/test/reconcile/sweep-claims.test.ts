@@ -132,10 +132,10 @@ t.test('settlement rules on a database', async (t) => {
       t.equal(await bal(s, 'wallet_available', s.walletId), avail + leftover, 'every leftover returned once')
       t.equal(await bal(s, 'purse_escrow', s.walletId), 0)
       const entries = await db.query(
-        "SELECT 1 FROM ledger_entries WHERE tenant_id = $1 AND ref LIKE 'purse:%:release'",
+        "SELECT 1 FROM ledger_movements WHERE tenant_id = $1 AND ref LIKE 'purse:%:release'",
         [s.tenantId],
       )
-      t.equal(entries.rows.length, 10, 'one release entry per purse')
+      t.equal(entries.rows.length, 10, 'one release movement per purse')
       await invariantsHold(t, db)
     })
 

@@ -50,7 +50,7 @@ export interface StormReport {
   ledgerViolations: number
   /** Every payment approved, none twice (false also when the approval wait ran out: see approvals). */
   approvedOnce: boolean
-  /** Auto-approval ledger entries when the wait ended, and whether any payment had two. */
+  /** Auto-approval ledger movements when the wait ended, and whether the merchants were credited more than was paid. */
   approvals: number
   approvedTwice: boolean
   approvalsPerS: number
@@ -166,10 +166,14 @@ export async function storm(o: StormOptions): Promise<StormReport> {
         )
       ).rows[0]!.n
     }
+    // Each approval is a ledger movement under its payment's ref (recorded once per ref); what reached the
+    // merchants' wallets is checked independently, from their balances.
     const approvals = (
-      await svc.db.query<{ n: number; entries: number }>(
-        `SELECT count(DISTINCT ref)::int AS n, count(*)::int AS entries FROM ledger_entries
-          WHERE tenant_id = $1 AND ref LIKE 'offline:%:approve'`,
+      await svc.db.query<{ n: number; approved: string; credited: string }>(
+        `SELECT count(*)::int AS n, coalesce(sum(amount), 0)::text AS approved,
+                (SELECT coalesce(sum(balance), 0)::text FROM ledger_balances
+                  WHERE tenant_id = $1 AND kind = 'merchant_wallet') AS credited
+           FROM ledger_movements WHERE tenant_id = $1 AND ref LIKE 'offline:%:approve'`,
         [svc.tenantId],
       )
     ).rows[0]!
@@ -192,12 +196,13 @@ export async function storm(o: StormOptions): Promise<StormReport> {
       storedAmount: stored.rows[0]!.amount,
       expectedAmount: expected.toString(),
       ledgerViolations: violations.length,
-      approvedOnce: approvals.n === total && approvals.entries === total,
-      approvals: approvals.entries,
-      approvedTwice: approvals.entries !== approvals.n,
-      approvalsPerS: Math.round(
-        approvals.entries / ((performance.now() - approvalStart) / 1000 - o.holdSeconds),
-      ),
+      approvedOnce:
+        approvals.n === total &&
+        approvals.approved === expected.toString() &&
+        approvals.credited === approvals.approved,
+      approvals: approvals.n,
+      approvedTwice: BigInt(approvals.credited) > expected,
+      approvalsPerS: Math.round(approvals.n / ((performance.now() - approvalStart) / 1000 - o.holdSeconds)),
       bridgeCpuMsPerPayment: Number((cpuMs / Math.max(1, accepted.size)).toFixed(3)),
       bridgeCpuMs: cpuEach,
       resends: boxes.reduce((s, b) => s + b.resends, 0),
