@@ -4,13 +4,16 @@
  * locked against concurrent debits — while the journal gets one entry per tenant carrying their net per
  * account; on both engines.
  */
+import fc from 'fast-check'
 import t from 'tap'
 import type { Db } from '../../src/db/index.js'
 import { migrate } from '../../src/db/migrate.js'
 import {
   type Account,
+  accountKey,
   accounts,
   balance,
+  balances,
   checkInvariants,
   findEntry,
   findMovement,
@@ -20,6 +23,7 @@ import {
   transfer,
 } from '../../src/ledger/index.js'
 import { forEachDatabase, seedTenant } from '../support/databases.js'
+import { GUARDED, movement, opArb } from './ops.js'
 
 const W1 = '00000000000000a1'
 const W2 = '00000000000000a2'
@@ -57,7 +61,7 @@ function fund(db: Db, tenant: string, wallet: string, amount: bigint) {
   )
 }
 
-forEachDatabase(t, async (t, db) => {
+forEachDatabase(t, async (t, db, kind) => {
   t.test('records every movement under its own ref and posts one netted entry', async (t) => {
     const tenant = await seedTenant(db)
     await fund(db, tenant, W1, 100n)
@@ -243,6 +247,88 @@ forEachDatabase(t, async (t, db) => {
     t.ok(isLedgerError(await b, 'insufficient_funds'), 'the second debit saw the first one')
     t.equal(await balance(db, escrow), 40n)
     t.same(await checkInvariants(db, tenant), [])
+  })
+
+  t.test('random batches post exactly what one-by-one transfers would, or refuse whole', async (t) => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(opArb, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 6 }),
+        async (batches) => {
+          const tenant = await seedTenant(db)
+          const model = new Map<string, bigint>()
+          const done: Movement[] = []
+          let entries = 0
+          for (const [b, ops] of batches.entries()) {
+            // The batch as movements: new ones under fresh refs, replays of earlier ones (each ref once).
+            const batch: Movement[] = []
+            for (const [i, o] of ops.entries()) {
+              if (o.op === 'replay') {
+                const again = done[o.pick % Math.max(1, done.length)]
+                if (again && !batch.includes(again)) batch.push(again)
+              } else {
+                batch.push({
+                  ref: `b${b}-${i}`,
+                  tenantId: tenant,
+                  memo: o.op,
+                  ...movement(tenant, o),
+                  amount: o.amount,
+                })
+              }
+            }
+            if (batch.length === 0) continue
+            // The model posts the new ones one by one; the first that overdraws a guarded account refuses all.
+            const next = new Map(model)
+            let refused = false
+            const fresh = batch.filter((x) => !done.includes(x))
+            for (const x of fresh) {
+              const from = next.get(accountKey(x.from)) ?? 0n
+              if (GUARDED.has(x.from.kind) && from < x.amount) {
+                refused = true
+                break
+              }
+              next.set(accountKey(x.from), from - x.amount)
+              next.set(accountKey(x.to), (next.get(accountKey(x.to)) ?? 0n) + x.amount)
+            }
+            const outcome = await db
+              .transaction((tx) => postMovements(tx, batch))
+              .then(
+                (out) => out,
+                (err: { code?: string }) => err.code ?? 'error',
+              )
+            if (refused) {
+              if (outcome !== 'insufficient_funds')
+                throw new Error(`batch ${b}: ${String(outcome)}, expected a refusal`)
+              continue
+            }
+            if (typeof outcome === 'string') throw new Error(`batch ${b}: ${outcome}`)
+            const replayed = outcome.filter((o) => o.replayed).map((o) => o.ref)
+            const expected = batch.filter((x) => done.includes(x)).map((x) => x.ref)
+            if (replayed.join() !== expected.join())
+              throw new Error(`batch ${b}: replays ${replayed}, expected ${expected}`)
+            if (fresh.length > 0) entries += 1
+            for (const [k, v] of next) model.set(k, v)
+            done.push(...fresh)
+          }
+          const violations = await checkInvariants(db, tenant)
+          if (violations.length > 0) throw new Error(`invariants broken: ${violations.length}`)
+          for (const b of await balances(db, tenant)) {
+            const want = model.get(accountKey(b)) ?? 0n
+            if (b.balance !== want) throw new Error(`${accountKey(b)} is ${b.balance}, model says ${want}`)
+          }
+          const n = await journal(db, tenant)
+          if (n.entries !== entries)
+            throw new Error(`${n.entries} entries, expected one per batch: ${entries}`)
+          const moved = await db.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM ledger_movements WHERE tenant_id = $1',
+            [tenant],
+          )
+          if (moved.rows[0]!.n !== done.length)
+            throw new Error(`${moved.rows[0]!.n} movements, expected ${done.length}`)
+        },
+      ),
+      { numRuns: kind === 'pglite' ? 15 : 25, seed: 4243 },
+    )
+    t.pass('every run matched the one-by-one model')
   })
 
   t.test('malformed calls are refused before anything is written', async (t) => {
