@@ -38,6 +38,17 @@ const move = (ref: string, tenantId: string, from: Account, to: Account, amount:
   amount,
 })
 
+/** A new tenant whose wallet W1 has 100 in its purse escrow, with that escrow and merchant M's held account. */
+async function funded(db: Db): Promise<{ tenant: string; escrow: Account; held: Account }> {
+  const tenant = await seedTenant(db)
+  await fund(db, tenant, W1, 100n)
+  return {
+    tenant,
+    escrow: accounts.purseEscrow(tenant, W1, 'EUR'),
+    held: accounts.merchantHeld(tenant, M, 'EUR'),
+  }
+}
+
 /** How many journal entries and postings a tenant has. */
 async function journal(db: Db, tenant: string): Promise<{ entries: number; postings: number }> {
   const r = await db.query<{ entries: number; postings: number }>(
@@ -126,10 +137,7 @@ forEachDatabase(t, async (t, db, kind) => {
   })
 
   t.test('a repeated call moves nothing twice; a mixed call posts only the new refs', async (t) => {
-    const tenant = await seedTenant(db)
-    await fund(db, tenant, W1, 100n)
-    const held = accounts.merchantHeld(tenant, M, 'EUR')
-    const escrow = accounts.purseEscrow(tenant, W1, 'EUR')
+    const { tenant, escrow, held } = await funded(db)
     const first = await db.transaction((tx) =>
       postMovements(tx, [move('a', tenant, escrow, held, 10n), move('b', tenant, escrow, held, 20n)]),
     )
@@ -162,10 +170,7 @@ forEachDatabase(t, async (t, db, kind) => {
   })
 
   t.test('a ref already posted with another movement is a ref_conflict and nothing is written', async (t) => {
-    const tenant = await seedTenant(db)
-    await fund(db, tenant, W1, 100n)
-    const held = accounts.merchantHeld(tenant, M, 'EUR')
-    const escrow = accounts.purseEscrow(tenant, W1, 'EUR')
+    const { tenant, escrow, held } = await funded(db)
     await db.transaction((tx) => postMovements(tx, [move('x', tenant, escrow, held, 10n)]))
     await t.rejects(
       db.transaction((tx) =>
@@ -185,10 +190,7 @@ forEachDatabase(t, async (t, db, kind) => {
   })
 
   t.test('guarded accounts are checked against the running balance, movement by movement', async (t) => {
-    const tenant = await seedTenant(db)
-    await fund(db, tenant, W1, 100n)
-    const held = accounts.merchantHeld(tenant, M, 'EUR')
-    const escrow = accounts.purseEscrow(tenant, W1, 'EUR')
+    const { tenant, escrow, held } = await funded(db)
     const err = await db
       .transaction((tx) =>
         postMovements(tx, [
@@ -221,10 +223,7 @@ forEachDatabase(t, async (t, db, kind) => {
   })
 
   t.test('concurrent calls cannot overdraw a guarded account together', async (t) => {
-    const tenant = await seedTenant(db)
-    await fund(db, tenant, W1, 100n)
-    const held = accounts.merchantHeld(tenant, M, 'EUR')
-    const escrow = accounts.purseEscrow(tenant, W1, 'EUR')
+    const { tenant, escrow, held } = await funded(db)
     let release!: () => void
     const gate = new Promise<void>((r) => {
       release = r
@@ -390,10 +389,7 @@ forEachDatabase(
   t,
   async (t, db) => {
     t.test('movements posted as entries before migration 422 keep their refs', async (t) => {
-      const tenant = await seedTenant(db)
-      await fund(db, tenant, W1, 100n)
-      const escrow = accounts.purseEscrow(tenant, W1, 'EUR')
-      const held = accounts.merchantHeld(tenant, M, 'EUR')
+      const { tenant, escrow, held } = await funded(db)
       const old = await db.transaction((tx) =>
         transfer(tx, {
           ref: 'offline:t1:hold',
