@@ -15,7 +15,7 @@ import {
   transfer,
 } from '../../src/ledger/index.js'
 import { forEachDatabase, seedTenant } from '../support/databases.js'
-import { GUARDED, movement, opArb, WALLETS } from './ops.js'
+import { GUARDED, movement, opArb, WALLETS } from '../support/ledger-ops.js'
 
 forEachDatabase(
   t,

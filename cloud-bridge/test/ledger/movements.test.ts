@@ -7,9 +7,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import type { Db } from '../../src/db/index.js'
-import { migrate } from '../../src/db/migrate.js'
 import {
-  type Account,
   accountKey,
   accounts,
   balance,
@@ -20,34 +18,9 @@ import {
   isLedgerError,
   type Movement,
   postMovements,
-  transfer,
 } from '../../src/ledger/index.js'
 import { forEachDatabase, seedTenant } from '../support/databases.js'
-import { GUARDED, movement, opArb } from './ops.js'
-
-const W1 = '00000000000000a1'
-const W2 = '00000000000000a2'
-const M = '00000000000000b1'
-
-const move = (ref: string, tenantId: string, from: Account, to: Account, amount: bigint): Movement => ({
-  ref,
-  tenantId,
-  memo: 'payment held',
-  from,
-  to,
-  amount,
-})
-
-/** A new tenant whose wallet W1 has 100 in its purse escrow, with that escrow and merchant M's held account. */
-async function funded(db: Db): Promise<{ tenant: string; escrow: Account; held: Account }> {
-  const tenant = await seedTenant(db)
-  await fund(db, tenant, W1, 100n)
-  return {
-    tenant,
-    escrow: accounts.purseEscrow(tenant, W1, 'EUR'),
-    held: accounts.merchantHeld(tenant, M, 'EUR'),
-  }
-}
+import { fund, funded, GUARDED, M, move, movement, opArb, W1, W2 } from '../support/ledger-ops.js'
 
 /** How many journal entries and postings a tenant has. */
 async function journal(db: Db, tenant: string): Promise<{ entries: number; postings: number }> {
@@ -57,19 +30,6 @@ async function journal(db: Db, tenant: string): Promise<{ entries: number; posti
     [tenant],
   )
   return r.rows[0]!
-}
-
-/** Fund a wallet's purse escrow from the tenant's suspense account. */
-function fund(db: Db, tenant: string, wallet: string, amount: bigint) {
-  return db.transaction((tx) =>
-    transfer(tx, {
-      ref: `fund:${wallet}`,
-      tenantId: tenant,
-      from: accounts.suspense(tenant, 'EUR'),
-      to: accounts.purseEscrow(tenant, wallet, 'EUR'),
-      amount,
-    }),
-  )
 }
 
 forEachDatabase(t, async (t, db, kind) => {
@@ -384,41 +344,3 @@ forEachDatabase(t, async (t, db, kind) => {
     t.ok(await findEntry(db, tenant, 'fund:00000000000000a1'), 'single transfers stay entries of their own')
   })
 })
-
-forEachDatabase(
-  t,
-  async (t, db) => {
-    t.test('movements posted as entries before migration 422 keep their refs', async (t) => {
-      const { tenant, escrow, held } = await funded(db)
-      const old = await db.transaction((tx) =>
-        transfer(tx, {
-          ref: 'offline:t1:hold',
-          tenantId: tenant,
-          memo: 'offline payment held',
-          from: escrow,
-          to: held,
-          amount: 25n,
-        }),
-      )
-      await migrate(db)
-      t.same(await findMovement(db, tenant, 'offline:t1:hold'), {
-        entryId: old.id,
-        from: escrow,
-        to: held,
-        amount: 25n,
-        memo: 'offline payment held',
-      })
-      t.equal(await findMovement(db, tenant, 'fund:00000000000000a1'), null, 'other refs are not movements')
-      const replay = await db.transaction((tx) =>
-        postMovements(tx, [move('offline:t1:hold', tenant, escrow, held, 25n)]),
-      )
-      t.same(replay, [{ ref: 'offline:t1:hold', tenantId: tenant, entryId: old.id, replayed: true }])
-      await t.rejects(
-        db.transaction((tx) => postMovements(tx, [move('offline:t1:hold', tenant, escrow, held, 26n)])),
-        { code: 'ref_conflict' },
-      )
-      t.equal(await balance(db, held), 25n, 'moved once')
-    })
-  },
-  { migrate: { upTo: 421 } },
-)

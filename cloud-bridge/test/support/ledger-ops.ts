@@ -1,9 +1,12 @@
 /**
- * Random ledger operations for the property tests (invariants.test.ts, movements.test.ts): each names the two
- * accounts a business event moves money between, over two wallets and two merchants of one tenant.
+ * Shared pieces of the ledger tests: random operations for the property tests (ledger/invariants.test.ts,
+ * ledger/movements.test.ts), each naming the two accounts a business event moves money between over two
+ * wallets and two merchants of one tenant; and the movement and funding helpers of the movements tests.
  */
 import fc from 'fast-check'
-import { type Account, accounts } from '../../src/ledger/index.js'
+import type { Db } from '../../src/db/index.js'
+import { type Account, accounts, type Movement, transfer } from '../../src/ledger/index.js'
+import { seedTenant } from './databases.js'
 
 export const WALLETS = ['00000000000000a1', '00000000000000a2']
 export const MERCHANTS = ['00000000000000b1', '00000000000000b2']
@@ -82,3 +85,46 @@ export const GUARDED = new Set([
   'merchant_wallet',
   'merchant_bank_payable',
 ])
+
+/** The first and second wallet and the first merchant, by name. */
+export const [W1, W2] = WALLETS as [string, string]
+export const M = MERCHANTS[0]!
+
+export const move = (
+  ref: string,
+  tenantId: string,
+  from: Account,
+  to: Account,
+  amount: bigint,
+): Movement => ({
+  ref,
+  tenantId,
+  memo: 'payment held',
+  from,
+  to,
+  amount,
+})
+
+/** A new tenant whose wallet W1 has 100 in its purse escrow, with that escrow and merchant M's held account. */
+export async function funded(db: Db): Promise<{ tenant: string; escrow: Account; held: Account }> {
+  const tenant = await seedTenant(db)
+  await fund(db, tenant, W1, 100n)
+  return {
+    tenant,
+    escrow: accounts.purseEscrow(tenant, W1, 'EUR'),
+    held: accounts.merchantHeld(tenant, M, 'EUR'),
+  }
+}
+
+/** Fund a wallet's purse escrow from the tenant's suspense account. */
+export function fund(db: Db, tenant: string, wallet: string, amount: bigint) {
+  return db.transaction((tx) =>
+    transfer(tx, {
+      ref: `fund:${wallet}`,
+      tenantId: tenant,
+      from: accounts.suspense(tenant, 'EUR'),
+      to: accounts.purseEscrow(tenant, wallet, 'EUR'),
+      amount,
+    }),
+  )
+}
