@@ -16,7 +16,7 @@
 import { newUuid } from '../db/ids.js'
 import { type Account, type AccountKind, accountKey, GUARDED_KINDS } from './accounts.js'
 import { LedgerError } from './errors.js'
-import { type LedgerTx, validate } from './post.js'
+import { accountIdsOf, type LedgerTx, netByAccount, validate } from './post.js'
 
 /** One movement of `amount` (> 0 minor units) between two accounts of the same tenant and currency. */
 export interface Movement {
@@ -39,52 +39,6 @@ export interface RecordedMovement {
 
 const refKey = (tenantId: string, ref: string) => `${tenantId}\n${ref}`
 const byId = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0)
-
-/**
- * The id of each account (of any tenant) by account key, creating missing ones. Accounts almost always exist
- * already, so they are read first and only the missing ones inserted (then read again: one of them may have
- * been created concurrently, which ON CONFLICT DO NOTHING skips).
- */
-export async function accountIdsOf(tx: LedgerTx, list: Account[]): Promise<Map<string, bigint>> {
-  const columns = (accounts: Account[]) => [
-    accounts.map((a) => a.tenantId),
-    accounts.map((a) => a.kind),
-    accounts.map((a) => a.ownerId),
-    accounts.map((a) => a.currency),
-  ]
-  const ids = new Map<string, bigint>()
-  const read = async (accounts: Account[]) => {
-    const r = await tx.query<{
-      id: bigint
-      tenant_id: string
-      kind: AccountKind
-      owner: string
-      currency: string
-    }>(
-      `SELECT a.id, a.tenant_id, a.kind, a.owner, a.currency FROM ledger_accounts a
-         JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(t, k, o, c)
-           ON a.tenant_id = u.t AND a.kind = u.k AND a.owner = u.o AND a.currency = u.c`,
-      columns(accounts),
-    )
-    for (const row of r.rows) {
-      ids.set(
-        accountKey({ tenantId: row.tenant_id, kind: row.kind, ownerId: row.owner, currency: row.currency }),
-        row.id,
-      )
-    }
-  }
-  await read(list)
-  const missing = list.filter((a) => !ids.has(accountKey(a)))
-  if (missing.length === 0) return ids
-  await tx.query(
-    `INSERT INTO ledger_accounts (tenant_id, kind, owner, currency)
-     SELECT t, k, o, c FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(t, k, o, c)
-     ORDER BY t, k, o, c ON CONFLICT (tenant_id, kind, owner, currency) DO NOTHING`,
-    columns(missing),
-  )
-  await read(missing)
-  return ids
-}
 
 /** Refuse a malformed movement, with post()'s rules for the two postings it stands for. */
 function validateMovement(m: Movement): void {
@@ -220,19 +174,15 @@ export async function postMovements(tx: LedgerTx, moves: Movement[]): Promise<Re
       tenants.map((t) => memoOf(fresh.filter((m) => m.tenantId === t))),
     ],
   )
-  const nets = new Map<string, { tenantId: string; account: Account; net: bigint }>()
-  for (const m of fresh) {
-    for (const [account, amount] of [
-      [m.from, -m.amount],
-      [m.to, m.amount],
-    ] as const) {
-      const k = accountKey(account)
-      const n = nets.get(k)
-      if (n) n.net += amount
-      else nets.set(k, { tenantId: m.tenantId, account, net: amount })
-    }
-  }
-  const rows = [...nets.values()].filter((n) => n.net !== 0n)
+  const nets = netByAccount(
+    fresh.flatMap((m) => [
+      { account: m.from, amount: -m.amount },
+      { account: m.to, amount: m.amount },
+    ]),
+  )
+  const rows = [...nets.values()]
+    .filter((n) => n.net !== 0n)
+    .map((n) => ({ ...n, tenantId: n.account.tenantId }))
   if (rows.length > 0) {
     const seqs = new Map<string, number>()
     await tx.query(

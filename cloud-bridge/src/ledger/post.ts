@@ -132,29 +132,50 @@ export async function findEntry(q: LedgerTx, tenantId: string, ref: string): Pro
   }
 }
 
-/** Create missing accounts and return the id of each (by account key). */
-async function accountIds(tx: LedgerTx, tenantId: string, list: Account[]): Promise<Map<string, bigint>> {
-  const kinds = list.map((a) => a.kind)
-  const owners = list.map((a) => a.ownerId)
-  const currencies = list.map((a) => a.currency)
+/**
+ * The id of each account (of any tenant) by account key, creating missing ones. Accounts almost always exist
+ * already, so they are read first and only the missing ones inserted (then read again: one of them may have
+ * been created concurrently, which ON CONFLICT DO NOTHING skips).
+ */
+export async function accountIdsOf(tx: LedgerTx, list: Account[]): Promise<Map<string, bigint>> {
+  const columns = (accounts: Account[]) => [
+    accounts.map((a) => a.tenantId),
+    accounts.map((a) => a.kind),
+    accounts.map((a) => a.ownerId),
+    accounts.map((a) => a.currency),
+  ]
+  const ids = new Map<string, bigint>()
+  const read = async (accounts: Account[]) => {
+    const r = await tx.query<{
+      id: bigint
+      tenant_id: string
+      kind: AccountKind
+      owner: string
+      currency: string
+    }>(
+      `SELECT a.id, a.tenant_id, a.kind, a.owner, a.currency FROM ledger_accounts a
+         JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(t, k, o, c)
+           ON a.tenant_id = u.t AND a.kind = u.k AND a.owner = u.o AND a.currency = u.c`,
+      columns(accounts),
+    )
+    for (const row of r.rows) {
+      ids.set(
+        accountKey({ tenantId: row.tenant_id, kind: row.kind, ownerId: row.owner, currency: row.currency }),
+        row.id,
+      )
+    }
+  }
+  await read(list)
+  const missing = list.filter((a) => !ids.has(accountKey(a)))
+  if (missing.length === 0) return ids
   await tx.query(
     `INSERT INTO ledger_accounts (tenant_id, kind, owner, currency)
-     SELECT $1, k, o, c FROM unnest($2::text[], $3::text[], $4::text[]) AS t(k, o, c)
-     ON CONFLICT (tenant_id, kind, owner, currency) DO NOTHING`,
-    [tenantId, kinds, owners, currencies],
+     SELECT t, k, o, c FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(t, k, o, c)
+     ORDER BY t, k, o, c ON CONFLICT (tenant_id, kind, owner, currency) DO NOTHING`,
+    columns(missing),
   )
-  const r = await tx.query<{ id: bigint; kind: AccountKind; owner: string; currency: string }>(
-    `SELECT a.id, a.kind, a.owner, a.currency FROM ledger_accounts a
-       JOIN unnest($2::text[], $3::text[], $4::text[]) AS t(k, o, c) ON a.kind = t.k AND a.owner = t.o AND a.currency = t.c
-      WHERE a.tenant_id = $1`,
-    [tenantId, kinds, owners, currencies],
-  )
-  return new Map(
-    r.rows.map((row) => [
-      accountKey({ tenantId, kind: row.kind, ownerId: row.owner, currency: row.currency }),
-      row.id,
-    ]),
-  )
+  await read(missing)
+  return ids
 }
 
 /**
@@ -191,9 +212,8 @@ export async function post(tx: LedgerTx, input: EntryInput): Promise<Entry> {
   }
 
   const nets = netByAccount(input.postings)
-  const ids = await accountIds(
+  const ids = await accountIdsOf(
     tx,
-    input.tenantId,
     [...nets.values()].map((v) => v.account),
   )
   const guarded = [...nets.entries()]
