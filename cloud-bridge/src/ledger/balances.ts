@@ -1,7 +1,8 @@
 /**
- * Reading the ledger: balances (always derived from postings, never stored) and the invariant checks that
- * tests and operators run: the journal sums to zero per tenant and currency, every entry balances, and no
- * guarded account is below zero.
+ * Reading the ledger: balances (derived from postings) and the invariant checks that tests and operators run:
+ * the journal sums to zero per tenant and currency, every entry balances, no guarded account is below zero, and
+ * every guarded account's running balance (what the ledger checks debits against, migration 423) equals the sum
+ * of its postings.
  */
 import type { SqlQuery } from '../db/types.js'
 import { type Account, type AccountKind, GUARDED_KINDS } from './accounts.js'
@@ -50,6 +51,7 @@ export type InvariantViolation =
   | { kind: 'journal_unbalanced'; tenantId: string; currency: string; sum: bigint }
   | { kind: 'entry_unbalanced'; tenantId: string; entryId: string; currency: string; sum: bigint }
   | { kind: 'negative_balance'; account: Account; balance: bigint }
+  | { kind: 'running_balance_mismatch'; account: Account; running: bigint; balance: bigint }
 
 /** Check the ledger's invariants (for one tenant, or all). An empty list means the ledger is sound. */
 export async function checkInvariants(q: Reader, tenantId?: string): Promise<InvariantViolation[]> {
@@ -92,6 +94,31 @@ export async function checkInvariants(q: Reader, tenantId?: string): Promise<Inv
     out.push({
       kind: 'negative_balance',
       account: { tenantId: r.tenant_id, kind: r.kind, ownerId: r.owner, currency: r.currency },
+      balance: r.balance,
+    })
+  }
+  const running = await q.query<{
+    tenant_id: string
+    kind: AccountKind
+    owner: string
+    currency: string
+    running: bigint
+    balance: bigint
+  }>(
+    `SELECT a.tenant_id, a.kind, a.owner, a.currency, a.balance AS running,
+            COALESCE((SELECT sum(p.amount) FROM ledger_postings p
+                       WHERE p.tenant_id = a.tenant_id AND p.account_id = a.id), 0)::bigint AS balance
+       FROM ledger_accounts a
+      WHERE ($1::text IS NULL OR a.tenant_id = $1) AND a.guarded
+        AND a.balance <> COALESCE((SELECT sum(p.amount) FROM ledger_postings p
+                                    WHERE p.tenant_id = a.tenant_id AND p.account_id = a.id), 0)`,
+    [t],
+  )
+  for (const r of running.rows) {
+    out.push({
+      kind: 'running_balance_mismatch',
+      account: { tenantId: r.tenant_id, kind: r.kind, ownerId: r.owner, currency: r.currency },
+      running: r.running,
       balance: r.balance,
     })
   }

@@ -7,8 +7,8 @@
  *
  * What each movement was stays in ledger_movements (migration 422), unique per (tenant, ref), so the guarantees
  * of post() hold per movement: a ref recorded before with the same accounts and amount is a replay (nothing is
- * posted again), with anything else a ref_conflict; guarded accounts the movements lower are locked by one
- * UPDATE in account-id order and their balances summed after the lock is held; the movements are then checked
+ * posted again), with anything else a ref_conflict; guarded accounts the movements touch are locked by one
+ * statement in account-id order and their running balances read with the lock held; the movements are then checked
  * in input order against the running balance, so one that would take a guarded account below zero is refused
  * exactly where posting them one by one would refuse it. On any error the caller's transaction must be rolled
  * back (or the call wrapped in a savepoint).
@@ -16,7 +16,7 @@
 import { newUuid } from '../db/ids.js'
 import { type Account, type AccountKind, accountKey, GUARDED_KINDS } from './accounts.js'
 import { LedgerError } from './errors.js'
-import { accountIdsOf, type LedgerTx, netByAccount, validate } from './post.js'
+import { accountIdsOf, type LedgerTx, lockGuarded, netByAccount, validate } from './post.js'
 
 /** One movement of `amount` (> 0 minor units) between two accounts of the same tenant and currency. */
 export interface Movement {
@@ -38,7 +38,6 @@ export interface RecordedMovement {
 }
 
 const refKey = (tenantId: string, ref: string) => `${tenantId}\n${ref}`
-const byId = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0)
 
 /** Refuse a malformed movement, with post()'s rules for the two postings it stands for. */
 function validateMovement(m: Movement): void {
@@ -210,25 +209,15 @@ export async function postMovements(tx: LedgerTx, moves: Movement[]): Promise<Re
 }
 
 /**
- * Lock the guarded accounts the movements lower (one UPDATE, account-id order), sum their balances, and check
- * the movements in input order against the running balance, as posting them one by one would.
+ * Lock the guarded accounts the movements touch (one statement, account-id order), read their running balances,
+ * and check the movements in input order against the running balance, as posting them one by one would.
  */
 async function checkGuarded(tx: LedgerTx, fresh: Movement[], idOf: (a: Account) => bigint): Promise<void> {
   const guarded = new Map<string, bigint>()
-  for (const m of fresh) if (GUARDED_KINDS.has(m.from.kind)) guarded.set(accountKey(m.from), idOf(m.from))
-  if (guarded.size === 0) return
-  const gids = [...new Set(guarded.values())].sort(byId).map(String)
-  await tx.query(
-    `UPDATE ledger_accounts SET lock_version = lock_version + 1
-      WHERE id IN (SELECT id FROM ledger_accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)`,
-    [gids],
-  )
-  const bal = await tx.query<{ account_id: bigint; balance: bigint }>(
-    `SELECT account_id, sum(amount)::bigint AS balance FROM ledger_postings
-      WHERE account_id = ANY($1::bigint[]) GROUP BY account_id`,
-    [gids],
-  )
-  const balances = new Map(bal.rows.map((r) => [r.account_id, r.balance]))
+  for (const m of fresh) {
+    for (const a of [m.from, m.to]) if (GUARDED_KINDS.has(a.kind)) guarded.set(accountKey(a), idOf(a))
+  }
+  const balances = await lockGuarded(tx, [...guarded.values()])
   const running = new Map<string, bigint>()
   for (const [k, id] of guarded) running.set(k, balances.get(id) ?? 0n)
   for (const m of fresh) {

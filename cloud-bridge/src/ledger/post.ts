@@ -3,11 +3,12 @@
  * posting a ref again is a no-op that returns the first entry (so retried requests and redelivered MQTT
  * batches move money once).
  *
- * Guarded debits: before an entry lowers a guarded account (see GUARDED_KINDS), that account's row is
- * locked — by an UPDATE, in account-id order so two entries never wait on each other in a cycle — and its
- * balance is summed after the lock is held. Under READ COMMITTED that sum sees every committed posting of
- * whoever held the lock before; under REPEATABLE READ / SERIALIZABLE the UPDATE of a row another
- * transaction changed fails with a serialization error, and Db.transaction reruns the whole transaction.
+ * Guarded accounts (see GUARDED_KINDS) never go below zero. Before an entry touches one, credit or debit, the
+ * account's row is locked (lockGuarded: one statement, in account-id order, so two entries never wait on each
+ * other in a cycle) and its running balance read with the lock held; the postings' statement trigger then adds
+ * the entry's net to that balance (migration 423). Under READ COMMITTED the locked read sees the balance left by
+ * whoever held the lock before; under REPEATABLE READ / SERIALIZABLE, locking a row another transaction changed
+ * fails with a serialization error, and Db.transaction reruns the whole transaction.
  */
 import { isId, newUuid } from '../db/ids.js'
 import type { SqlQuery } from '../db/types.js'
@@ -179,6 +180,21 @@ export async function accountIdsOf(tx: LedgerTx, list: Account[]): Promise<Map<s
 }
 
 /**
+ * Lock guarded accounts by id, in id order (so two transactions never wait on each other in a cycle), and read
+ * their running balances (migration 423) once the locks are held. Every posting to a guarded account, credit or
+ * debit, comes after this lock in its transaction, so the balance read is the account's balance until commit.
+ */
+export async function lockGuarded(tx: LedgerTx, ids: bigint[]): Promise<Map<bigint, bigint>> {
+  if (ids.length === 0) return new Map()
+  const r = await tx.query<{ id: bigint; balance: bigint }>(
+    `SELECT id, balance FROM ledger_accounts WHERE id = ANY($1::bigint[]) AND guarded
+      ORDER BY id FOR NO KEY UPDATE`,
+    [[...new Set(ids)].map(String)],
+  )
+  return new Map(r.rows.map((row) => [row.id, row.balance]))
+}
+
+/**
  * Post a balanced entry inside the caller's transaction `tx`. Returns the entry; if `ref` was posted before
  * with the same movement, returns that first entry (`replayed: true`) and changes nothing.
  * Throws LedgerError: bad_posting, unbalanced, insufficient_funds (the transaction should then be rolled
@@ -217,28 +233,20 @@ export async function post(tx: LedgerTx, input: EntryInput): Promise<Entry> {
     [...nets.values()].map((v) => v.account),
   )
   const guarded = [...nets.entries()]
-    .filter(([, v]) => v.net < 0n && GUARDED_KINDS.has(v.account.kind))
+    .filter(([, v]) => GUARDED_KINDS.has(v.account.kind))
     .map(([k, v]) => ({ ...v, id: ids.get(k)! }))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const balances = await lockGuarded(
+    tx,
+    guarded.map((g) => g.id),
+  )
   for (const g of guarded) {
-    await tx.query('UPDATE ledger_accounts SET lock_version = lock_version + 1 WHERE id = $1', [g.id])
-  }
-  if (guarded.length > 0) {
-    const bal = await tx.query<{ account_id: bigint; balance: bigint }>(
-      `SELECT account_id, sum(amount)::bigint AS balance FROM ledger_postings
-        WHERE account_id = ANY($1::bigint[]) GROUP BY account_id`,
-      [guarded.map((g) => g.id.toString())],
-    )
-    const byId = new Map(bal.rows.map((r) => [r.account_id, r.balance]))
-    for (const g of guarded) {
-      const balance = byId.get(g.id) ?? 0n
-      if (balance + g.net < 0n) {
-        throw new LedgerError('insufficient_funds', `${g.account.kind} of ${g.account.ownerId} is too low`, {
-          account: g.account,
-          balance,
-          needed: -g.net,
-        })
-      }
+    const balance = balances.get(g.id) ?? 0n
+    if (balance + g.net < 0n) {
+      throw new LedgerError('insufficient_funds', `${g.account.kind} of ${g.account.ownerId} is too low`, {
+        account: g.account,
+        balance,
+        needed: -g.net,
+      })
     }
   }
 
