@@ -5,7 +5,7 @@
 -- that one row when it takes the lock.
 --   * `guarded` is derived from the kind (the same kinds as GUARDED_KINDS in src/ledger/accounts.ts; a test
 --     holds the two lists together), so no writer can set it wrong.
---   * `balance` is kept by the postings' statement trigger: every INSERT into ledger_postings adds its net per
+--   * `balance` is kept by a statement trigger on the postings: every INSERT into ledger_postings adds its net per
 --     guarded account, whoever writes it, in the same statement. Other accounts keep balance = 0 and stay
 --     derived from their postings (view ledger_balances), so the tenant's clearing accounts, credited by every
 --     batch, take no row lock.
@@ -28,26 +28,15 @@ UPDATE ledger_accounts a SET balance = s.balance
 ALTER TABLE ledger_accounts
   ADD CONSTRAINT ledger_accounts_guarded_balance CHECK (CASE WHEN guarded THEN balance >= 0 ELSE balance = 0 END);
 
-CREATE OR REPLACE FUNCTION ledger_postings_checked() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  bad uuid;
+-- A trigger of its own beside migration 400's checks (triggers of one event fire in name order, so
+-- ledger_postings_checked refuses a malformed statement before this one runs).
+CREATE FUNCTION ledger_postings_running_balances() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  SELECT n.entry_id INTO bad FROM new_postings n GROUP BY n.entry_id, n.currency HAVING sum(n.amount) <> 0 LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'ledger entry % does not balance', bad USING ERRCODE = '23514';
-  END IF;
-  SELECT n.entry_id INTO bad FROM new_postings n
-    WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.id = n.entry_id AND e.tenant_id = n.tenant_id)
-       OR NOT EXISTS (SELECT 1 FROM ledger_accounts a
-                       WHERE a.id = n.account_id AND a.tenant_id = n.tenant_id AND a.currency = n.currency)
-    LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'ledger posting of entry % names no entry or account of its tenant', bad
-      USING ERRCODE = '23503';
-  END IF;
   UPDATE ledger_accounts a SET balance = a.balance + d.delta
     FROM (SELECT n.tenant_id, n.account_id, sum(n.amount)::bigint AS delta FROM new_postings n
            GROUP BY n.tenant_id, n.account_id) d
    WHERE a.tenant_id = d.tenant_id AND a.id = d.account_id AND a.guarded AND d.delta <> 0;
   RETURN NULL;
 END $$;
+CREATE TRIGGER ledger_postings_running_balances AFTER INSERT ON ledger_postings
+  REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION ledger_postings_running_balances();

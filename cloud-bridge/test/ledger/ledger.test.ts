@@ -1,5 +1,4 @@
 import t from 'tap'
-import type { Db } from '../../src/db/index.js'
 import {
   accounts,
   balance,
@@ -11,22 +10,10 @@ import {
   transfer,
 } from '../../src/ledger/index.js'
 import { forEachDatabase, seedTenant } from '../support/databases.js'
+import { topUp } from '../support/ledger-ops.js'
 
 const W = '00000000000000a1'
 const M = '00000000000000b1'
-
-/** Load `amount` into a wallet from the tenant's card clearing account. */
-function topUp(db: Db, tenant: string, ref: string, amount: bigint) {
-  return db.transaction((tx) =>
-    transfer(tx, {
-      ref,
-      tenantId: tenant,
-      from: accounts.cardClearing(tenant, 'EUR'),
-      to: accounts.walletAvailable(tenant, W, 'EUR'),
-      amount,
-    }),
-  )
-}
 
 forEachDatabase(t, async (t, db) => {
   t.test('a transfer moves money and balances are derived from postings', async (t) => {

@@ -15,7 +15,7 @@ import {
   transfer,
 } from '../../src/ledger/index.js'
 import { forEachDatabase, seedTenant } from '../support/databases.js'
-import { M, move, W1, W2 } from '../support/ledger-ops.js'
+import { M, move, topUp, W1, W2 } from '../support/ledger-ops.js'
 
 const running = async (db: Db, a: Account) =>
   (
@@ -24,17 +24,6 @@ const running = async (db: Db, a: Account) =>
       [a.tenantId, a.kind, a.ownerId, a.currency],
     )
   ).rows[0]?.balance
-
-const top = (db: Db, tenant: string, ref: string, wallet: string, amount: bigint) =>
-  db.transaction((tx) =>
-    transfer(tx, {
-      ref,
-      tenantId: tenant,
-      from: accounts.cardClearing(tenant, 'EUR'),
-      to: accounts.walletAvailable(tenant, wallet, 'EUR'),
-      amount,
-    }),
-  )
 
 forEachDatabase(t, async (t, db) => {
   t.test('the database keeps a running balance for exactly the guarded kinds', async (t) => {
@@ -54,7 +43,7 @@ forEachDatabase(t, async (t, db) => {
     const wallet = accounts.walletAvailable(tenant, W1, 'EUR')
     const escrow = accounts.purseEscrow(tenant, W1, 'EUR')
     const held = accounts.merchantHeld(tenant, M, 'EUR')
-    await top(db, tenant, 'top-1', W1, 100n)
+    await topUp(db, tenant, 'top-1', 100n, W1)
     t.equal(await running(db, wallet), 100n)
     t.equal(await running(db, accounts.cardClearing(tenant, 'EUR')), 0n, 'not kept for a clearing account')
     await db.transaction((tx) =>
@@ -85,13 +74,13 @@ forEachDatabase(t, async (t, db) => {
   t.test('a raw posting keeps it too, and cannot take a guarded account below zero', async (t) => {
     const tenant = await seedTenant(db)
     const wallet = accounts.walletAvailable(tenant, W1, 'EUR')
-    await top(db, tenant, 'top-1', W1, 10n)
+    await topUp(db, tenant, 'top-1', 10n, W1)
     const ids = await db.query<{ id: string; kind: string }>(
       'SELECT id::text, kind FROM ledger_accounts WHERE tenant_id = $1',
       [tenant],
     )
     const idOf = (kind: string) => ids.rows.find((r) => r.kind === kind)!.id
-    const raw = (amount: number) =>
+    const raw = (amount: number, credit = amount) =>
       db.transaction(async (tx) => {
         const e = await tx.query<{ id: string }>(
           "INSERT INTO ledger_entries (id, tenant_id, ref) VALUES (gen_random_uuid(), $1, 'raw-' || gen_random_uuid()) RETURNING id",
@@ -99,13 +88,14 @@ forEachDatabase(t, async (t, db) => {
         )
         await tx.query(
           `INSERT INTO ledger_postings (entry_id, seq, tenant_id, account_id, currency, amount)
-           VALUES ($1, 0, $2, $3, 'EUR', $5), ($1, 1, $2, $4, 'EUR', -$5::bigint)`,
-          [e.rows[0]!.id, tenant, idOf('card_clearing'), idOf('wallet_available'), amount],
+           VALUES ($1, 0, $2, $3, 'EUR', $6), ($1, 1, $2, $4, 'EUR', -$5::bigint)`,
+          [e.rows[0]!.id, tenant, idOf('card_clearing'), idOf('wallet_available'), amount, credit],
         )
       })
     await raw(4)
     t.equal(await running(db, wallet), 6n)
     await t.rejects(raw(7), /ledger_accounts_guarded_balance/)
+    await t.rejects(raw(7, 6), /does not balance/, "migration 400's checks speak first")
     t.equal(await running(db, wallet), 6n)
     await t.rejects(
       db.query("UPDATE ledger_accounts SET balance = 5 WHERE tenant_id = $1 AND kind = 'card_clearing'", [
@@ -119,7 +109,7 @@ forEachDatabase(t, async (t, db) => {
 
   t.test('checkInvariants reports a running balance that differs from the postings', async (t) => {
     const tenant = await seedTenant(db)
-    await top(db, tenant, 'top-1', W2, 10n)
+    await topUp(db, tenant, 'top-1', 10n, W2)
     await db.query(
       "UPDATE ledger_accounts SET balance = balance + 1 WHERE tenant_id = $1 AND kind = 'wallet_available'",
       [tenant],
@@ -138,10 +128,10 @@ forEachDatabase(t, async (t, db) => {
     const tenant = await seedTenant(db)
     const wallet = accounts.walletAvailable(tenant, W1, 'EUR')
     const escrow = accounts.purseEscrow(tenant, W1, 'EUR')
-    await top(db, tenant, 'top-0', W1, 50n)
+    await topUp(db, tenant, 'top-0', 50n, W1)
     const work = Array.from({ length: 24 }, (_, i) =>
       i % 2 === 0
-        ? top(db, tenant, `top-${i + 1}`, W1, 5n).then(() => 'topped')
+        ? topUp(db, tenant, `top-${i + 1}`, 5n, W1).then(() => 'topped')
         : db
             .transaction((tx) =>
               transfer(tx, { ref: `load-${i}`, tenantId: tenant, from: wallet, to: escrow, amount: 7n }),

@@ -128,3 +128,16 @@ export function fund(db: Db, tenant: string, wallet: string, amount: bigint) {
     }),
   )
 }
+
+/** Load `amount` into a wallet's available balance (W1's by default) from the tenant's card clearing account. */
+export function topUp(db: Db, tenant: string, ref: string, amount: bigint, wallet = W1) {
+  return db.transaction((tx) =>
+    transfer(tx, {
+      ref,
+      tenantId: tenant,
+      from: accounts.cardClearing(tenant, 'EUR'),
+      to: accounts.walletAvailable(tenant, wallet, 'EUR'),
+      amount,
+    }),
+  )
+}
