@@ -206,8 +206,8 @@ async function runTests(): Promise<void> {
         )
         t.equal(statSync(join(box.dir, name)).mode & 0o777, 0o600, `${name} is 0600`)
       }
-      const installed = box.peer.events.find((e) => e.event === 'installed')
-      t.ok(installed, 'the box reports the bundle installed')
+      const outcome = await box.peer.waitForEvent((e) => e.event === 'installed' || e.event === 'failed')
+      t.equal(outcome.event, 'installed', 'the box reports the bundle installed')
       t.notOk(existsSync(join(box.dir, 'setup-code.json')), 'the one-time code is gone')
       t.notOk(existsSync(join(box.dir, 'ble-setup-failures')), 'the failure count is reset')
       await radio.waitFor((cs) => !advertising(box.setupId)(cs))
@@ -246,9 +246,8 @@ async function runTests(): Promise<void> {
     t.match(cli.out, `installed on OPGS ${box.setupId}`)
     t.ok(existsSync(join(box.dir, 'manifest.json')))
     await radio.waitFor((cs) => !advertising(box.setupId)(cs))
-    t.ok(
-      box.peer.events.some((e) => e.event === 'installed'),
-      'opg-node receive-provisioning --ble exited 0',
-    )
+    // The command reports its exit after it has stopped advertising, so its outcome is awaited, not sampled.
+    const outcome = await box.peer.waitForEvent((e) => e.event === 'installed' || e.event === 'failed')
+    t.equal(outcome.event, 'installed', 'opg-node receive-provisioning --ble exited 0')
   })
 }

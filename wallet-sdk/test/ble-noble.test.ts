@@ -134,8 +134,7 @@ async function runTests(): Promise<void> {
       const r = await wallet.call<Result>('exchange', { tag: 'W2', messages: [request], viaChannel: true })
       t.notOk(r.error)
       t.same(r.replies, [request.map((b) => b ^ 0xff)])
-      await waitForEvent(box.W2!, (e) => e.event === 'end')
-      const end = box.W2!.events.find((e) => e.event === 'end')?.data as { reason: string }
+      const end = (await box.W2!.waitForEvent((e) => e.event === 'end')).data as { reason: string }
       t.equal(end.reason, 'ended_by_peer')
     },
   )
@@ -153,16 +152,4 @@ async function runTests(): Promise<void> {
     const r = await pending
     t.equal(r.error?.code, 'DISCONNECTED')
   })
-}
-
-async function waitForEvent(
-  p: PeerProcess,
-  match: (e: { event: string; data: unknown }) => boolean,
-  ms = 5000,
-) {
-  const until = Date.now() + ms
-  while (!p.events.some(match)) {
-    if (Date.now() > until) throw new Error(`no matching event from ${p.role}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
 }

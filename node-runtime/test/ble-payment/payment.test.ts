@@ -10,7 +10,7 @@ import * as P from '@opg/protocol'
 import { nodeBackend as c } from '@opg/protocol/node'
 import t, { type Test } from 'tap'
 import { FileVault } from '../../src/vault/index.js'
-import { type PaymentRig, type PayResult, startRig, waitForEvent } from './rig.js'
+import { type PaymentRig, type PayResult, startRig } from './rig.js'
 
 const chunks = (size: number, mtu: number) => Math.ceil(size / (mtu - 4))
 /** Sealed message sizes (SPEC §10): BoxHello 270, sealed token 1+1+265+16, sealed receipt 1+1+110+16. */
@@ -74,7 +74,7 @@ for (const mtu of [23, 185, 256]) {
         unknownCommands: [],
       })
 
-      await waitForEvent(r.box, (e) => e.event === 'session-end')
+      await r.box.waitForEvent((e) => e.event === 'session-end')
       const durable = indexOf(r, 'durable', (d) => d.txId === paid.txId)
       const sealedReplies = r.box.events.flatMap((e, i) =>
         e.event === 'sent' && (e.data as { kind: number }).kind === 3 ? [i] : [],
@@ -124,7 +124,7 @@ t.test(
     const lost = await r.wallet.call<PayResult>('pay', { tag: r.tag, sticker: r.sticker, amount: 700 })
     t.equal(lost.error?.code, 'ble')
     t.equal(lost.error?.causeCode, 'DISCONNECTED', 'the wallet learns the link dropped')
-    await waitForEvent(r.box, (e) => e.event === 'session-end')
+    await r.box.waitForEvent((e) => e.event === 'session-end')
     t.same(await r.box.call('payments'), [], 'the box took nothing')
     const [entry] = await r.wallet.call<Array<{ txId: string }>>('log')
     t.ok(entry, 'the wallet logged the token it signed')
@@ -156,7 +156,7 @@ t.test(
     t.equal(lost.error?.causeCode, 'DISCONNECTED')
     const [entry] = await r.wallet.call<Array<{ txId: string; receipt?: string }>>('log')
     t.notOk(entry?.receipt, 'no receipt reached the wallet')
-    await waitForEvent(r.box, (e) => e.event === 'durable')
+    await r.box.waitForEvent((e) => e.event === 'durable')
     t.same(await r.box.call('payments'), [{ txId: entry!.txId, amount: 900 }], 'the box took it')
 
     await r.radio.waitFor((cs) => cs.some((x) => x.advertising && x.localName === `OPG ${r.tag}`))
@@ -196,7 +196,7 @@ t.test(
         'ENDED_BY_BOX',
         `${x.code ?? 'bogus hello'}: the wallet is told the box ended the session`,
       )
-      await waitForEvent(r.box, (e) => e.event === 'session-end' && r.box.events.indexOf(e) >= before)
+      await r.box.waitForEvent((e) => e.event === 'session-end' && r.box.events.indexOf(e) >= before)
       const end = r.box.events.slice(before).find((e) => e.event === 'session-end')?.data as {
         reason: string
         code?: string

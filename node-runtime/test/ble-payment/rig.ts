@@ -129,16 +129,3 @@ export async function startRig(
     throw err
   }
 }
-
-/** Wait until `p` has sent an event matching `match` (IPC events trail the other child's results). */
-export async function waitForEvent(
-  p: PeerProcess,
-  match: (e: { event: string; data: unknown }) => boolean,
-  ms = 5000,
-): Promise<void> {
-  const until = Date.now() + ms
-  while (!p.events.some(match)) {
-    if (Date.now() > until) throw new Error(`no matching event from ${p.role}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

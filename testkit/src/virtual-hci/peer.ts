@@ -59,6 +59,7 @@ export class PeerProcess {
   #output: string[] = []
   #exited: Promise<number | null>
   readonly events: Array<{ event: string; data: unknown }> = []
+  #waiters = new Set<(e: { event: string; data: unknown }) => void>()
 
   constructor(child: ChildProcess, role: string) {
     this.#child = child
@@ -68,6 +69,7 @@ export class PeerProcess {
     child.on('message', (m: Reply | { event: string; data: unknown }) => {
       if ('event' in m) {
         this.events.push(m)
+        for (const w of [...this.#waiters]) w(m)
         return
       }
       const p = this.#pending.get(m.id)
@@ -83,6 +85,32 @@ export class PeerProcess {
         this.#pending.clear()
         resolve(code)
       })
+    })
+  }
+
+  /**
+   * The first event, already received or still to come, that `match` accepts: for what the child reports when
+   * it gets there (IPC events trail the other child's results; a command exits after its radio work is done).
+   * Rejects after `timeoutMs`.
+   */
+  waitForEvent(
+    match: (e: { event: string; data: unknown }) => boolean,
+    timeoutMs = 15_000,
+  ): Promise<{ event: string; data: unknown }> {
+    const seen = this.events.find(match)
+    if (seen) return Promise.resolve(seen)
+    return new Promise((resolve, reject) => {
+      const waiter = (e: { event: string; data: unknown }) => {
+        if (!match(e)) return
+        clearTimeout(timer)
+        this.#waiters.delete(waiter)
+        resolve(e)
+      }
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter)
+        reject(new Error(`${this.role}: no matching event after ${timeoutMs} ms\n${this.output}`))
+      }, timeoutMs)
+      this.#waiters.add(waiter)
     })
   }
 
