@@ -14,7 +14,10 @@
 --   * A guarded balance below zero is refused by a CHECK as well: the ledger's own check comes first, with the
 --     account and amounts; this one holds against any other writer.
 -- checkInvariants() compares every running balance with the sum of its postings.
+-- `lock_version` goes: the ledger locks a guarded account's row with SELECT … FOR NO KEY UPDATE and writes its
+-- balance, so nothing bumps a counter to take the lock any more.
 ALTER TABLE ledger_accounts
+  DROP COLUMN lock_version,
   ADD COLUMN guarded boolean NOT NULL GENERATED ALWAYS AS (
     kind IN ('wallet_available', 'purse_escrow', 'merchant_held', 'merchant_wallet', 'merchant_bank_payable')
   ) STORED,

@@ -105,13 +105,11 @@ export async function checkInvariants(q: Reader, tenantId?: string): Promise<Inv
     running: bigint
     balance: bigint
   }>(
-    `SELECT a.tenant_id, a.kind, a.owner, a.currency, a.balance AS running,
-            COALESCE((SELECT sum(p.amount) FROM ledger_postings p
-                       WHERE p.tenant_id = a.tenant_id AND p.account_id = a.id), 0)::bigint AS balance
+    `SELECT a.tenant_id, a.kind, a.owner, a.currency, a.balance AS running, s.balance
        FROM ledger_accounts a
-      WHERE ($1::text IS NULL OR a.tenant_id = $1) AND a.guarded
-        AND a.balance <> COALESCE((SELECT sum(p.amount) FROM ledger_postings p
-                                    WHERE p.tenant_id = a.tenant_id AND p.account_id = a.id), 0)`,
+      CROSS JOIN LATERAL (SELECT COALESCE(sum(p.amount), 0)::bigint AS balance FROM ledger_postings p
+                           WHERE p.tenant_id = a.tenant_id AND p.account_id = a.id) s
+      WHERE ($1::text IS NULL OR a.tenant_id = $1) AND a.guarded AND a.balance <> s.balance`,
     [t],
   )
   for (const r of running.rows) {

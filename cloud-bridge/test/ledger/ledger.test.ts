@@ -10,10 +10,7 @@ import {
   transfer,
 } from '../../src/ledger/index.js'
 import { forEachDatabase, seedTenant } from '../support/databases.js'
-import { topUp } from '../support/ledger-ops.js'
-
-const W = '00000000000000a1'
-const M = '00000000000000b1'
+import { M, topUp, W1 as W } from '../support/ledger-ops.js'
 
 forEachDatabase(t, async (t, db) => {
   t.test('a transfer moves money and balances are derived from postings', async (t) => {
