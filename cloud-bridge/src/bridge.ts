@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import type { CryptoBackend } from '@opg/protocol'
-import { nodeBackend } from '@opg/protocol/node'
 import mqtt from 'mqtt'
 import { type Logger, pino } from 'pino'
 import { issuerPort, reconcilerPort, sandboxSmsPort } from './api/adapters.js'
@@ -20,6 +19,7 @@ import { HttpServer } from './api/http-server.js'
 import { type Config, ConfigError, LOG_REDACT_PATHS, redactConfig } from './config.js'
 import { DEFAULT_ALERT_OPTIONS } from './console/alerts.js'
 import { ExposureSampler } from './console/sampler.js'
+import { bridgeBackend } from './crypto.js'
 import { migrate } from './db/migrate.js'
 import { openDb } from './db/open.js'
 import type { Db } from './db/types.js'
@@ -121,7 +121,7 @@ export class Bridge {
     this.#opts = opts
     this.config = opts.config
     this.logger = opts.logger ?? createLogger(opts.config.log.level)
-    this.#c = opts.crypto ?? nodeBackend
+    this.#c = opts.crypto ?? bridgeBackend
     this.#clock = opts.clock ?? Date.now
   }
 

@@ -26,7 +26,7 @@ import {
   TxBatchSchema,
   topic,
 } from '@opg/protocol'
-import { nodeBackend } from '@opg/protocol/node'
+import { bridgeBackend } from '../crypto.js'
 import type { Clock, Queryable, TransactionRunner } from '../reconcile/ports.js'
 import { type Logger, type Reconciler, silentLogger } from '../reconcile/reconciler.js'
 import type { ArrivalOutcome, TokenFacts } from '../reconcile/types.js'
@@ -123,7 +123,7 @@ export class BatchProcessor {
   }
 
   constructor(private readonly opts: ProcessorOptions) {
-    this.c = opts.crypto ?? nodeBackend
+    this.c = opts.crypto ?? bridgeBackend
     this.clock = opts.clock ?? Date.now
     this.log = opts.log ?? silentLogger
   }

@@ -1,6 +1,6 @@
 /**
  * Token verification on every core: a pool of worker threads, each verifying chunks of a request in parallel
- * (Ed25519 on node:crypto with cached key objects). A request of n tokens is cut into one chunk per worker,
+ * (Ed25519 on libsodium, see crypto.ts). A request of n tokens is cut into one chunk per worker,
  * so a single 100-token batch already uses all cores. A worker that dies is replaced and its chunks fail with
  * a VerifyPoolError (the caller's batch is then not acked and will be redelivered).
  *
@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
-import { createNodeBackend } from '@opg/protocol/node'
+import { createBridgeBackend } from '../crypto.js'
 import { CertCache, type CertFilter } from './cert-cache.js'
 import { type VerifyContext, type VerifyResult, verifyTokenBytes } from './verify-token.js'
 import type { WorkerForget, WorkerRequest, WorkerResponse } from './worker.js'
@@ -35,7 +35,7 @@ export class VerifyPoolError extends Error {
 
 /** Verification on the calling thread. */
 export class InlineVerifier implements TokenVerifier {
-  private readonly c = createNodeBackend()
+  private readonly c = createBridgeBackend()
   /** This thread's verified purse certificates (see cert-cache.ts); undefined when disabled. */
   readonly certs: CertCache | undefined
   /** `certCache`: how many verified certificates to keep (0: verify every certificate every time). */

@@ -1,10 +1,10 @@
 /**
  * Verification worker thread: receives chunks of token bytes with their context, verifies each with the
- * node:crypto backend (its own instance, so its Ed25519 key-object cache is this thread's) and its own cache
+ * bridge's backend (its own instance, see crypto.ts) and its own cache
  * of verified purse certificates, and answers with one result per token.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { createNodeBackend } from '@opg/protocol/node'
+import { createBridgeBackend } from '../crypto.js'
 import { CertCache, type CertFilter } from './cert-cache.js'
 import { type VerifyContext, type VerifyResult, verifyTokenBytes } from './verify-token.js'
 
@@ -26,7 +26,7 @@ export interface WorkerResponse {
   results: VerifyResult[]
 }
 
-const c = createNodeBackend()
+const c = createBridgeBackend()
 const size = (workerData as { certCache?: number } | null)?.certCache
 const certs = size === 0 ? undefined : new CertCache(size)
 const port = parentPort
