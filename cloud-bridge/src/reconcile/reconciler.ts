@@ -35,6 +35,7 @@ import {
   loadPurses,
   lockPurseForRelease,
   lockWallets,
+  neighbourRanges,
   type PurseCursor,
   rowToPayment,
   tenantsWithDuePayments,
@@ -144,9 +145,7 @@ export class Reconciler {
         tx,
         tenantId,
         tokens.map((t) => t.txId),
-        tokens.flatMap((t) =>
-          [t.counter - 1, t.counter, t.counter + 1].map((counter) => ({ walletId: t.walletId, counter })),
-        ),
+        neighbourRanges(tokens),
       )
     ).map(withChain)
     // Only refusals by the rules below count: one by an upload check (another wallet's log) must not let anyone

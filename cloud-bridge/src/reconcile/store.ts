@@ -74,33 +74,70 @@ export async function lockWallets(
 }
 
 /**
- * Payments with one of these tx ids, or at one of these (wallet, counter) pairs, locked in tx-id order. Each id
- * and each (wallet, counter) pair is one index probe (primary key; (tenant, wallet, counter)), whatever the
- * statistics say: the probes are LATERAL subqueries fenced by LIMIT / OFFSET, which the planner cannot flatten into
- * a join. As a join (or an OR, or `= ANY`), a table without fresh statistics — a new deployment, a table that
- * just grew — was planned as a scan of the tenant's every payment per batch, growing with each payment received.
+ * Payments with one of these tx ids, or of one of these wallets at a counter within one of these ranges, locked
+ * in tx-id order. Each id is one index probe (primary key) and each (wallet, counter range) one index range
+ * scan ((tenant, wallet, counter)), whatever the statistics say: the probes are LATERAL subqueries fenced by
+ * LIMIT / OFFSET, which the planner cannot flatten into a join. As a join (or an OR, or `= ANY`), a table without
+ * fresh statistics — a new deployment, a table that just grew — was planned as a scan of the tenant's every
+ * payment per batch, growing with each payment received.
  */
 export async function loadPaymentsFor(
   tx: Queryable,
   tenantId: string,
   txIds: string[],
-  walletCounters: { walletId: string; counter: number }[],
+  walletRanges: CounterRange[],
 ): Promise<PaymentRecord[]> {
   const { rows } = await tx.query(
     `SELECT p.* FROM (
        SELECT DISTINCT tx_id FROM (
          SELECT x AS tx_id FROM unnest($2::text[]) AS x
          UNION ALL
-         SELECT q.tx_id FROM unnest($3::text[], $4::bigint[]) AS u(w, c)
+         SELECT q.tx_id FROM unnest($3::text[], $4::bigint[], $5::bigint[]) AS u(w, lo, hi)
            CROSS JOIN LATERAL (SELECT o.tx_id FROM offline_payments o
-                                WHERE o.tenant_id = $1 AND o.wallet_id = u.w AND o.counter = u.c OFFSET 0) q
+                                WHERE o.tenant_id = $1 AND o.wallet_id = u.w
+                                  AND o.counter BETWEEN u.lo AND u.hi OFFSET 0) q
        ) AS ids ORDER BY tx_id) AS i
      CROSS JOIN LATERAL (SELECT * FROM offline_payments o WHERE o.tenant_id = $1 AND o.tx_id = i.tx_id
                           LIMIT 1 FOR UPDATE) AS p
      ORDER BY p.tx_id`,
-    [tenantId, txIds, walletCounters.map((w) => w.walletId), walletCounters.map((w) => w.counter)],
+    [
+      tenantId,
+      txIds,
+      walletRanges.map((r) => r.walletId),
+      walletRanges.map((r) => r.from),
+      walletRanges.map((r) => r.to),
+    ],
   )
   return rows.map(rowToPayment)
+}
+
+/** The counters `from`..`to` (inclusive) of one wallet. */
+export interface CounterRange {
+  walletId: string
+  from: number
+  to: number
+}
+
+/**
+ * The fewest ranges that cover counters c − 1, c and c + 1 of every (wallet, c): a token's own counter and its
+ * neighbours on either side. Windows of one wallet that overlap or touch merge into one range, so a wallet's run
+ * of consecutive payments (the usual batch) is one range scan instead of three probes a token; a counter far
+ * from the others stays a range of its own (nothing between them is read).
+ */
+export function neighbourRanges(tokens: readonly { walletId: string; counter: number }[]): CounterRange[] {
+  const sorted = [...tokens].sort((a, b) =>
+    a.walletId < b.walletId ? -1 : a.walletId > b.walletId ? 1 : a.counter - b.counter,
+  )
+  const out: CounterRange[] = []
+  for (const t of sorted) {
+    const last = out[out.length - 1]
+    if (last && last.walletId === t.walletId && t.counter - 1 <= last.to + 1) {
+      last.to = Math.max(last.to, t.counter + 1)
+    } else {
+      out.push({ walletId: t.walletId, from: t.counter - 1, to: t.counter + 1 })
+    }
+  }
+  return out
 }
 
 /** Purses by id (callers hold the owning wallets' locks). */
