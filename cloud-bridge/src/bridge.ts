@@ -184,7 +184,7 @@ export class Bridge {
     log.info({ config: redactConfig(cfg) }, 'starting bridge')
     const master = loadMasterKey(c, cfg.masterKeyFile)
 
-    const db = await openDb(cfg.database.url, { warn: (m) => log.warn(m) })
+    const db = await openDb(cfg.database.url, { warn: (m) => log.warn(m), prepare: cfg.database.prepare })
     this.#db = db
     this.#started.push({ name: 'database', stop: () => db.close() })
     if (this.#opts.migrate ?? true) {

@@ -49,6 +49,11 @@ export const ConfigSchema = z
         .min(1)
         .default('memory:')
         .transform((u) => (u === 'memory' ? 'memory:' : u)),
+      /**
+       * PostgreSQL: run data statements as named prepared statements (parsed and planned once per connection).
+       * Turn off behind a pooler that cannot carry them (PgBouncer in transaction mode before 1.21).
+       */
+      prepare: Bool.default(true),
     }),
     mqtt: z.object({
       /** mqtt(s)://… of an external broker; absent → an embedded aedes broker in-process. */
@@ -242,6 +247,7 @@ export function isLoopback(host: string): boolean {
 /** Environment variable → config path. */
 const ENV_MAP: Record<string, string[]> = {
   DATABASE_URL: ['database', 'url'],
+  OPG_DB_PREPARE: ['database', 'prepare'],
   MQTT_URL: ['mqtt', 'url'],
   OPG_MQTT_EMBEDDED_HOST: ['mqtt', 'embeddedHost'],
   OPG_MQTT_EMBEDDED_PORT: ['mqtt', 'embeddedPort'],

@@ -72,7 +72,7 @@ export class BridgeCli {
         'warning: DATABASE_URL is memory: (an in-memory database) — what this command writes is lost when it exits',
       )
     }
-    const db = await openDb(config.database.url, { warn: () => {} })
+    const db = await openDb(config.database.url, { warn: () => {}, prepare: config.database.prepare })
     try {
       await migrate(db)
       return await fn(db)

@@ -11,7 +11,10 @@ import type { Db, DbKind, QueryResult, Row, Tx, TxOptions } from './types.js'
 /** One exclusive connection, as an engine lends it for a transaction. */
 export interface Conn {
   query(text: string, params?: readonly unknown[]): Promise<QueryResult<Row>>
+  /** Transaction control (BEGIN, COMMIT, SAVEPOINT …). */
   exec(sql: string): Promise<void>
+  /** A caller's script inside the transaction (default: as exec). */
+  script?(sql: string): Promise<void>
   /** Set when ROLLBACK failed: the engine must discard this connection, not reuse it. */
   broken?: boolean
 }
@@ -43,7 +46,7 @@ class TxHandle implements Tx {
 
   async exec(sql: string): Promise<void> {
     this.#check()
-    await this.#conn.exec(sql)
+    await (this.#conn.script ?? this.#conn.exec)(sql)
   }
 
   async savepoint<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

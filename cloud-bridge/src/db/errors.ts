@@ -49,8 +49,19 @@ export function isUniqueViolation(err: unknown): boolean {
   return sqlState(err) === '23505'
 }
 
-/** True for errors that a retry of the whole transaction can cure: serialization failure, deadlock. */
+/** SQLSTATE 0A000 with this message: a prepared statement met a table that has changed shape since. */
+export function isStalePlan(err: unknown): boolean {
+  return (
+    sqlState(err) === '0A000' &&
+    /cached plan must not change result type/.test(err instanceof Error ? err.message : '')
+  )
+}
+
+/**
+ * True for errors that a retry of the whole transaction can cure: serialization failure, deadlock, and a
+ * prepared statement's stale plan (the rerun prepares it afresh; postgres.ts).
+ */
 export function isRetryable(err: unknown): boolean {
   const s = sqlState(err)
-  return s === '40001' || s === '40P01'
+  return s === '40001' || s === '40P01' || isStalePlan(err)
 }

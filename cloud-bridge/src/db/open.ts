@@ -12,6 +12,8 @@ import type { Db } from './types.js'
 export interface OpenDbOptions {
   /** PostgreSQL pool size (default 10). */
   max?: number
+  /** PostgreSQL: named prepared statements (default true; see PostgresOptions.prepare). */
+  prepare?: boolean
   /** Where the embedded-store warning goes (default console.error). */
   warn?: (message: string) => void
 }
@@ -21,7 +23,10 @@ export async function openDb(url: string, opts: OpenDbOptions = {}): Promise<Db>
   const u = url.trim()
   if (u === '') throw new DbError('bad_url', 'DATABASE_URL is empty')
   if (/^postgres(ql)?:\/\//.test(u)) {
-    const db = new PostgresDb(u, opts.max !== undefined ? { max: opts.max } : {})
+    const db = new PostgresDb(u, {
+      ...(opts.max !== undefined ? { max: opts.max } : {}),
+      ...(opts.prepare !== undefined ? { prepare: opts.prepare } : {}),
+    })
     try {
       await db.query('SELECT 1')
     } catch (err) {

@@ -1,9 +1,10 @@
 /**
  * The PostgreSQL engine: a `pg` Pool with this module's own type parsers (set per pool, not on pg's global
- * registry, so nothing else in the process is affected).
+ * registry, so nothing else in the process is affected), running data statements as named prepared statements.
  */
 import pg from 'pg'
 import { BaseDb, type Conn } from './base.js'
+import { isStalePlan } from './errors.js'
 import type { QueryResult, Row } from './types.js'
 import { OID, parseInt8, parseIntArray, parseNumeric, toParams } from './values.js'
 
@@ -13,6 +14,11 @@ export interface PostgresOptions {
   max?: number
   /** Application name shown in pg_stat_activity. */
   applicationName?: string
+  /**
+   * Run data statements as named prepared statements (default true). Turn off behind a connection pooler that
+   * cannot carry them (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
+   */
+  prepare?: boolean
 }
 
 const TYPES = {
@@ -32,6 +38,44 @@ const TYPES = {
   },
 }
 
+/** Data statements: the ones worth preparing, and the only ones whose plans a schema change can break. */
+const DATA_STATEMENT = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|VALUES)\b/i
+/** Distinct statements named per Db; past it, new texts run unnamed (a bound on each connection's plans). */
+const MAX_NAMED = 1000
+
+/**
+ * Names for prepared statements. With an unnamed statement the server parses, analyses and plans every
+ * execution; a named one is parsed once per connection, and its plan is reused once the server finds a generic
+ * plan as good as the custom ones (on the ingest path that was about a quarter of PostgreSQL's CPU per payment;
+ * docs/BENCHMARKS.md). A prepared `SELECT *` whose table has changed shape fails ('cached plan must not change
+ * result type'), so every other statement this Db runs (DDL, scripts: migrations, fixtures) starts a new
+ * generation of names, and that failure from a change made elsewhere (another process migrating) starts one
+ * too and is retried as a serialization failure is: the transaction reruns on freshly prepared statements.
+ */
+class StatementNames {
+  #names = new Map<string, string>()
+  #generation = 0
+
+  /** The name to prepare `text` under, or undefined to run it unnamed. */
+  nameOf(text: string): string | undefined {
+    const known = this.#names.get(text)
+    if (known) return known
+    if (!DATA_STATEMENT.test(text)) {
+      this.reset()
+      return undefined
+    }
+    if (this.#names.size >= MAX_NAMED) return undefined
+    const name = `opg_${this.#generation}_${this.#names.size}`
+    this.#names.set(text, name)
+    return name
+  }
+
+  reset(): void {
+    this.#generation++
+    this.#names.clear()
+  }
+}
+
 const toResult = (r: pg.QueryResult): QueryResult<Row> => ({
   rows: r.rows as Row[],
   rowCount: r.rowCount ?? 0,
@@ -41,6 +85,7 @@ const toResult = (r: pg.QueryResult): QueryResult<Row> => ({
 export class PostgresDb extends BaseDb {
   readonly kind = 'postgres' as const
   readonly #pool: pg.Pool
+  readonly #names: StatementNames | null
 
   constructor(url: string, opts: PostgresOptions = {}) {
     super()
@@ -53,21 +98,50 @@ export class PostgresDb extends BaseDb {
     // An idle client that loses its server emits 'error' on the pool; without a listener Node would crash.
     // The pool already drops that client, and the next query reports the problem to its caller.
     this.#pool.on('error', () => {})
+    this.#names = opts.prepare === false ? null : new StatementNames()
+  }
+
+  /** A query config: named when it is a data statement (see StatementNames). */
+  #config(text: string, params: readonly unknown[] | undefined): pg.QueryConfig {
+    const values = toParams(params)
+    const name = this.#names?.nameOf(text)
+    return name ? { name, text, values } : { text, values }
+  }
+
+  /** Run one statement; a stale prepared plan starts a new generation of names and is rethrown. */
+  async #run(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) {
+    try {
+      return toResult(await client.query(this.#config(text, params)))
+    } catch (err) {
+      if (isStalePlan(err)) this.#names?.reset()
+      throw err
+    }
   }
 
   protected async runQuery(text: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-    return toResult(await this.#pool.query(text, toParams(params)))
+    try {
+      return await this.#run(this.#pool, text, params)
+    } catch (err) {
+      // Outside a transaction nothing else ran: once more, freshly prepared.
+      if (isStalePlan(err)) return this.#run(this.#pool, text, params)
+      throw err
+    }
   }
 
   protected async runExec(sql: string): Promise<void> {
+    this.#names?.reset()
     await this.#pool.query(sql)
   }
 
   protected async withConnection<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect()
     const conn: Conn = {
-      query: async (text, params) => toResult(await client.query(text, toParams(params))),
+      query: (text, params) => this.#run(client, text, params),
       exec: async (sql) => {
+        await client.query(sql)
+      },
+      script: async (sql) => {
+        this.#names?.reset()
         await client.query(sql)
       },
     }
