@@ -162,17 +162,8 @@ export async function postMovements(tx: LedgerTx, moves: Movement[]): Promise<Re
 
   await checkGuarded(tx, fresh, idOf)
 
-  // The entries, then their postings: per tenant, the net of its fresh movements per account.
+  // The entries and their postings, in one statement: per tenant, the net of its fresh movements per account.
   const tenants = [...new Set(fresh.map((m) => m.tenantId))]
-  await tx.query(
-    `INSERT INTO ledger_entries (id, tenant_id, ref, memo)
-     SELECT i, t, 'movements:' || i, m FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(i, t, m)`,
-    [
-      tenants.map((t) => entryOf.get(t)!),
-      tenants,
-      tenants.map((t) => memoOf(fresh.filter((m) => m.tenantId === t))),
-    ],
-  )
   const nets = netByAccount(
     fresh.flatMap((m) => [
       { account: m.from, amount: -m.amount },
@@ -182,26 +173,30 @@ export async function postMovements(tx: LedgerTx, moves: Movement[]): Promise<Re
   const rows = [...nets.values()]
     .filter((n) => n.net !== 0n)
     .map((n) => ({ ...n, tenantId: n.account.tenantId }))
-  if (rows.length > 0) {
-    const seqs = new Map<string, number>()
-    await tx.query(
-      `INSERT INTO ledger_postings (entry_id, seq, tenant_id, account_id, currency, amount)
-       SELECT e, s, t, a, c, m
-         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bigint[], $5::text[], $6::bigint[]) AS u(e, s, t, a, c, m)`,
-      [
-        rows.map((r) => entryOf.get(r.tenantId)!),
-        rows.map((r) => {
-          const s = seqs.get(r.tenantId) ?? 0
-          seqs.set(r.tenantId, s + 1)
-          return s
-        }),
-        rows.map((r) => r.tenantId),
-        rows.map((r) => idOf(r.account).toString()),
-        rows.map((r) => r.account.currency),
-        rows.map((r) => r.net.toString()),
-      ],
-    )
-  }
+  const seqs = new Map<string, number>()
+  await tx.query(
+    `WITH entries AS (
+       INSERT INTO ledger_entries (id, tenant_id, ref, memo)
+       SELECT i, t, 'movements:' || i, m FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(i, t, m))
+     INSERT INTO ledger_postings (entry_id, seq, tenant_id, account_id, currency, amount)
+     SELECT e, s, t, a, c, m
+       FROM unnest($4::uuid[], $5::int[], $6::text[], $7::bigint[], $8::text[], $9::bigint[]) AS u(e, s, t, a, c, m)`,
+    [
+      tenants.map((t) => entryOf.get(t)!),
+      tenants,
+      tenants.map((t) => memoOf(fresh.filter((m) => m.tenantId === t))),
+      rows.map((r) => entryOf.get(r.tenantId)!),
+      rows.map((r) => {
+        const s = seqs.get(r.tenantId) ?? 0
+        seqs.set(r.tenantId, s + 1)
+        return s
+      }),
+      rows.map((r) => r.tenantId),
+      rows.map((r) => idOf(r.account).toString()),
+      rows.map((r) => r.account.currency),
+      rows.map((r) => r.net.toString()),
+    ],
+  )
   moves.forEach((m, i) => {
     out[i] ??= { ref: m.ref, tenantId: m.tenantId, entryId: entryOf.get(m.tenantId)!, replayed: false }
   })
