@@ -16,7 +16,7 @@ import { BatchProcessor } from '../src/ingest/processor.js'
 import { transfer } from '../src/ledger/post.js'
 import { ledgerPort, smsOutboxNotifier } from '../src/reconcile/adapters.js'
 import { Reconciler } from '../src/reconcile/reconciler.js'
-import { InlineVerifier } from '../src/verify/pool.js'
+import { InlineVerifier, type TokenVerifier, VerifyPool } from '../src/verify/pool.js'
 import { Box, registerBox, staticKeyrings, testUnseal } from '../test/ingest/harness.js'
 import { createTestDb, seedTenant } from '../test/reconcile/support.js'
 import { c, makeIssuer, TestWallet } from '../test/verify/fixtures.js'
@@ -120,9 +120,12 @@ async function main() {
 
     const sql = new Map<string, Counter>()
     const stage = { decrypt: 0, verify: 0, verifyCpu: 0, seal: 0, total: 0 }
-    const verifier = new InlineVerifier()
+    // BENCH_POOL=1: verify on the worker pool, so a CPU profile shows the main thread's own work only.
+    const pool = process.env.BENCH_POOL ? new VerifyPool() : null
+    await pool?.start()
+    const verifier: TokenVerifier = pool ?? new InlineVerifier()
     const timedVerifier = {
-      verify: async (...a: Parameters<InlineVerifier['verify']>) => {
+      verify: async (...a: Parameters<TokenVerifier['verify']>) => {
         const t0 = performance.now()
         const c0 = process.cpuUsage()
         const r = await verifier.verify(...a)
@@ -225,6 +228,7 @@ async function main() {
     const rows = [...sql].filter(([k]) => !k.startsWith('(')).sort((a, b) => b[1].ms - a[1].ms)
     for (const [k, v] of rows)
       console.log(`  ${(v.n / nb).toFixed(1).padStart(5)} × ${per(v.ms).padStart(6)} ms  ${k}`)
+    await pool?.stop()
   } finally {
     await tdb.drop()
   }
