@@ -46,7 +46,7 @@ const MAX_NAMED = 1000
 /**
  * Names for prepared statements. With an unnamed statement the server parses, analyses and plans every
  * execution; a named one is parsed once per connection, and its plan is reused once the server finds a generic
- * plan as good as the custom ones (on the ingest path that was about a quarter of PostgreSQL's CPU per payment;
+ * plan as good as the custom ones (on the ingest path that was about a fifth of PostgreSQL's CPU per payment;
  * docs/BENCHMARKS.md). A prepared `SELECT *` whose table has changed shape fails ('cached plan must not change
  * result type'), so every other statement this Db runs (DDL, scripts: migrations, fixtures) starts a new
  * generation of names, and that failure from a change made elsewhere (another process migrating) starts one
