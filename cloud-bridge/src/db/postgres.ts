@@ -4,9 +4,10 @@
  */
 import pg from 'pg'
 import { BaseDb, type Conn } from './base.js'
+import { arrayCasts, encodeArray } from './binary-arrays.js'
 import { isStalePlan } from './errors.js'
 import type { QueryResult, Row } from './types.js'
-import { OID, parseInt8, parseIntArray, parseNumeric, toParams } from './values.js'
+import { OID, parseInt8, parseIntArray, parseNumeric, toParam } from './values.js'
 
 /** Options of the PostgreSQL engine. */
 export interface PostgresOptions {
@@ -76,6 +77,21 @@ class StatementNames {
   }
 }
 
+/** Each statement text's array casts (binary-arrays.ts), found once; as bounded as the statement names. */
+class ArrayCasts {
+  #byText = new Map<string, (string | undefined)[] | null>()
+
+  of(text: string): (string | undefined)[] | null {
+    let casts = this.#byText.get(text)
+    if (casts === undefined) {
+      casts = arrayCasts(text)
+      if (this.#byText.size >= MAX_NAMED) this.#byText.clear()
+      this.#byText.set(text, casts)
+    }
+    return casts
+  }
+}
+
 const toResult = (r: pg.QueryResult): QueryResult<Row> => ({
   rows: r.rows as Row[],
   rowCount: r.rowCount ?? 0,
@@ -86,6 +102,7 @@ export class PostgresDb extends BaseDb {
   readonly kind = 'postgres' as const
   readonly #pool: pg.Pool
   readonly #names: StatementNames | null
+  readonly #casts = new ArrayCasts()
 
   constructor(url: string, opts: PostgresOptions = {}) {
     super()
@@ -101,9 +118,13 @@ export class PostgresDb extends BaseDb {
     this.#names = opts.prepare === false ? null : new StatementNames()
   }
 
-  /** A query config: named when it is a data statement (see StatementNames). */
+  /** A query config: named when it is a data statement (see StatementNames), array parameters in binary. */
   #config(text: string, params: readonly unknown[] | undefined): pg.QueryConfig {
-    const values = toParams(params)
+    const casts = this.#casts.of(text)
+    const values = (params ?? []).map((p, i) => {
+      const type = casts?.[i]
+      return (type !== undefined && Array.isArray(p) && encodeArray(type, p)) || toParam(p)
+    })
     const name = this.#names?.nameOf(text)
     return name ? { name, text, values } : { text, values }
   }

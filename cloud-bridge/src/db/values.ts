@@ -36,40 +36,8 @@ export function parseBytea(text: string): Buffer {
   return text.startsWith('\\x') ? Buffer.from(text.slice(2), 'hex') : Buffer.from(text, 'binary')
 }
 
-/** Array elements that need no quoting: ids, uuids, hex, words, numbers, ISO timestamps (never `NULL`). */
-const PLAIN_ELEMENT = /^[A-Za-z0-9:._+-]+$/
-
-/** What `sqlArray` takes as elements. */
+/** What an array parameter's elements may be (binary-arrays.ts sends them in binary on PostgreSQL). */
 export type SqlArrayElement = string | number | bigint | Date | Uint8Array | null | undefined
-
-/** One element of an array literal. */
-function arrayElement(v: SqlArrayElement): string {
-  if (v === null || v === undefined) return 'NULL'
-  if (typeof v === 'number') {
-    if (Number.isInteger(v) && !Number.isSafeInteger(v))
-      throw new DbError('unsafe_integer', 'integer parameter beyond 2^53 has lost precision; pass a bigint')
-    return String(v)
-  }
-  if (typeof v === 'bigint') return v.toString()
-  if (v instanceof Date) return v.toISOString()
-  if (v instanceof Uint8Array)
-    return `\\\\x${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`
-  if (PLAIN_ELEMENT.test(v) && v.toUpperCase() !== 'NULL') return v
-  return `"${v.replace(/[\\"]/g, (m) => `\\${m}`)}"`
-}
-
-/**
- * A one-dimensional array parameter as its text literal (`{a,NULL,"b c"}`), for `$n::type[]` on either
- * engine. The drivers build the same literal element by element through their generic value conversion
- * (escaping every string, formatting dates by the local time zone); on the ingest path, with one array per
- * column of a 100-row batch, that conversion was a measurable share of the bridge's CPU per payment. Dates are
- * sent as UTC ISO timestamps, bytes as `\x` hex, integers exactly (a number beyond 2^53 is refused).
- */
-export function sqlArray(values: readonly SqlArrayElement[]): string {
-  let out = '{'
-  for (let i = 0; i < values.length; i++) out += (i ? ',' : '') + arrayElement(values[i])
-  return `${out}}`
-}
 
 /** Check and convert one parameter before it is sent. */
 export function toParam(value: unknown): unknown {

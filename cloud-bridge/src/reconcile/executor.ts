@@ -3,7 +3,7 @@
  * transaction. It decides nothing; the one check it makes (a transition must find the row in its `from` state)
  * guards against a planner fed stale records, and aborts the whole transaction.
  */
-import { type SqlArrayElement, sqlArray } from '../db/values.js'
+import type { SqlArrayElement } from '../db/values.js'
 import { insertRefused } from '../refused/store.js'
 import { applyMarkSeen, applyTransitions } from './apply-updates.js'
 import type { LedgerPort, PayerNotifier, Queryable, WalletFreezer } from './ports.js'
@@ -85,8 +85,8 @@ export async function insertPayments(
 ): Promise<void> {
   if (payments.length === 0) return
   const rows = payments.map(paymentValues)
-  // Each column as its array literal, built here rather than element by element in the driver (db/values.ts).
-  const columns = PAYMENT_COLUMNS.map((_, j) => sqlArray(rows.map((r) => r[j])))
+  // One array per column: sent in binary on PostgreSQL (db/binary-arrays.ts), as a literal on PGlite.
+  const columns = PAYMENT_COLUMNS.map((_, j) => rows.map((r) => r[j]))
   const args = PAYMENT_COLUMNS.map(([, type], j) => `$${j + 1}::${type}[]`).join(', ')
   await tx.query(
     `INSERT INTO ${table} (${PAYMENT_COLUMNS.map(([name]) => name).join(', ')})
