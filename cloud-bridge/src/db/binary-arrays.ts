@@ -24,7 +24,6 @@ interface Encoder {
 const INT8_MIN = -(2n ** 63n)
 const INT8_MAX = 2n ** 63n - 1n
 const INTEGER_TEXT = /^-?\d{1,19}$/
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** PostgreSQL timestamps count microseconds from 2000-01-01T00:00:00Z. */
 const PG_EPOCH_MS = 946_684_800_000
 const TWO_32 = 2 ** 32
@@ -65,29 +64,58 @@ const int4: Encoder = {
   },
 }
 
+/**
+ * A string's UTF-8 bytes at `off`; returns how many. ASCII is copied a character at a time (a short string costs
+ * less so than through Buffer.write, whose call dominates at ids' lengths); anything else goes through it.
+ */
+function writeString(s: string, out: Buffer, off: number): number {
+  const n = s.length
+  for (let j = 0; j < n; j++) {
+    const c = s.charCodeAt(j)
+    if (c > 0x7f) return out.write(s, off, 'utf8')
+    out[off + j] = c
+  }
+  return n
+}
+
 const text: Encoder = {
   oid: 25,
   // UTF-8 takes at most 3 bytes per UTF-16 unit; an integer's text at most 20 characters.
   bound: (v) =>
     typeof v === 'string' ? 3 * v.length : typeof v === 'bigint' || typeof v === 'number' ? 24 : -1,
   write: (v, out, off) => {
-    if (typeof v === 'string') return out.write(v, off, 'utf8')
+    if (typeof v === 'string') return writeString(v, out, off)
     if (typeof v === 'number' && !Number.isSafeInteger(v)) return -1
-    return out.write(String(v), off, 'latin1')
+    return writeString(String(v), out, off)
   },
+}
+
+/** Hex digit value by character code (−1: not a hex digit). */
+const HEX = new Int8Array(128).fill(-1)
+for (let i = 0; i < 16; i++) {
+  HEX['0123456789abcdef'.charCodeAt(i)] = i
+  HEX['0123456789ABCDEF'.charCodeAt(i)] = i
 }
 
 const uuid: Encoder = {
   oid: 2950,
   bound: (v) => (typeof v === 'string' ? 16 : -1),
+  // The canonical form only (8-4-4-4-12 hex digits, either case); any other goes as text for the server to judge.
   write: (v, out, off) => {
     const s = v as string
-    if (!UUID.test(s)) return -1
-    out.write(s.slice(0, 8), off, 'hex')
-    out.write(s.slice(9, 13), off + 4, 'hex')
-    out.write(s.slice(14, 18), off + 6, 'hex')
-    out.write(s.slice(19, 23), off + 8, 'hex')
-    out.write(s.slice(24), off + 10, 'hex')
+    if (s.length !== 36) return -1
+    let k = off
+    for (let j = 0; j < 36; j += 2) {
+      if (j === 8 || j === 13 || j === 18 || j === 23) {
+        if (s.charCodeAt(j) !== 0x2d) return -1
+        j--
+        continue
+      }
+      const hi = HEX[s.charCodeAt(j)] ?? -1
+      const lo = HEX[s.charCodeAt(j + 1)] ?? -1
+      if (hi < 0 || lo < 0) return -1
+      out[k++] = (hi << 4) | lo
+    }
     return 16
   },
 }
