@@ -97,43 +97,40 @@ export async function postMovements(tx: LedgerTx, moves: Movement[]): Promise<Re
 
   // Movement rows in (tenant, ref) order, so two concurrent calls never wait on each other in a cycle.
   const order = moves
-    .map((m, i) => ({ m, i }))
-    .sort((a, b) => {
-      const x = refKey(a.m.tenantId, a.m.ref)
-      const y = refKey(b.m.tenantId, b.m.ref)
-      return x < y ? -1 : x > y ? 1 : 0
-    })
-  const ins = await tx.query<{ tenant_id: string; ref: string }>(
+    .map((m, i) => ({ m, i, key: refKey(m.tenantId, m.ref) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  // No RETURNING: the count says whether every movement is new, as it almost always is; only when some are
+  // not are the refs read back, and those carrying this call's entry are the ones it wrote.
+  const ins = await tx.query(
     `INSERT INTO ledger_movements (tenant_id, ref, entry_id, from_account, to_account, amount, memo)
      SELECT t, r, e, f, d, a, m
        FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[])
             WITH ORDINALITY AS u(t, r, e, f, d, a, m, n)
       WHERE current_setting('opg.ledger_tx', true) = '1'
       ORDER BY n
-     ON CONFLICT (tenant_id, ref) DO NOTHING RETURNING tenant_id, ref`,
+     ON CONFLICT (tenant_id, ref) DO NOTHING`,
     [
       order.map((o) => o.m.tenantId),
       order.map((o) => o.m.ref),
       order.map((o) => entryOf.get(o.m.tenantId)!),
-      order.map((o) => idOf(o.m.from).toString()),
-      order.map((o) => idOf(o.m.to).toString()),
-      order.map((o) => o.m.amount.toString()),
+      order.map((o) => idOf(o.m.from)),
+      order.map((o) => idOf(o.m.to)),
+      order.map((o) => o.m.amount),
       order.map((o) => o.m.memo ?? ''),
     ],
   )
-  const inserted = new Set(ins.rows.map((r) => refKey(r.tenant_id, r.ref)))
-  if (inserted.size === 0) {
+  if (ins.rowCount === 0) {
     const inTx = await tx.query<{ ok: boolean }>("SELECT current_setting('opg.ledger_tx', true) = '1' AS ok")
     if (!inTx.rows[0]?.ok) {
       throw new LedgerError('not_in_transaction', 'postMovements() must run inside a transaction')
     }
   }
   const out: RecordedMovement[] = new Array(moves.length)
+  const isFresh = new Array<boolean>(moves.length).fill(true)
 
   // Refs recorded before: each must be the same movement (a replay), as post() requires.
-  const replays = order.filter((o) => !inserted.has(refKey(o.m.tenantId, o.m.ref)))
-  if (replays.length > 0) {
-    const prior = await tx.query<{
+  if (ins.rowCount < order.length) {
+    const recorded = await tx.query<{
       tenant_id: string
       ref: string
       entry_id: string
@@ -143,21 +140,23 @@ export async function postMovements(tx: LedgerTx, moves: Movement[]): Promise<Re
     }>(
       `SELECT v.tenant_id, v.ref, v.entry_id, v.from_account, v.to_account, v.amount FROM ledger_movements v
          JOIN unnest($1::text[], $2::text[]) AS u(t, r) ON v.tenant_id = u.t AND v.ref = u.r`,
-      [replays.map((o) => o.m.tenantId), replays.map((o) => o.m.ref)],
+      [order.map((o) => o.m.tenantId), order.map((o) => o.m.ref)],
     )
-    const byRef = new Map(prior.rows.map((r) => [refKey(r.tenant_id, r.ref), r]))
-    for (const { m, i } of replays) {
-      const p = byRef.get(refKey(m.tenantId, m.ref))
+    const byRef = new Map(recorded.rows.map((r) => [refKey(r.tenant_id, r.ref), r]))
+    for (const { m, i, key } of order) {
+      const p = byRef.get(key)
+      if (p?.entry_id === entryOf.get(m.tenantId)) continue
       if (!p) throw new LedgerError('ref_conflict', 'ref is being posted concurrently; retry')
       if (p.from_account !== idOf(m.from) || p.to_account !== idOf(m.to) || p.amount !== m.amount) {
         throw new LedgerError('ref_conflict', `ref ${m.ref} was posted with a different movement`, {
           ref: m.ref,
         })
       }
+      isFresh[i] = false
       out[i] = { ref: m.ref, tenantId: m.tenantId, entryId: p.entry_id, replayed: true }
     }
   }
-  const fresh = moves.filter((m) => inserted.has(refKey(m.tenantId, m.ref)))
+  const fresh = moves.filter((_, i) => isFresh[i])
   if (fresh.length === 0) return out
 
   await checkGuarded(tx, fresh, idOf)

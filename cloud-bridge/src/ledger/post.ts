@@ -11,7 +11,7 @@
  * fails with a serialization error, and Db.transaction reruns the whole transaction.
  */
 import { isId, newUuid } from '../db/ids.js'
-import type { SqlQuery } from '../db/types.js'
+import type { Queryable } from '../db/types.js'
 import { ACCOUNT_KINDS, type Account, type AccountKind, accountKey, GUARDED_KINDS } from './accounts.js'
 import { LedgerError } from './errors.js'
 
@@ -42,7 +42,7 @@ export interface Entry {
 }
 
 /** What post() needs of its caller: a transaction's query function. */
-export type LedgerTx = SqlQuery
+export type LedgerTx = Pick<Queryable, 'query'>
 
 const KINDS = new Set<string>(ACCOUNT_KINDS)
 const CURRENCY = /^[A-Z]{3}$/

@@ -6,7 +6,10 @@ import type { AccountRef } from './types.js'
 
 /** Anything that runs one SQL statement: a pool, a client inside a transaction, PGlite. */
 export interface Queryable {
-  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<{ rows: R[] }>
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<{ rows: R[]; rowCount: number }>
 }
 
 /** A database that can run a function inside one transaction (commit on return, roll back on throw). */
