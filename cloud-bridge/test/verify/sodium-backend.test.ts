@@ -1,5 +1,7 @@
 // The bridge's Ed25519 verify (libsodium behind the strict encoding rules) answers exactly as protocol's
-// node:crypto backend: on the published strict vectors, on RFC 8032's, and on random and mutated signatures.
+// node:crypto backend: on the published strict vectors, on RFC 8032's, and on random and mutated signatures;
+// its SHA-256 (libsodium too) is node:crypto's.
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fromHex, utf8 } from '@opg/protocol'
 import { createNodeBackend } from '@opg/protocol/node'
@@ -96,3 +98,20 @@ function addL(sig: Uint8Array): Uint8Array {
   }
   return out
 }
+
+t.test("SHA-256 on libsodium is node:crypto's SHA-256", async (t) => {
+  // FIPS 180-2 example "abc", then random lengths around the block size and views into larger buffers.
+  t.equal(
+    Buffer.from(bridge.sha256(new TextEncoder().encode('abc'))).toString('hex'),
+    'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+  )
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(8), (bytes, skip) => {
+      const view = bytes.subarray(Math.min(skip, bytes.length))
+      const d = bridge.sha256(view)
+      return d.length === 32 && Buffer.from(d).equals(createHash('sha256').update(view).digest())
+    }),
+    { numRuns: 2000 },
+  )
+  t.pass('2,000 random inputs hash alike')
+})
