@@ -30,7 +30,6 @@ import { withCpu } from './cpu.js'
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 3000)
 const BATCH = Number(process.env.BENCH_BATCH ?? 100)
-const WALLETS = 64
 const cores = availableParallelism()
 /**
  * Batches in flight at once on the whole path. The bridge takes as many as the broker delivers (its database pool
@@ -38,6 +37,9 @@ const cores = availableParallelism()
  * while another waits on the database. BENCH_INFLIGHT=2 gives the figures of earlier runs (one per core).
  */
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 2 * cores)
+/** Payers in each batch (about three payments each), whatever the number in flight: the work per batch is fixed. */
+const BATCH_WALLETS = 32
+const WALLETS = BATCH_WALLETS * INFLIGHT
 
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000)
 
@@ -77,7 +79,7 @@ async function main() {
         wallets.push(w)
       }
       // Batch b draws from wallet group b % INFLIGHT, so the batches in flight at once lock disjoint wallets.
-      const group = Math.max(1, Math.floor(WALLETS / INFLIGHT))
+      const group = BATCH_WALLETS
       const tokens: PaymentToken[] = []
       for (let i = 0; i < TOKENS; i++) {
         const g = Math.floor(i / BATCH) % INFLIGHT
