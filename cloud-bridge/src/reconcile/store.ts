@@ -48,7 +48,12 @@ function rowToPurse(r: Record<string, unknown>): PurseRecord {
   }
 }
 
-/** Create (if new) and lock the offline_wallets rows of one tenant's wallets, in id order. */
+/**
+ * Lock the offline_wallets rows of one tenant's wallets, in id order, creating those that are new. Almost every
+ * wallet of a batch has paid before, so the lock comes first (one statement); only the wallets it did not find
+ * are then inserted (in id order; a concurrent insert of the same wallet waits for that one to commit) and
+ * locked.
+ */
 export async function lockWallets(
   tx: Queryable,
   tenantId: string,
@@ -56,16 +61,25 @@ export async function lockWallets(
 ): Promise<WalletRecord[]> {
   const ids = [...new Set(walletIds)].sort()
   if (ids.length === 0) return []
-  await tx.query(
-    `INSERT INTO offline_wallets (tenant_id, wallet_id)
-     SELECT $1, w FROM unnest($2::text[]) AS w ORDER BY w ON CONFLICT (tenant_id, wallet_id) DO NOTHING`,
-    [tenantId, ids],
-  )
-  const { rows } = await tx.query(
-    `SELECT wallet_id, tenant_id, frozen_at FROM offline_wallets
-     WHERE tenant_id = $1 AND wallet_id = ANY($2::text[]) ORDER BY wallet_id FOR UPDATE`,
-    [tenantId, ids],
-  )
+  const lock = (list: string[]) =>
+    tx.query<{ wallet_id: string; tenant_id: string; frozen_at: Date | null }>(
+      `SELECT wallet_id, tenant_id, frozen_at FROM offline_wallets
+       WHERE tenant_id = $1 AND wallet_id = ANY($2::text[]) ORDER BY wallet_id FOR UPDATE`,
+      [tenantId, list],
+    )
+  let { rows } = await lock(ids)
+  if (rows.length < ids.length) {
+    const found = new Set(rows.map((r) => r.wallet_id))
+    const missing = ids.filter((w) => !found.has(w))
+    await tx.query(
+      `INSERT INTO offline_wallets (tenant_id, wallet_id)
+       SELECT $1, w FROM unnest($2::text[]) AS w ORDER BY w ON CONFLICT (tenant_id, wallet_id) DO NOTHING`,
+      [tenantId, missing],
+    )
+    rows = [...rows, ...(await lock(missing)).rows].sort((a, b) =>
+      a.wallet_id < b.wallet_id ? -1 : a.wallet_id > b.wallet_id ? 1 : 0,
+    )
+  }
   return rows.map((r) => ({
     walletId: String(r.wallet_id),
     tenantId: String(r.tenant_id),
