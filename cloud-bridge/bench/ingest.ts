@@ -32,9 +32,9 @@ const TOKENS = Number(process.env.BENCH_TOKENS ?? 3000)
 const BATCH = Number(process.env.BENCH_BATCH ?? 100)
 const cores = availableParallelism()
 /**
- * Batches in flight at once on the whole path. The bridge takes as many as the broker delivers (its database pool
- * holds 10 connections), so under load it is never one per core; two per core keeps a batch ready for every core
- * while another waits on the database. BENCH_INFLIGHT=2 gives the figures of earlier runs (one per core).
+ * Batches in flight at once on the whole path: as many as the bridge's MQTT connections (OPG_MQTT_CONNECTIONS,
+ * two per core by default, so a core has a batch to work on while another waits on the database).
+ * BENCH_INFLIGHT=2 gives the figures of earlier runs on 2 cores (one per core).
  */
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 2 * cores)
 /** Payers in each batch (about three payments each), whatever the number in flight: the work per batch is fixed. */

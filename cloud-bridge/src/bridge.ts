@@ -266,7 +266,7 @@ export class Bridge {
       clientId: cfg.mqtt.clientId,
       protocolVersion: embedded ? 4 : 5,
       group: cfg.mqtt.shareGroup,
-      connections: cfg.mqtt.connections ?? Math.max(2, availableParallelism()),
+      connections: cfg.mqtt.connections ?? 2 * availableParallelism(),
       mqtt: this.#mqttClientOptions(),
       log,
       observe: (r, seconds) => metrics.observeIngest(r, seconds),
