@@ -9,7 +9,7 @@
  * insert), both measured in this run; the all-core path runs with and without the purse-certificate cache.
  *
  *   npm run bench -w cloud-bridge      (or: npx tsx --conditions=@opg/source cloud-bridge/bench/ingest.ts)
- *   BENCH_TOKENS=4000 BENCH_BATCH=100 BENCH_INFLIGHT=4 OPG_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres
+ *   BENCH_TOKENS=4000 BENCH_BATCH=100 BENCH_INFLIGHT=4 BENCH_PAYERS=32 OPG_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres
  */
 import { availableParallelism, loadavg } from 'node:os'
 import { type PaymentToken, uuidv7, verifyDomain } from '@opg/protocol'
@@ -37,8 +37,12 @@ const cores = availableParallelism()
  * BENCH_INFLIGHT=2 gives the figures of earlier runs on 2 cores (one per core).
  */
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 2 * cores)
-/** Payers in each batch (about three payments each), whatever the number in flight: the work per batch is fixed. */
-const BATCH_WALLETS = 32
+/**
+ * Payers in each batch (32: about three payments each), whatever the number in flight, so the work per batch is
+ * fixed. Each payer costs a wallet lock, a purse update, an escrow posting and its balance: BENCH_PAYERS=100
+ * (every payment from another payer) and BENCH_PAYERS=8 show what that share costs.
+ */
+const BATCH_WALLETS = Number(process.env.BENCH_PAYERS ?? 32)
 const WALLETS = BATCH_WALLETS * INFLIGHT
 
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000)
@@ -256,6 +260,7 @@ async function main() {
       ['tokens per run', TOKENS],
       ['batch size', BATCH],
       ['batches in flight on the path', INFLIGHT],
+      ['payers per batch', BATCH_WALLETS],
       ['cores', cores],
       ['single-core verify (tx/s, no I/O)', verify1],
       ['verify on pool, 1 worker (tx/s, no I/O)', verifyPool1],
