@@ -76,8 +76,8 @@ export const ConfigSchema = z
         .default('bridge'),
       /**
        * Connections this replica opens in the shared group, each with one batch in flight (null: two per core,
-       * so a core always has a batch to verify or reconcile while another waits on the database; in the sync
-       * storm two per core drained 32 % faster than one, at less CPU per payment). Ignored without a shared
+       * so a core always has a batch to verify or reconcile while another waits on the database; the sync storm
+       * drained 15 % faster than with one per core, at the same CPU per payment). Ignored without a shared
        * subscription.
        */
       connections: z.coerce.number().int().min(1).max(64).nullable().default(null),
