@@ -4,7 +4,7 @@
  * verify, database transaction, ack seal) and the time and count of each kind of SQL statement. Ratios are
  * what matter on a shared machine; absolute times move with the load.
  *
- *   npx tsx --conditions=@opg/source cloud-bridge/bench/ingest-profile.ts      (BENCH_TOKENS=2000 BENCH_BATCH=100)
+ *   npx tsx --conditions=@opg/source cloud-bridge/bench/ingest-profile.ts      (BENCH_TOKENS=2000 BENCH_BATCH=100 BENCH_PAYERS=32)
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
@@ -24,7 +24,7 @@ import { postgresCpuMs } from './cpu.js'
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 2000)
 const BATCH = Number(process.env.BENCH_BATCH ?? 100)
-const WALLETS = 32
+const WALLETS = Number(process.env.BENCH_PAYERS ?? 32)
 
 /** Statement kind: its first words, with identifiers kept and parameters dropped. */
 const kindOf = (sql: string) =>
