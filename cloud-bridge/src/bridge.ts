@@ -16,12 +16,13 @@ import { issuerPort, reconcilerPort, sandboxSmsPort } from './api/adapters.js'
 import { type ApiApp, createApi } from './api/app.js'
 import { BridgeError } from './api/errors.js'
 import { HttpServer } from './api/http-server.js'
-import { type Config, ConfigError, LOG_REDACT_PATHS, redactConfig } from './config.js'
+import { type Config, ConfigError, defaultMqttConnections, LOG_REDACT_PATHS, redactConfig } from './config.js'
 import { DEFAULT_ALERT_OPTIONS } from './console/alerts.js'
 import { ExposureSampler } from './console/sampler.js'
 import { bridgeBackend } from './crypto.js'
 import { migrate } from './db/migrate.js'
 import { openDb } from './db/open.js'
+import { DEFAULT_POOL_SIZE } from './db/postgres.js'
 import type { Db } from './db/types.js'
 import { BoxCommands } from './fleet/box-commands.js'
 import { BrokerGate, sqlBrokerDirectory } from './fleet/broker-gate.js'
@@ -266,7 +267,7 @@ export class Bridge {
       clientId: cfg.mqtt.clientId,
       protocolVersion: embedded ? 4 : 5,
       group: cfg.mqtt.shareGroup,
-      connections: cfg.mqtt.connections ?? 2 * availableParallelism(),
+      connections: cfg.mqtt.connections ?? defaultMqttConnections(availableParallelism(), DEFAULT_POOL_SIZE),
       mqtt: this.#mqttClientOptions(),
       log,
       observe: (r, seconds) => metrics.observeIngest(r, seconds),

@@ -75,10 +75,8 @@ export const ConfigSchema = z
         .regex(/^[^/+#]+$/, 'a share group name has no /, + or #')
         .default('bridge'),
       /**
-       * Connections this replica opens in the shared group, each with one batch in flight (null: two per core,
-       * so a core always has a batch to verify or reconcile while another waits on the database; the sync storm
-       * drained 15 % faster than with one per core, at the same CPU per payment). Ignored without a shared
-       * subscription.
+       * Connections this replica opens in the shared group, each with one batch in flight (null:
+       * defaultMqttConnections). Ignored without a shared subscription.
        */
       connections: z.coerce.number().int().min(1).max(64).nullable().default(null),
       username: z.string().nullable().default(null),
@@ -238,6 +236,16 @@ export class ConfigError extends Error {
     super(`invalid configuration:\n  ${issues.join('\n  ')}`, options)
     this.issues = issues
   }
+}
+
+/**
+ * Ingest connections when the configuration names none: two per core, so a core always has a batch to verify or
+ * reconcile while another waits on the database (the sync storm drained 15 % faster than with one per core, at
+ * the same CPU per payment), but two fewer than the database pool holds, so batches never queue for a pool
+ * connection and the API and the sweeps always find one.
+ */
+export function defaultMqttConnections(cores: number, poolSize: number): number {
+  return Math.max(1, Math.min(2 * cores, poolSize - 2))
 }
 
 /** True for 127.0.0.0/8, ::1 and localhost. */

@@ -1,7 +1,7 @@
 /**
  * The bridge's crypto backend: protocol's node:crypto backend, with Ed25519 verification and SHA-256 on
- * libsodium (sodium-native). Verifying the wallet's signature is the one cost every ingested payment pays, and libsodium's
- * verify takes about half of OpenSSL's CPU here (docs/BENCHMARKS.md). The box and the wallets keep node:crypto
+ * libsodium (sodium-native). Verifying the wallet's signature is the one cost every ingested payment pays, and
+ * libsodium's verify takes about half of OpenSSL's CPU here (docs/BENCHMARKS.md). The box and the wallets keep node:crypto
  * or @noble: a box verifies one payment at a time and must not carry a native addon it does not need.
  *
  * Same answers as every other backend: the strict encoding rules (SPEC.md §2.1) run first, as in protocol's

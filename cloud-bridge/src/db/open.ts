@@ -10,7 +10,7 @@ import type { Db } from './types.js'
 
 /** Options for `openDb`. */
 export interface OpenDbOptions {
-  /** PostgreSQL pool size (default 10). */
+  /** PostgreSQL pool size (default DEFAULT_POOL_SIZE, 10). */
   max?: number
   /** PostgreSQL: named prepared statements (default true; see PostgresOptions.prepare). */
   prepare?: boolean

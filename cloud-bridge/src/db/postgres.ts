@@ -11,7 +11,7 @@ import { OID, parseInt8, parseIntArray, parseNumeric, toParam } from './values.j
 
 /** Options of the PostgreSQL engine. */
 export interface PostgresOptions {
-  /** Pool size (default 10). */
+  /** Pool size (default DEFAULT_POOL_SIZE). */
   max?: number
   /** Application name shown in pg_stat_activity. */
   applicationName?: string
@@ -21,6 +21,9 @@ export interface PostgresOptions {
    */
   prepare?: boolean
 }
+
+/** Connections in a Db's pool unless PostgresOptions.max says otherwise. */
+export const DEFAULT_POOL_SIZE = 10
 
 const TYPES = {
   getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
@@ -108,7 +111,7 @@ export class PostgresDb extends BaseDb {
     super()
     this.#pool = new pg.Pool({
       connectionString: url,
-      max: opts.max ?? 10,
+      max: opts.max ?? DEFAULT_POOL_SIZE,
       application_name: opts.applicationName ?? 'opg-bridge',
       types: TYPES,
     })

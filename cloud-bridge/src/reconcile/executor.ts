@@ -85,7 +85,7 @@ export async function insertPayments(
 ): Promise<void> {
   if (payments.length === 0) return
   const rows = payments.map(paymentValues)
-  // One array per column: sent in binary on PostgreSQL (db/binary-arrays.ts), as a literal on PGlite.
+  // One array per column: sent in binary on PostgreSQL (db/binary-arrays.ts), by the driver itself on PGlite.
   const columns = PAYMENT_COLUMNS.map((_, j) => rows.map((r) => r[j]))
   const args = PAYMENT_COLUMNS.map(([, type], j) => `$${j + 1}::${type}[]`).join(', ')
   await tx.query(

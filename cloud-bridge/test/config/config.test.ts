@@ -5,6 +5,7 @@ import t from 'tap'
 import {
   ConfigError,
   DEFAULT_EMBEDDED_MQTT_PORT,
+  defaultMqttConnections,
   isLoopback,
   loadConfig,
   redactConfig,
@@ -179,4 +180,12 @@ t.test('API limits and top-up limits come from the environment', async (t) => {
   t.equal(c.payments.topupLimitPerTenantDaily, 900000)
   const d = loadConfig({ env: {} })
   t.equal(d.http.trustProxy, false, 'X-Forwarded-For is not trusted by default')
+})
+
+t.test('ingest connections by default: two per core, two short of the database pool', async (t) => {
+  t.equal(defaultMqttConnections(1, 10), 2)
+  t.equal(defaultMqttConnections(2, 10), 4)
+  t.equal(defaultMqttConnections(4, 10), 8)
+  t.equal(defaultMqttConnections(16, 10), 8, 'never more batches than pool connections to spare')
+  t.equal(defaultMqttConnections(4, 2), 1, 'at least one')
 })
