@@ -8,9 +8,11 @@ import { readdirSync, readFileSync } from 'node:fs'
 /**
  * CPU ms used so far by PostgreSQL server processes on this machine: only the backends serving `database`
  * when given (their process title names it), else every server process (other databases' work included).
+ * Read from /proc/<pid>/schedstat (nanoseconds on the CPU), else from the clock ticks of /proc/<pid>/stat
+ * (10 ms each: too coarse for the short floor measurements, which add up a few dozen ms per round).
  */
 export function postgresCpuMs(database?: string): number {
-  let ticks = 0
+  let ms = 0
   let pids: string[]
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p))
@@ -22,13 +24,24 @@ export function postgresCpuMs(database?: string): number {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
       if (!stat.includes('(postgres)')) continue
       if (database && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${database} `)) continue
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(f[11]) + Number(f[12])
+      ms += onCpuMs(pid, stat)
     } catch {
       // the process ended meanwhile
     }
   }
-  return ticks * 10 // USER_HZ is 100 on Linux
+  return ms
+}
+
+/** CPU ms of one process: schedstat's nanoseconds when the kernel keeps them, else stat's ticks. */
+function onCpuMs(pid: string, stat: string): number {
+  try {
+    const ns = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0])
+    if (Number.isFinite(ns)) return ns / 1e6
+  } catch {
+    // no schedstat: fall back to ticks
+  }
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(f[11]) + Number(f[12])) * 10 // USER_HZ is 100 on Linux
 }
 
 /** CPU ms this process (every thread) and PostgreSQL (see postgresCpuMs) spent while `fn` ran, with its result. */

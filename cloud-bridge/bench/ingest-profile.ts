@@ -228,6 +228,15 @@ async function main() {
     const rows = [...sql].filter(([k]) => !k.startsWith('(')).sort((a, b) => b[1].ms - a[1].ms)
     for (const [k, v] of rows)
       console.log(`  ${(v.n / nb).toFixed(1).padStart(5)} × ${per(v.ms).padStart(6)} ms  ${k}`)
+    // Row updates per table, and how many were HOT (no index touched: the new row version fit on its page).
+    await new Promise((r) => setTimeout(r, 1500)) // the backends report their counters within a second
+    const upd = await db.query<{ relname: string; n_tup_upd: string; n_tup_hot_upd: string }>(
+      `SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE n_tup_upd > 0 ORDER BY relname`,
+    )
+    for (const r of upd.rows)
+      console.log(
+        `  updates ${r.relname.padEnd(24)} ${String(r.n_tup_upd).padStart(7)}, HOT ${r.n_tup_hot_upd}`,
+      )
     await pool?.stop()
   } finally {
     await tdb.drop()
