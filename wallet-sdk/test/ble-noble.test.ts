@@ -139,6 +139,27 @@ async function runTests(): Promise<void> {
     },
   )
 
+  t.test(
+    'the first message rides the State start write when it fits one ATT value, else follows it in chunks',
+    async (t) => {
+      const { radio, wallet } = await setup(t, { W4: 'b0:0c:00:00:01:04' })
+      for (const size of [20, 300]) {
+        const request = Uint8Array.from({ length: size }, (_, i) => (i * 7) & 0xff)
+        const r = await wallet.call<Result>('exchange', { tag: 'W4', messages: [request], viaChannel: true })
+        t.notOk(r.error, `${size} bytes: no error`)
+        t.same(r.replies, [request.map((b) => b ^ 0xff)], `${size} bytes: answered whole`)
+      }
+      const [small, large] = radio.links()
+      t.ok(small && large, 'two sessions')
+      t.equal(
+        small?.up.attOps.write_cmd ?? 0,
+        0,
+        'a 20-byte message: no Client2Server chunk, it came in the start',
+      )
+      t.ok((large?.up.attOps.write_cmd ?? 0) >= 2, 'a 300-byte message: a bare start, then its chunks')
+    },
+  )
+
   t.test('a box that dies mid-session is reported as DISCONNECTED, not a hang', async (t) => {
     const { radio, box, wallet } = await setup(t, { W3: 'b0:0c:00:00:01:03' })
     // Half a message: the box waits for the rest, the wallet waits for a reply.

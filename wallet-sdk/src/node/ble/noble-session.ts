@@ -3,7 +3,7 @@
  * outgoing messages are chunked to MTU − 3 and written without response, and the session ends exactly once —
  * on close(), on a State 0x02 notification from the box, or when the link drops.
  */
-import { BLE_STATE, chunkMessage, ProtocolError, Reassembler } from '@opg/protocol'
+import { BLE_STATE, chunkMessage, ProtocolError, Reassembler, sessionStartWrite } from '@opg/protocol'
 import { GattError, type GattSession } from './gatt-client.js'
 
 type Callback = (...args: never[]) => void
@@ -103,13 +103,10 @@ export class NobleGattSession implements GattSession {
   async send(message: Uint8Array): Promise<void> {
     if (this.#startPending) {
       this.#startPending = false
-      // 0x01 || message must fit one ATT value; otherwise a plain start and the message as chunks.
-      const carried = 1 + message.length <= this.mtu - 3
-      const value = carried
-        ? Buffer.concat([Buffer.of(BLE_STATE.start), message])
-        : Buffer.of(BLE_STATE.start)
-      await this.#writeState(value)
-      if (carried) return
+      // 0x01 || message when it fits one ATT value; otherwise a plain start and the message as chunks.
+      const value = sessionStartWrite(message, this.mtu)
+      await this.#writeState(Buffer.from(value.buffer, value.byteOffset, value.byteLength))
+      if (value.length === 1 + message.length) return
     }
     for (const chunk of chunkMessage(message, this.mtu)) await this.writeChunk(chunk)
   }
