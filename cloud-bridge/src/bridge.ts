@@ -11,12 +11,11 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import type { CryptoBackend } from '@opg/protocol'
 import mqtt from 'mqtt'
-import { type Logger, pino } from 'pino'
+import type { Logger } from 'pino'
 import { issuerPort, reconcilerPort, sandboxSmsPort } from './api/adapters.js'
 import { type ApiApp, createApi } from './api/app.js'
-import { BridgeError } from './api/errors.js'
 import { HttpServer } from './api/http-server.js'
-import { type Config, ConfigError, defaultMqttConnections, LOG_REDACT_PATHS, redactConfig } from './config.js'
+import { type Config, defaultMqttConnections, redactConfig } from './config.js'
 import { DEFAULT_ALERT_OPTIONS } from './console/alerts.js'
 import { ExposureSampler } from './console/sampler.js'
 import { bridgeBackend } from './crypto.js'
@@ -25,24 +24,25 @@ import { openDb } from './db/open.js'
 import { DEFAULT_POOL_SIZE } from './db/postgres.js'
 import type { Db } from './db/types.js'
 import { BoxCommands } from './fleet/box-commands.js'
-import { BrokerGate, sqlBrokerDirectory } from './fleet/broker-gate.js'
+import {
+  type BridgeBroker,
+  externalBrokerLogin,
+  type MqttLogin,
+  startBridgeBroker,
+} from './fleet/bridge-broker.js'
 import { deviceSecretAad } from './fleet/devices.js'
-import { EmbeddedBroker, type PresenceEvent } from './fleet/embedded-broker.js'
+import type { EmbeddedBroker } from './fleet/embedded-broker.js'
 import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
 import { IngestConsumer } from './ingest/consumer.js'
 import { BatchProcessor } from './ingest/processor.js'
-import { MasterKey } from './issuer/master-key.js'
+import { loadMasterKey, type MasterKey } from './issuer/master-key.js'
+import { createLogger } from './logger.js'
 import { BridgeMetrics } from './metrics/metrics.js'
-import {
-  type BoxLink,
-  OnlinePayments,
-  type PaymentProvider,
-  PayoutScheduler,
-  SandboxProvider,
-} from './online/index.js'
+import { checkedAdapter, mqttBoxLink, sandboxProvider, smsProvider } from './online/bridge-providers.js'
+import { OnlinePayments, type PaymentProvider, PayoutScheduler } from './online/index.js'
 import { ledgerPort, smsOutboxNotifier, walletsTableFreezer } from './reconcile/adapters.js'
 import { Reconciler } from './reconcile/reconciler.js'
-import { SandboxSmsProvider, SmsOutbox, type SmsProvider, TwilioSmsProvider } from './sms/index.js'
+import { SandboxSmsProvider, SmsOutbox } from './sms/index.js'
 import { InlineVerifier, type TokenVerifier, VerifyPool } from './verify/pool.js'
 
 /** How to build a bridge. */
@@ -71,28 +71,6 @@ export interface BridgeEndpoints {
   mqttUrl: string
 }
 
-/** A pino logger with the bridge's redaction rules. */
-export function createLogger(level: Config['log']['level'], destination?: pino.DestinationStream): Logger {
-  const opts = { level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }
-  return destination ? pino(opts, destination) : pino(opts)
-}
-
-/** Read the master key file; there is no default key, so a missing file refuses to start. */
-export function loadMasterKey(c: CryptoBackend, file: string | null): MasterKey {
-  if (!file)
-    throw new BridgeError(
-      'not_configured',
-      'no master key file: set OPG_MASTER_KEY_FILE (opg-bridge issuer init)',
-    )
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (err) {
-    throw new BridgeError('not_configured', `cannot read master key file ${file}`, { cause: err })
-  }
-  return MasterKey.parse(c, text)
-}
-
 interface Stoppable {
   name: string
   stop(): Promise<void> | void
@@ -112,11 +90,7 @@ export class Bridge {
   #payouts: PayoutScheduler | undefined
   #commands: BoxCommands | undefined
   #endpoints: BridgeEndpoints | undefined
-  #broker: EmbeddedBroker | null = null
-  /** The bridge's own login on the embedded broker: fresh per start, never written anywhere. */
-  #brokerLogin: { username: string; password: string } | null = null
-  /** How the bridge's own clients reach its embedded broker (loopback; TLS pinned to its CA, see below). */
-  #brokerSelf: { url: string; tls: { ca: Buffer; checkServerIdentity: () => undefined } | null } | null = null
+  #broker: BridgeBroker | null = null
 
   constructor(opts: BridgeOptions) {
     this.#opts = opts
@@ -158,7 +132,7 @@ export class Bridge {
 
   /** The embedded broker, when the bridge runs one (null with an external broker). */
   get embeddedBroker(): EmbeddedBroker | null {
-    return this.#broker
+    return this.#broker?.broker ?? null
   }
 
   /** Where the started bridge listens. */
@@ -196,8 +170,19 @@ export class Bridge {
     const unseal = (sealed: Uint8Array, tenantId: string, deviceId: string) =>
       master.open(sealed, deviceSecretAad(tenantId, deviceId))
     let mqttUrl = cfg.mqtt.url
-    if (mqttUrl === null) mqttUrl = await this.#startEmbeddedBroker(db, unseal)
-    const ownUrl = this.#brokerSelf?.url ?? mqttUrl
+    if (mqttUrl === null) {
+      const broker = await startBridgeBroker({ config: cfg, db, c, unseal, clock: this.#clock, log })
+      this.#broker = broker
+      this.#started.push({
+        name: 'embedded broker',
+        stop: async () => {
+          this.#broker = null
+          await broker.stop()
+        },
+      })
+      mqttUrl = broker.url
+    }
+    const ownUrl = this.#broker?.self.url ?? mqttUrl
     let verifier: TokenVerifier = new InlineVerifier()
     if (cfg.verifyWorkers !== 0) {
       const pool = new VerifyPool(cfg.verifyWorkers === null ? {} : { size: cfg.verifyWorkers })
@@ -232,7 +217,7 @@ export class Bridge {
     payouts.start()
     this.#started.push({ name: 'payout scheduler', stop: () => payouts.stop() })
 
-    const provider = this.#smsProvider(db)
+    const provider = smsProvider(cfg, db)
     const outbox = new SmsOutbox({
       db,
       provider,
@@ -268,7 +253,7 @@ export class Bridge {
       protocolVersion: embedded ? 4 : 5,
       group: cfg.mqtt.shareGroup,
       connections: cfg.mqtt.connections ?? defaultMqttConnections(availableParallelism(), DEFAULT_POOL_SIZE),
-      mqtt: this.#mqttClientOptions(),
+      mqtt: this.#mqttLogin(),
       log,
       observe: (r, seconds) => metrics.observeIngest(r, seconds),
     })
@@ -344,7 +329,7 @@ export class Bridge {
    */
   async #boxCommands(db: Db, master: MasterKey, mqttUrl: string): Promise<BoxCommands> {
     const client = await mqtt.connectAsync(mqttUrl, {
-      ...this.#mqttClientOptions(),
+      ...this.#mqttLogin(),
       clientId: `${this.config.mqtt.clientId}-boxcmd`,
       protocolVersion: this.config.mqtt.url === null ? 4 : 5,
       reconnectPeriod: 1000,
@@ -379,33 +364,27 @@ export class Bridge {
     const webhookSecret = cfg.payments.webhookSecretFile
       ? readFileSync(cfg.payments.webhookSecretFile, 'utf8').trim()
       : randomBytes(24).toString('hex')
-    const provider =
-      cfg.payments.provider === 'adapter' ? await this.#adapter(db) : this.#sandbox(webhookSecret, app)
+    let provider: PaymentProvider
+    if (cfg.payments.provider === 'adapter')
+      provider = await checkedAdapter(cfg, this.#opts.paymentProvider, db)
+    else {
+      const sandbox = sandboxProvider(cfg, { webhookSecret, clock: this.#clock, app, log: this.logger })
+      this.#started.push({ name: 'payment provider', stop: async () => sandbox.stop() })
+      provider = sandbox
+    }
     const cmd = await mqtt.connectAsync(mqttUrl, {
-      ...this.#mqttClientOptions(),
+      ...this.#mqttLogin(),
       clientId: `${cfg.mqtt.clientId}-cmd`,
       protocolVersion: cfg.mqtt.url === null ? 4 : 5,
       reconnectPeriod: 1000,
     })
     this.#started.push({ name: 'command publisher', stop: () => cmd.endAsync() })
-    const link: BoxLink = {
-      isOnline: async (tx, tenantId, deviceId) => {
-        const r = await tx.query<{ online: boolean }>(
-          'SELECT online FROM devices WHERE tenant_id = $1 AND id = $2',
-          [tenantId, deviceId],
-        )
-        return r.rows[0]?.online === true && cmd.connected
-      },
-      publish: async (topicName, payload) => {
-        await cmd.publishAsync(topicName, Buffer.from(payload), { qos: 1 })
-      },
-    }
     return new OnlinePayments({
       db,
       provider,
       c: this.#c,
       sealer: master,
-      link,
+      link: mqttBoxLink(cmd),
       webhookSecret,
       now: () => new Date(this.#clock()),
       topupLimits: {
@@ -415,162 +394,9 @@ export class Bridge {
     })
   }
 
-  /**
-   * A real provider's adapter, checked before it can move money: its mode matches the bridge's, it comes with
-   * its webhook secret, and a live bridge's database holds no test money (a test database never goes live).
-   */
-  async #adapter(db: Db): Promise<PaymentProvider> {
-    const cfg = this.config
-    const provider = this.#opts.paymentProvider
-    const issues: string[] = []
-    if (!provider)
-      issues.push(
-        `payments.provider: mode ${cfg.mode} needs a real card provider adapter passed to new Bridge({ paymentProvider }); the sandbox runs only with mode: test (OPG_MODE=test)`,
-      )
-    if (!cfg.payments.webhookSecretFile)
-      issues.push(
-        'payments.webhookSecretFile: a real provider signs its webhooks with a secret you set there',
-      )
-    if (provider && provider.testMode !== (cfg.mode === 'test')) {
-      const its = provider.testMode ? 'test' : 'live'
-      issues.push(`payments.provider: the ${provider.name} adapter is in ${its} mode but mode is ${cfg.mode}`)
-    }
-    if (cfg.mode === 'live') {
-      const test = await db.query('SELECT 1 FROM online_payments WHERE test_mode LIMIT 1')
-      if (test.rowCount > 0)
-        issues.push(
-          'mode: this database holds test-mode payments; run live on a database that never ran in test mode',
-        )
-    }
-    if (issues.length > 0 || !provider) throw new ConfigError(issues)
-    return provider
-  }
-
-  /** The sandbox provider: test tokens, test money. */
-  #sandbox(webhookSecret: string, app: () => ApiApp): SandboxProvider {
-    const cfg = this.config
-    const log = this.logger
-    // The config schema refuses the sandbox outside test mode; this keeps it true for configs built by hand.
-    if (cfg.mode !== 'test')
-      throw new ConfigError(['payments.provider: the sandbox runs only with mode: test'])
-    const provider = new SandboxProvider({
-      webhookSecret,
-      confirmDelayMs: cfg.payments.sandboxConfirmDelayMs,
-      now: this.#clock,
-      deliver: async (body, signature) => {
-        const res = await app().request('/webhooks/provider', {
-          method: 'POST',
-          body,
-          headers: { 'content-type': 'application/json', 'opg-signature': signature },
-        })
-        if (!res.ok) throw new Error(`webhook refused: ${res.status}`)
-      },
-      onError: (err) => log.warn({ err }, 'payment webhook not taken'),
-    })
-    this.#started.push({ name: 'payment provider', stop: async () => provider.stop() })
-    return provider
-  }
-
-  #smsProvider(db: Db): SmsProvider {
-    const s = this.config.sms
-    if (s.provider === 'twilio') {
-      return new TwilioSmsProvider({
-        accountSid: s.twilioAccountSid!,
-        authToken: readFileSync(s.twilioAuthTokenFile!, 'utf8').trim(),
-        from: s.from,
-        ...(s.twilioBaseUrl ? { baseUrl: s.twilioBaseUrl } : {}),
-      })
-    }
-    return new SandboxSmsProvider({ db, from: s.from })
-  }
-
-  /**
-   * The embedded broker, locked: boxes log in with their derived password, the bridge with a fresh random one;
-   * its session events are the boxes' online/offline signal, applied in order.
-   */
-  async #startEmbeddedBroker(
-    db: Db,
-    unseal: (sealed: Uint8Array, tenantId: string, deviceId: string) => Uint8Array,
-  ): Promise<string> {
-    const cfg = this.config
-    const log = this.logger
-    const login = { username: 'opg-bridge', password: randomBytes(32).toString('base64url') }
-    // Nobody is connected to a broker that is just starting, whatever an earlier run left in the table.
-    await db.query('UPDATE devices SET online = false WHERE online')
-    let presence: Promise<unknown> = Promise.resolve()
-    const onPresence = (e: PresenceEvent) => {
-      const at = new Date(this.#clock())
-      presence = presence
-        .then(() =>
-          db.query(
-            `UPDATE devices SET online = $3,
-               last_seen_at = CASE WHEN $3 THEN greatest(coalesce(last_seen_at, $4), $4) ELSE last_seen_at END
-             WHERE tenant_id = $1 AND id = $2`,
-            [e.tenantId, e.deviceId, e.online, at],
-          ),
-        )
-        .catch((err) => log.warn({ err, ...e }, 'box presence not recorded'))
-    }
-    const tls =
-      cfg.mqtt.embeddedTlsCertFile && cfg.mqtt.embeddedTlsKeyFile
-        ? { cert: readFileSync(cfg.mqtt.embeddedTlsCertFile), key: readFileSync(cfg.mqtt.embeddedTlsKeyFile) }
-        : null
-    const broker = new EmbeddedBroker({
-      host: cfg.mqtt.embeddedHost,
-      port: cfg.mqtt.embeddedPort,
-      tls,
-      gate: new BrokerGate({
-        directory: sqlBrokerDirectory(db, unseal),
-        bridge: login,
-        bridgeClientId: cfg.mqtt.clientId,
-        c: this.#c,
-      }),
-      onPresence,
-      onWarning: (detail, message) => log.warn(detail, message),
-    })
-    const url = await broker.start()
-    this.#broker = broker
-    this.#brokerLogin = login
-    // The bridge's own clients go over loopback even when the broker listens on every address. Over TLS they
-    // verify the chain (OPG_MQTT_CA_FILE, or the certificate itself when self-signed) but not the name: the
-    // certificate names the public address, and this connection never leaves the machine.
-    const port = new URL(url).port
-    const wildcard = ['0.0.0.0', '::', '[::]'].includes(cfg.mqtt.embeddedHost)
-    const host = wildcard ? '127.0.0.1' : new URL(url).hostname
-    this.#brokerSelf = {
-      url: `${tls ? 'mqtts' : 'mqtt'}://${host}:${port}`,
-      tls: tls
-        ? {
-            ca: cfg.mqtt.caFile ? readFileSync(cfg.mqtt.caFile) : tls.cert,
-            checkServerIdentity: () => undefined,
-          }
-        : null,
-    }
-    this.#started.push({
-      name: 'embedded broker',
-      stop: async () => {
-        await broker.stop()
-        this.#broker = null
-        this.#brokerLogin = null
-        this.#brokerSelf = null
-        await presence
-      },
-    })
-    log.info({ url }, 'embedded MQTT broker listening')
-    return url
-  }
-
-  #mqttClientOptions() {
-    const login = this.#brokerLogin
-    if (login) return { username: login.username, password: login.password, ...(this.#brokerSelf?.tls ?? {}) }
-    const m = this.config.mqtt
-    return {
-      ...(m.username ? { username: m.username } : {}),
-      ...(m.passwordFile ? { password: readFileSync(m.passwordFile, 'utf8').trim() } : {}),
-      ...(m.caFile ? { ca: readFileSync(m.caFile) } : {}),
-      ...(m.certFile ? { cert: readFileSync(m.certFile) } : {}),
-      ...(m.keyFile ? { key: readFileSync(m.keyFile) } : {}),
-    }
+  /** Login and TLS options of the bridge's own MQTT clients: its fresh login on the embedded broker, or config's. */
+  #mqttLogin(): MqttLogin {
+    return this.#broker?.self.options ?? externalBrokerLogin(this.config.mqtt)
   }
 
   /** Stop everything that started, newest first. Errors are logged and do not stop the rest. Idempotent. */
@@ -585,6 +411,7 @@ export class Bridge {
       }
     }
     this.#endpoints = undefined
+    this.#broker = null
     this.#app = undefined
     this.#reconciler = undefined
     this.#commands = undefined

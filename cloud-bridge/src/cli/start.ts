@@ -1,8 +1,9 @@
 /** `opg-bridge start` and `migrate`: run the bridge until told to stop; bring the database schema up to date. */
 import { action, subcommand } from '@opg/protocol/cli'
 import type { Command } from 'commander'
-import { Bridge, createLogger } from '../bridge.js'
+import { Bridge } from '../bridge.js'
 import { migrate } from '../db/migrate.js'
+import { createLogger } from '../logger.js'
 import type { BridgeCli } from './context.js'
 
 export function addStartCommands(program: Command, cli: BridgeCli): void {

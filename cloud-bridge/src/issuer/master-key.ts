@@ -4,7 +4,9 @@
  * 16-byte tag. The associated data names the row (e.g. `issuer:<tenant>:<key id>`), so a sealed secret
  * copied into another row does not open. There is no default key: the bridge must be given one.
  */
+import { readFileSync } from 'node:fs'
 import type { CryptoBackend } from '@opg/protocol'
+import { BridgeError } from '../api/errors.js'
 import { IssuerError } from './errors.js'
 
 /** Anything that seals and opens small secrets bound to a label. */
@@ -65,4 +67,20 @@ export class MasterKey implements SecretSealer {
       })
     }
   }
+}
+
+/** Read the master key file; there is no default key, so a missing file refuses to start. */
+export function loadMasterKey(c: CryptoBackend, file: string | null): MasterKey {
+  if (!file)
+    throw new BridgeError(
+      'not_configured',
+      'no master key file: set OPG_MASTER_KEY_FILE (opg-bridge issuer init)',
+    )
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new BridgeError('not_configured', `cannot read master key file ${file}`, { cause: err })
+  }
+  return MasterKey.parse(c, text)
 }

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import t from 'tap'
-import { Bridge, createLogger } from '../../src/bridge.js'
+import { Bridge } from '../../src/bridge.js'
 import { loadConfig } from '../../src/config.js'
+import { createLogger } from '../../src/logger.js'
 
 t.setTimeout(180_000)
 
