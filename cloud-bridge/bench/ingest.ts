@@ -256,11 +256,10 @@ async function main() {
     }
     const roundRatios: number[] = []
     for (let r = 0; r < ROUNDS; r++) {
-      const part = <T>(list: T[], per: number) =>
-        list.slice(
-          Math.round((r * list.length) / ROUNDS / per) * per,
-          Math.round(((r + 1) * list.length) / ROUNDS / per) * per,
-        )
+      // Round r's share of `list`, cut at multiples of `per` (whole 100-row inserts); the last round takes the rest.
+      const at = (k: number, list: unknown[], per: number) =>
+        k === ROUNDS ? list.length : Math.round((k * list.length) / ROUNDS / per) * per
+      const part = <T>(list: T[], per: number) => list.slice(at(r, list, per), at(r + 1, list, per))
       const b = part(batchesN, 1)
       const start = performance.now()
       const p = await withCpu(() => runPath(b, poolN), dbName)

@@ -173,13 +173,7 @@ export class Bridge {
     if (mqttUrl === null) {
       const broker = await startBridgeBroker({ config: cfg, db, c, unseal, clock: this.#clock, log })
       this.#broker = broker
-      this.#started.push({
-        name: 'embedded broker',
-        stop: async () => {
-          this.#broker = null
-          await broker.stop()
-        },
-      })
+      this.#started.push({ name: 'embedded broker', stop: () => broker.stop() })
       mqttUrl = broker.url
     }
     const ownUrl = this.#broker?.self.url ?? mqttUrl
