@@ -221,7 +221,7 @@ export class Bridge {
     outbox.start()
     this.#started.push({ name: 'sms outbox', stop: () => outbox.stop() })
 
-    const commands = await this.#boxCommands(db, master, ownUrl)
+    const commands = await this.#boxCommands(db, master, ownUrl, reconciler.config.purseGraceSeconds)
     const obs = cfg.observability
     const metrics = new BridgeMetrics(db, {
       token: obs.metricsTokenFile ? readFileSync(obs.metricsTokenFile, 'utf8').trim() : null,
@@ -321,7 +321,12 @@ export class Bridge {
    * Trusted time and revocation lists for the boxes (fleet/box-commands.ts), over an MQTT client of their own
    * so a slow publish never holds up ingest or online payments.
    */
-  async #boxCommands(db: Db, master: MasterKey, mqttUrl: string): Promise<BoxCommands> {
+  async #boxCommands(
+    db: Db,
+    master: MasterKey,
+    mqttUrl: string,
+    purseGraceSeconds: number,
+  ): Promise<BoxCommands> {
     const client = await mqtt.connectAsync(mqttUrl, {
       ...this.#mqttLogin(),
       clientId: `${this.config.mqtt.clientId}-boxcmd`,
@@ -335,6 +340,7 @@ export class Bridge {
       sealer: master,
       clock: this.#clock,
       log: this.logger,
+      purseGraceSeconds,
       link: {
         publish: async (topicName, payload) => {
           // Bounded: while the broker is away mqtt.js would hold the publish; the box's next status retries.

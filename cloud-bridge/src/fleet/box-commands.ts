@@ -1,6 +1,6 @@
 /**
  * Bridge → box commands that carry state the box needs before its next acceptance: trusted `time` and the
- * tenant's `revocations` list (frozen wallets). Each command gets the device's next `seq` (protocol SPEC.md
+ * tenant's `revocations` list (frozen wallets that can still pay: currentRevocations). Each command gets the device's next `seq` (protocol SPEC.md
  * §8.1) and is sealed with the box's MQTT key, so only this bridge can issue it and a recording cannot be
  * replayed.
  *
@@ -29,6 +29,7 @@ import {
 import type { Database, Queryable } from '../api/ports.js'
 import type { SecretSealer } from '../issuer/master-key.js'
 import { type Logger, silentLogger } from '../reconcile/reconciler.js'
+import { DEFAULT_RECONCILE_CONFIG } from '../reconcile/types.js'
 import { deviceSecret } from './devices.js'
 
 /** Publishes a sealed payload at QoS 1 (the composition root's MQTT client). */
@@ -61,6 +62,11 @@ export interface BoxCommandsOptions {
   minIntervalMs?: number
   /** How often changed revocation lists are looked for (default 5 s; 0: no timer). */
   pollMs?: number
+  /**
+   * How long after a purse certificate's expiry its tokens are still honoured (reconciliation's
+   * `purseGraceSeconds`, default 72 h): a frozen wallet stays on the list until then (revocationHorizon).
+   */
+  purseGraceSeconds?: number
 }
 
 /**
@@ -97,20 +103,41 @@ export async function sealBoxCommand(
   return { topic: t, payload: sealMqtt(c, key, t, CommandSchema, cmd) }
 }
 
+const DAY_MS = 86_400_000
+
 /**
- * The tenant's current revocation list and its version. The version moves only when the set of frozen wallets
- * changes (by digest), so every replica agrees on it; two replicas racing to record a new list both end with
- * the one row that won.
+ * The expiry before which a frozen wallet's certificates no longer matter: a box refuses a token whose
+ * certificate has expired on its own clock, and the bridge refuses it once the purse grace after expiry has
+ * passed too, so a wallet whose every certificate expired before `now − grace` can pay nobody. The horizon is
+ * that instant rounded down to the start of its UTC day, so a wallet leaves the list up to a day later than it
+ * could, and pruning changes a tenant's list (and its version) at most once a day.
+ */
+export function revocationHorizon(nowMs: number, purseGraceSeconds: number): number {
+  return Math.floor((nowMs - purseGraceSeconds * 1000) / DAY_MS) * DAY_MS
+}
+
+/**
+ * The tenant's current revocation list and its version: every frozen wallet that still holds a purse
+ * certificate expiring after the horizon (revocationHorizon). A frozen wallet cannot load a new purse, so the
+ * list holds the wallets frozen in the last few days (purse validity ≤ 72 h, plus the grace), not every wallet
+ * ever frozen, and stays far inside one MQTT payload. A frozen wallet that never loaded a purse cannot pay
+ * offline at all and is not listed. The version moves only when that set changes (by digest), so every replica
+ * agrees on it; two replicas racing to record a new list both end with the one row that won.
  */
 export async function currentRevocations(
   db: Database,
   c: CryptoBackend,
   tenantId: string,
   nowMs: number,
+  purseGraceSeconds: number = DEFAULT_RECONCILE_CONFIG.purseGraceSeconds,
 ): Promise<RevocationList> {
   const { rows } = await db.query<{ id: string }>(
-    'SELECT id FROM wallets WHERE tenant_id = $1 AND frozen ORDER BY id',
-    [tenantId],
+    `SELECT w.id FROM wallets w
+      WHERE w.tenant_id = $1 AND w.frozen
+        AND EXISTS (SELECT 1 FROM wallet_purses p
+                     WHERE p.tenant_id = w.tenant_id AND p.wallet_id = w.id AND p.expires_at > $2)
+      ORDER BY w.id`,
+    [tenantId, new Date(revocationHorizon(nowMs, purseGraceSeconds))],
   )
   const wallets = rows.map((r) => r.id)
   const digest = c.sha256(utf8(wallets.join(',')))
@@ -151,6 +178,7 @@ export class BoxCommands {
       timeResyncMs: 6 * 3600_000,
       minIntervalMs: 30_000,
       pollMs: 5_000,
+      purseGraceSeconds: DEFAULT_RECONCILE_CONFIG.purseGraceSeconds,
       ...o,
       log: o.log ?? silentLogger,
     }
@@ -288,7 +316,7 @@ export class BoxCommands {
   async #list(tenantId: string, now: number, fresh = false): Promise<RevocationList> {
     const hit = this.#lists.get(tenantId)
     if (!fresh && hit && now - hit.at < Math.max(this.#o.pollMs, 1_000)) return hit.list
-    const list = await currentRevocations(this.#o.db, this.#o.c, tenantId, now)
+    const list = await currentRevocations(this.#o.db, this.#o.c, tenantId, now, this.#o.purseGraceSeconds)
     this.#lists.set(tenantId, { list, at: now })
     return list
   }

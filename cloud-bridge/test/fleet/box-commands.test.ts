@@ -34,13 +34,59 @@ async function addBox(db: Db, sealer: MasterKey, tenantId: string, online = true
   return { tenantId, id, key: deriveKey(c, secret, 'mqtt', id8ToBytes(id)) }
 }
 
-async function addWallet(db: Db, tenantId: string, frozen: boolean): Promise<string> {
+const HOUR = 3600_000
+const DAY = 24 * HOUR
+/** Reconciliation's default purse grace: tokens are honoured this long after their certificate expired. */
+const GRACE = 72 * HOUR
+
+/** A wallet, with one purse certificate per expiry in `purses` (default: one valid for 72 h from T0). */
+async function addWallet(
+  db: Db,
+  tenantId: string,
+  frozen: boolean,
+  purses: number[] = [T0 + 72 * HOUR],
+): Promise<string> {
   const id = newId8(c)
   await db.query(
     'INSERT INTO wallets (tenant_id, id, public_key, currency, frozen) VALUES ($1, $2, $3, $4, $5)',
     [tenantId, id, c.randomBytes(32), 'EUR', frozen],
   )
+  for (const [i, expiresAt] of purses.entries()) {
+    await db.query(
+      `INSERT INTO wallet_purses (tenant_id, id, wallet_id, amount, per_payment_limit, currency, counter_base,
+         counter_end, issuer_key_id, certificate, issued_at, expires_at)
+       VALUES ($1, $2, $3, 5000, 1000, 'EUR', $4, $5, 'k1', $6, $7, $8)`,
+      [
+        tenantId,
+        newId8(c),
+        id,
+        i * 100,
+        i * 100 + 100,
+        c.randomBytes(64),
+        new Date(expiresAt - 72 * HOUR),
+        new Date(expiresAt),
+      ],
+    )
+  }
   return id
+}
+
+/** `n` frozen wallets of the tenant, each with one certificate expiring at `expiresAt`. */
+async function addFrozenWallets(db: Db, tenantId: string, n: number, expiresAt: number): Promise<void> {
+  await db.query(
+    `INSERT INTO wallets (tenant_id, id, public_key, currency, frozen)
+     SELECT $1, lpad(to_hex(g), 16, '0'), decode(md5(g::text) || md5('k' || g::text), 'hex'), 'EUR', true
+       FROM generate_series(1, $2::int) AS g`,
+    [tenantId, n],
+  )
+  await db.query(
+    `INSERT INTO wallet_purses (tenant_id, id, wallet_id, amount, per_payment_limit, currency, counter_base,
+       counter_end, issuer_key_id, certificate, issued_at, expires_at)
+     SELECT $1, lpad(to_hex(g), 16, '0'), lpad(to_hex(g), 16, '0'), 5000, 1000, 'EUR', 0, 100, 'k1',
+            decode(md5(g::text), 'hex'), $3::timestamptz - interval '72 hours', $3::timestamptz
+       FROM generate_series(1, $2::int) AS g`,
+    [tenantId, n, new Date(expiresAt)],
+  )
 }
 
 function rig(db: Db) {
@@ -113,15 +159,60 @@ t.test('box commands', async (t) => {
       const tenantId = await seedTenant(db)
       const r = rig(db)
       const box = await addBox(db, r.sealer, tenantId)
-      await db.query(
-        `INSERT INTO wallets (tenant_id, id, public_key, currency, frozen)
-         SELECT $1, lpad(to_hex(g), 16, '0'), decode(md5(g::text) || md5('k' || g::text), 'hex'), 'EUR', true
-           FROM generate_series(1, 16000) AS g`,
-        [tenantId],
-      )
+      // 16,000 wallets frozen within the last few days, each still holding a certificate.
+      await addFrozenWallets(db, tenantId, 16_000, T0 + 24 * HOUR)
       await r.commands.onStatus(tenantId, box.id, { clock: 'unsynced', revocations: -1 })
       t.match(r.inbox(box), [{ type: 'time' }], 'the time still goes out')
       t.equal(r.commands.stats.failed, 1, 'the oversized list is a counted failure, not a silent drop')
+    })
+
+    await t.test('the list holds the frozen wallets that can still pay somewhere', async (t) => {
+      const tenantId = await seedTenant(db)
+      const r = rig(db)
+      const box = await addBox(db, r.sealer, tenantId)
+      // Years of freezes: 16,000 wallets whose last certificate expired 30 days ago would not fit one payload.
+      await addFrozenWallets(db, tenantId, 16_000, T0 - 30 * DAY)
+      const live = await addWallet(db, tenantId, true, [T0 + 12 * HOUR])
+      const renewed = await addWallet(db, tenantId, true, [T0 - 20 * DAY, T0 + 60 * HOUR])
+      const inGrace = await addWallet(db, tenantId, true, [T0 - 2 * DAY])
+      await addWallet(db, tenantId, true, []) // never loaded a purse: cannot pay offline
+      await addWallet(db, tenantId, true, [T0 - GRACE - 1]) // honoured by nobody since just before T0
+      await addWallet(db, tenantId, false, [T0 + 72 * HOUR]) // not frozen
+      await r.commands.onStatus(tenantId, box.id, { clock: 'trusted', revocations: -1 })
+      const got = r.inbox(box).filter((m) => m.type === 'revocations')
+      t.same(
+        got.map((m) => m.type === 'revocations' && m.wallets),
+        [[live, renewed, inGrace].sort()],
+        'frozen wallets with a certificate that a box or the bridge still honours, and only those',
+      )
+      t.equal(r.commands.stats.failed, 0, 'sent: the list no longer grows with every wallet ever frozen')
+    })
+
+    await t.test('a wallet leaves the list within a day after its last certificate’s grace', async (t) => {
+      const tenantId = await seedTenant(db)
+      const r = rig(db)
+      const box = await addBox(db, r.sealer, tenantId)
+      const expiresAt = T0 + 84 * HOUR // noon, three days after T0
+      const w = await addWallet(db, tenantId, true, [expiresAt])
+      const lists = () => r.inbox(box).filter((m) => m.type === 'revocations')
+      await r.commands.poll()
+      t.equal(r.sent.length, 0, 'the first poll learns the list')
+      await r.commands.onStatus(tenantId, box.id, { clock: 'trusted', revocations: -1 })
+      t.match(lists(), [{ version: 1, wallets: [w] }])
+
+      r.clock.now = expiresAt + GRACE + HOUR
+      await r.commands.poll()
+      t.equal(lists().length, 1, 'past the grace, within the same UTC day: still listed, nothing new')
+      r.clock.now = expiresAt + GRACE + 12 * HOUR // midnight: the horizon moves to the next day
+      await r.commands.poll()
+      t.match(
+        lists().at(-1),
+        { version: 2, wallets: [] },
+        'dropped at the next UTC day, pushed as a new version',
+      )
+      r.clock.now += 60_000
+      await r.commands.poll()
+      t.equal(lists().length, 2, 'and not pushed again')
     })
 
     await t.test('a changed list is pushed to every online box of that tenant only', async (t) => {
