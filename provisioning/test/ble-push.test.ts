@@ -30,9 +30,9 @@ async function runBox(config: Config): Promise<void> {
   servePeer(
     {
       // The real command line, as the image would run it (default limits).
-      serveCli: async (args: { dir: string }, emit) => {
+      serveCli: async (args: { dir: string; extra?: string[] }, emit) => {
         const { runCli } = await import('../../node-runtime/src/cli/main.js')
-        void runCli(['receive-provisioning', '--ble', '--dir', args.dir], {
+        void runCli(['receive-provisioning', '--ble', '--dir', args.dir, ...(args.extra ?? [])], {
           stdout: (line) => emit('log', line),
           stderr: (line) => emit('log', line),
           env: {},
@@ -159,11 +159,11 @@ async function runTests(): Promise<void> {
   peers.push(tech)
   const advertising = (setupId: string) => (cs: ReturnType<VirtualRadio['controllers']>) =>
     cs.some((x) => x.advertising && x.localName === `OPGS ${setupId}`)
-  async function startBox(name: string, address: string, maxFailures: number | 'cli') {
+  async function startBox(name: string, address: string, maxFailures: number | 'cli', extra: string[] = []) {
     const box = newBoxDir(name)
     const p = spawnPeer({ file: FILE, role: 'box', radioPath: radio.path, address })
     peers.push(p)
-    if (maxFailures === 'cli') await p.call('serveCli', { dir: box.dir })
+    if (maxFailures === 'cli') await p.call('serveCli', { dir: box.dir, extra })
     else await p.call('serve', { dir: box.dir, maxFailures })
     await radio.waitFor(advertising(box.setupId))
     return { ...box, peer: p }
@@ -228,6 +228,20 @@ async function runTests(): Promise<void> {
     t.notOk(existsSync(join(box.dir, 'manifest.json')), 'nothing written')
     t.ok(existsSync(join(box.dir, 'setup-code.json')))
     t.notOk(box.peer.events.some((e) => e.event === 'installed'))
+  })
+
+  t.test('--timeout: without a bundle the box stops offering the service and says why', async (t) => {
+    const box = await startBox('box-e', 'b0:0c:00:00:00:0e', 'cli', ['--timeout', '3'])
+    const outcome = await box.peer.waitForEvent((e) => e.event === 'installed' || e.event === 'failed')
+    t.same(outcome, { event: 'failed', data: 1 }, 'the command exits 1')
+    const said = box.peer.events.filter((e) => e.event === 'log').map((e) => String(e.data))
+    t.ok(
+      said.some((l) => l.includes('error timeout: no bundle arrived within 3 s')),
+      `says why, with its code: ${said.join(' | ')}`,
+    )
+    await radio.waitFor((cs) => !advertising(box.setupId)(cs))
+    t.ok(existsSync(join(box.dir, 'setup-code.json')), 'the code is kept for the next attempt')
+    t.notOk(existsSync(join(box.dir, 'manifest.json')))
   })
 
   t.test('the code of one box does not open another; both command lines end to end', async (t) => {

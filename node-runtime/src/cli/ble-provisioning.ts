@@ -47,6 +47,11 @@ export interface BleReceiveOptions {
   failureDelayMs?: (failures: number) => number
   /** How long to wait for each of the technician's messages (default 30 s). */
   replyTimeoutMs?: number
+  /**
+   * Stop offering the service when no bundle is installed within this long (default: never). A session under
+   * way at that moment may finish (each of its messages is still bounded by `replyTimeoutMs`); no new one starts.
+   */
+  timeoutMs?: number
   stdout: (line: string) => void
   onError?: (err: unknown) => void
   now?: () => number
@@ -58,7 +63,7 @@ export interface BleReceiveOptions {
 export class BleProvisioningError extends Error {
   override readonly name = 'BleProvisioningError'
   constructor(
-    readonly code: 'no_setup_code' | 'already_provisioned' | 'stopped',
+    readonly code: 'no_setup_code' | 'already_provisioned' | 'stopped' | 'timeout',
     message: string,
   ) {
     super(message)
@@ -77,9 +82,16 @@ export async function receiveOverBle(o: BleReceiveOptions): Promise<string[]> {
   let notBefore = 0
   let busy = false
   let installed: (names: string[]) => void = () => {}
-  const done = new Promise<string[]>((resolve) => {
+  let expire: () => void = () => {}
+  const done = new Promise<string[]>((resolve, reject) => {
     installed = resolve
+    expire = () =>
+      reject(new BleProvisioningError('timeout', `no bundle arrived within ${(o.timeoutMs ?? 0) / 1000} s`))
   })
+  // Set when the time is up; the promise is settled then, or when a session under way ends without a bundle.
+  let expired = false
+  // Settled late (a stop first, then the session under way at the deadline ends): not an unhandled rejection.
+  done.catch(() => undefined)
 
   const left = () => Math.min(255, Math.max(0, maxFailures - failures))
   const send = (s: BleSession, m: ProvisionMessage) => s.send(encodeProvisionMessage(m))
@@ -100,7 +112,7 @@ export async function receiveOverBle(o: BleReceiveOptions): Promise<string[]> {
     const hello = await receive(s)
     if (hello?.type !== 'hello') return refuse(s, 'badMessage')
     if (failures >= maxFailures) return refuse(s, 'locked')
-    if (busy || now() < notBefore) return refuse(s, 'wait')
+    if (busy || expired || now() < notBefore) return refuse(s, 'wait')
     busy = true
     try {
       const eph = provisionEphemeral()
@@ -141,6 +153,7 @@ export async function receiveOverBle(o: BleReceiveOptions): Promise<string[]> {
       installed([...files.keys()])
     } finally {
       busy = false
+      if (expired) expire()
     }
   }
 
@@ -152,12 +165,20 @@ export async function receiveOverBle(o: BleReceiveOptions): Promise<string[]> {
   })
   await binding.start(handle)
   o.stdout(`offering BLE provisioning as ${BLE_PROVISION_NAME_PREFIX} ${setup.setupId}`)
+  const timer =
+    o.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          expired = true
+          if (!busy) expire()
+        }, o.timeoutMs)
   try {
     const stopped = o.stopSignal?.then(() => {
       throw new BleProvisioningError('stopped', 'stopped before a bundle arrived')
     })
     return await (stopped ? Promise.race([done, stopped]) : done)
   } finally {
+    clearTimeout(timer)
     await binding.stop()
   }
 }

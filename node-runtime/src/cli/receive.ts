@@ -17,25 +17,30 @@ export function addReceiveCommand(program: Command, cli: NodeCli): void {
     .option('--ble', "offer the BLE provisioning service (needs the image's setup-code.json in --dir)")
     .requiredOption('--dir <dir>', 'where the bundle files go')
     .option('--baud <n>', 'baud rate', '115200')
-    .option('--timeout <seconds>', 'give up after this long', '600')
+    .option(
+      '--timeout <seconds>',
+      'give up after this long (serial: waiting for the transfer or its next frame; BLE: without a bundle installed)',
+      '600',
+    )
     .action(
       action(async (o: { serial?: string; ble?: boolean; dir: string; baud: string; timeout: string }) => {
         if ((o.serial === undefined) === !o.ble) throw new CliUsageError('give one of --serial or --ble')
+        const timeout = Number(o.timeout)
+        if (!Number.isFinite(timeout) || timeout <= 0) throw new CliUsageError('--timeout takes seconds')
         if (o.ble) {
           const { BlenoBleBinding } = await import('../bindings/ble/index.js')
           await receiveOverBle({
             dir: o.dir,
             binding: (options) => new BlenoBleBinding(options),
+            timeoutMs: timeout * 1000,
             stdout: cli.output.out,
             ...(cli.io.stopSignal ? { stopSignal: cli.io.stopSignal } : {}),
           })
           return 0
         }
         const baudRate = Number(o.baud)
-        const timeout = Number(o.timeout)
         if (!Number.isInteger(baudRate) || baudRate <= 0)
           throw new CliUsageError('--baud takes a whole number')
-        if (!Number.isFinite(timeout) || timeout <= 0) throw new CliUsageError('--timeout takes seconds')
         await receiveProvisioning({
           path: o.serial!,
           dir: o.dir,
