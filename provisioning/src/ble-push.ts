@@ -78,7 +78,10 @@ export async function pushOverBle(
       if (m.reason === 'wrongCode')
         throw new ProvisionError('wrong_code', `the box refused the code (${m.attemptsLeft} attempts left)`)
       if (m.reason === 'locked')
-        throw new ProvisionError('box_locked', 'the box is locked after too many wrong codes (see README)')
+        throw new ProvisionError(
+          'box_locked',
+          'the box is locked after too many wrong codes: it takes one attempt again an hour after the last (see README)',
+        )
       if (m.reason === 'wait')
         throw new ProvisionError(
           'transfer_failed',

@@ -1,7 +1,16 @@
 // The bundle over BLE: `opg-node receive-provisioning --ble`'s receiver on the real bleno and the technician's
 // pushOverBle on the real noble, each in its own process on testkit's virtual HCI radio. This file is all three
 // roles: the test, the box (OPG_PEER_ROLE=box) and the technician's laptop (OPG_PEER_ROLE=tech).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -40,11 +49,12 @@ async function runBox(config: Config): Promise<void> {
         }).then((code) => emit(code === 0 ? 'installed' : 'failed', code))
         return { ok: true }
       },
-      serve: async (args: { dir: string; maxFailures: number }, emit) => {
+      serve: async (args: { dir: string; maxFailures: number; lockMs?: number }, emit) => {
         void receiveOverBle({
           dir: args.dir,
           binding: (options) => new BlenoBleBinding(options),
           maxFailures: args.maxFailures,
+          ...(args.lockMs !== undefined ? { lockMs: args.lockMs } : {}),
           failureDelayMs: () => 0,
           stdout: (line) => emit('log', line),
           stopSignal: stopped,
@@ -159,12 +169,24 @@ async function runTests(): Promise<void> {
   peers.push(tech)
   const advertising = (setupId: string) => (cs: ReturnType<VirtualRadio['controllers']>) =>
     cs.some((x) => x.advertising && x.localName === `OPGS ${setupId}`)
-  async function startBox(name: string, address: string, maxFailures: number | 'cli', extra: string[] = []) {
+  async function startBox(
+    name: string,
+    address: string,
+    maxFailures: number | 'cli',
+    o: { extra?: string[]; lockMs?: number; failed?: { count: number; agoMs: number } } = {},
+  ) {
     const box = newBoxDir(name)
+    if (o.failed) {
+      // The counter a previous run left: its time is the last wrong code's.
+      const file = join(box.dir, 'ble-setup-failures')
+      writeFileSync(file, `${o.failed.count}\n`, { mode: 0o600 })
+      const at = new Date(Date.now() - o.failed.agoMs)
+      utimesSync(file, at, at)
+    }
     const p = spawnPeer({ file: FILE, role: 'box', radioPath: radio.path, address })
     peers.push(p)
-    if (maxFailures === 'cli') await p.call('serveCli', { dir: box.dir, extra })
-    else await p.call('serve', { dir: box.dir, maxFailures })
+    if (maxFailures === 'cli') await p.call('serveCli', { dir: box.dir, extra: o.extra ?? [] })
+    else await p.call('serve', { dir: box.dir, maxFailures, lockMs: o.lockMs })
     await radio.waitFor(advertising(box.setupId))
     return { ...box, peer: p }
   }
@@ -217,21 +239,45 @@ async function runTests(): Promise<void> {
     },
   )
 
-  t.test('after maxFailures wrong codes the box is locked, even against the right code', async (t) => {
-    const box = await startBox('box-b', 'b0:0c:00:00:00:0b', 2)
-    t.equal((await push(box.setupId, wrongCode(box.code))).error, 'wrong_code')
-    const second = await push(box.setupId, wrongCode(box.code))
-    t.equal(second.error, 'box_locked', 'the second wrong code locks it')
-    const right = await push(box.setupId, box.code)
-    t.equal(right.error, 'box_locked', 'the right code is refused once locked')
-    t.equal(failures(box.dir), '2')
-    t.notOk(existsSync(join(box.dir, 'manifest.json')), 'nothing written')
-    t.ok(existsSync(join(box.dir, 'setup-code.json')))
-    t.notOk(box.peer.events.some((e) => e.event === 'installed'))
+  t.test(
+    'after maxFailures wrong codes the box is locked for lockMs, even against the right code',
+    async (t) => {
+      const lockMs = 10_000
+      const box = await startBox('box-b', 'b0:0c:00:00:00:0b', 2, { lockMs })
+      t.equal((await push(box.setupId, wrongCode(box.code))).error, 'wrong_code')
+      const second = await push(box.setupId, wrongCode(box.code))
+      const lockedAt = Date.now()
+      t.equal(second.error, 'box_locked', 'the second wrong code locks it')
+      const right = await push(box.setupId, box.code)
+      t.ok(Date.now() - lockedAt < lockMs, 'still within the lock') // else this run was too slow to tell
+      t.equal(right.error, 'box_locked', 'the right code is refused while locked')
+      t.equal(failures(box.dir), '2')
+      t.notOk(existsSync(join(box.dir, 'manifest.json')), 'nothing written')
+      t.ok(existsSync(join(box.dir, 'setup-code.json')))
+      t.notOk(box.peer.events.some((e) => e.event === 'installed'))
+
+      // Not for good: a stranger in radio range must not be able to stop the box from ever being provisioned.
+      await new Promise((r) => setTimeout(r, lockedAt + lockMs - Date.now() + 100))
+      const later = await push(box.setupId, box.code)
+      t.notOk(later.error, later.message ?? 'installed once the lock is over')
+      t.ok(existsSync(join(box.dir, 'manifest.json')))
+    },
+  )
+
+  t.test('a restarted box takes the lock up from the time of the last wrong code', async (t) => {
+    // Default limits (10 wrong codes, locked 1 h): the counter file is at the limit.
+    const recent = await startBox('box-f', 'b0:0c:00:00:00:0f', 10, { failed: { count: 10, agoMs: 600_000 } })
+    const r1 = await push(recent.setupId, recent.code)
+    t.equal(r1.error, 'box_locked', 'ten minutes after the tenth wrong code: still locked after a restart')
+    t.notOk(existsSync(join(recent.dir, 'manifest.json')))
+    const old = await startBox('box-g', 'b0:0c:00:00:00:10', 10, { failed: { count: 10, agoMs: 7_200_000 } })
+    const r2 = await push(old.setupId, old.code)
+    t.notOk(r2.error, r2.message ?? 'two hours later the right code installs the bundle')
+    t.ok(existsSync(join(old.dir, 'manifest.json')))
   })
 
   t.test('--timeout: without a bundle the box stops offering the service and says why', async (t) => {
-    const box = await startBox('box-e', 'b0:0c:00:00:00:0e', 'cli', ['--timeout', '3'])
+    const box = await startBox('box-e', 'b0:0c:00:00:00:0e', 'cli', { extra: ['--timeout', '3'] })
     const outcome = await box.peer.waitForEvent((e) => e.event === 'installed' || e.event === 'failed')
     t.same(outcome, { event: 'failed', data: 1 }, 'the command exits 1')
     const said = box.peer.events.filter((e) => e.event === 'log').map((e) => String(e.data))

@@ -6,10 +6,13 @@
  * last), deletes its setup code (the code is one-time) and stops the service, so it disappears from the air.
  *
  * Wrong proofs are counted in a file beside the bundle before the answer goes out, so pulling the plug does
- * not buy more guesses; each one doubles the wait before the next attempt, and `maxFailures` locks the
- * service for good — a person with the SD card must delete the counter file.
+ * not buy more guesses: each one doubles the wait before the next attempt, and `maxFailures` of them lock the
+ * service for `lockMs` after the last (the file's time says when that was, so a restart does not shorten
+ * either wait). The lock is not for good: the code has 80 bits, so no rate of online guessing comes near it,
+ * and a permanent lock only let anyone in radio range stop a box from being provisioned until someone came
+ * with its SD card.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   BLE_PROVISION_NAME_PREFIX,
@@ -41,8 +44,10 @@ export interface BleReceiveOptions {
   dir: string
   /** Makes the binding (bleno in production) from the options this module sets. */
   binding: (options: BleBindingOptions) => BleBinding
-  /** Wrong proofs before the service locks for good (default 10). */
+  /** Wrong proofs before the service locks (default 10). */
   maxFailures?: number
+  /** How long the service stays locked after the last wrong proof, once there were maxFailures (default 1 h). */
+  lockMs?: number
   /** Wait after the n-th wrong proof before the next attempt (default 2 s × 2^(n−1), at most 5 min). */
   failureDelayMs?: (failures: number) => number
   /** How long to wait for each of the technician's messages (default 30 s). */
@@ -78,8 +83,15 @@ export async function receiveOverBle(o: BleReceiveOptions): Promise<string[]> {
   const maxFailures = o.maxFailures ?? 10
   const now = o.now ?? Date.now
   const counterPath = join(o.dir, FAILURES_FILE)
-  let failures = await readFailures(counterPath)
-  let notBefore = 0
+  const lockMs = o.lockMs ?? 3_600_000
+  const delay = (n: number) => (o.failureDelayMs ?? defaultDelay)(n)
+  const last = await readFailures(counterPath, maxFailures, now())
+  let failures = last.count
+  // Waits resume from the last wrong proof's time on disk, never longer than a whole wait from now (a clock
+  // set back at boot) and never shorter than what is left of it.
+  const resume = (waitMs: number) => now() + Math.min(waitMs, Math.max(0, last.at + waitMs - now()))
+  let notBefore = failures > 0 ? resume(delay(failures)) : 0
+  let lockedUntil = failures >= maxFailures ? resume(lockMs) : 0
   let busy = false
   let installed: (names: string[]) => void = () => {}
   let expire: () => void = () => {}
@@ -111,7 +123,7 @@ export async function receiveOverBle(o: BleReceiveOptions): Promise<string[]> {
   const handle = async (s: BleSession): Promise<void> => {
     const hello = await receive(s)
     if (hello?.type !== 'hello') return refuse(s, 'badMessage')
-    if (failures >= maxFailures) return refuse(s, 'locked')
+    if (failures >= maxFailures && now() < lockedUntil) return refuse(s, 'locked')
     if (busy || expired || now() < notBefore) return refuse(s, 'wait')
     busy = true
     try {
@@ -131,9 +143,12 @@ export async function receiveOverBle(o: BleReceiveOptions): Promise<string[]> {
         failures++
         // Counted on disk before the technician hears the answer: a power cut cannot give a free guess.
         await writeFile(counterPath, `${failures}\n`, { mode: 0o600 })
-        notBefore = now() + (o.failureDelayMs ?? defaultDelay)(failures)
+        notBefore = now() + delay(failures)
         o.stdout(`wrong setup code from ${s.peer} (${failures} of ${maxFailures})`)
-        return refuse(s, failures >= maxFailures ? 'locked' : 'wrongCode')
+        if (failures < maxFailures) return refuse(s, 'wrongCode')
+        lockedUntil = now() + lockMs
+        o.stdout(`BLE provisioning locked for ${Math.round(lockMs / 60_000)} min`)
+        return refuse(s, 'locked')
       }
       await send(s, { type: 'accept', tag: keys.boxProof })
       const bundle = await receive(s)
@@ -229,13 +244,21 @@ async function readSetupCode(dir: string): Promise<{ setupId: string; code: stri
   }
 }
 
-async function readFailures(path: string): Promise<number> {
+/**
+ * The wrong proofs counted so far and when the last was (the file's modification time). An unreadable count
+ * is treated as the limit, its time as now: locked rather than reset (fail closed).
+ */
+async function readFailures(
+  path: string,
+  limit: number,
+  nowMs: number,
+): Promise<{ count: number; at: number }> {
   try {
-    const n = Number((await readFile(path, 'utf8')).trim())
-    // An unreadable count is treated as locked rather than as zero: fail closed.
-    return Number.isInteger(n) && n >= 0 ? n : Number.POSITIVE_INFINITY
+    const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)])
+    const n = Number(text.trim())
+    return Number.isInteger(n) && n >= 0 ? { count: n, at: st.mtimeMs } : { count: limit, at: nowMs }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0
-    return Number.POSITIVE_INFINITY
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { count: 0, at: 0 }
+    return { count: limit, at: nowMs }
   }
 }
