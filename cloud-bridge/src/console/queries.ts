@@ -27,6 +27,19 @@ export interface BoxRow {
   unsyncedForMs: number
   /** Storage problems its last status reported (null when none). */
   storage: BoxStorage | null
+  /**
+   * The revocation list: the version the box last said it applies (null: none reported) and the tenant's
+   * current one (0: no list yet). A box behind may still take a wallet frozen since.
+   */
+  revocations: { applied: number | null; current: number }
+}
+
+/**
+ * A box that can still take a wallet frozen since its last status: unrevoked, and the version of the revocation
+ * list it reported is below the tenant's current one (the bridge sends the list when the box next reports).
+ */
+export function revocationsBehind(b: BoxRow): boolean {
+  return !b.revoked && b.revocations.current > 0 && (b.revocations.applied ?? -1) < b.revocations.current
 }
 
 /** What a box's status says is wrong with its storage (protocol OnlineStatusSchema `storage`). */
@@ -108,9 +121,11 @@ export async function boxes(q: Queryable, s: Scope, now: Date): Promise<BoxRow[]
     pending_count: number
     status: unknown
     revoked_at: Date | null
+    revocation_version: string | number | null
   }>(
     `SELECT d.id, d.label, d.merchant_id, m.name AS merchant_name, d.last_seen_at, d.online, d.pending_count,
-            d.status, d.revoked_at
+            d.status, d.revoked_at,
+            (SELECT max(r.version) FROM revocation_lists r WHERE r.tenant_id = d.tenant_id) AS revocation_version
        FROM devices d JOIN merchants m ON m.tenant_id = d.tenant_id AND m.id = d.merchant_id
       WHERE d.tenant_id = $1 AND ($2::text IS NULL OR d.merchant_id = $2)`,
     [s.tenantId, s.merchantId],
@@ -133,6 +148,12 @@ export async function boxes(q: Queryable, s: Scope, now: Date): Promise<BoxRow[]
       unsyncedForMs:
         !r.online && pendingCount > 0 && lastSeenAt ? Math.max(0, now.getTime() - lastSeenAt.getTime()) : 0,
       storage: storageOf(status),
+      revocations: {
+        // −1 in a status: the box applies no list yet.
+        applied:
+          typeof status?.revocations === 'number' && status.revocations >= 0 ? status.revocations : null,
+        current: r.revocation_version === null ? 0 : Number(r.revocation_version),
+      },
     }
   })
   const tier = (b: BoxRow) => (b.revoked ? 3 : b.pendingCount > 0 ? (b.online ? 1 : 0) : 2)

@@ -118,6 +118,55 @@ t.test('sign-in, cookie, pages and sign-out', async (t) => {
   })
 })
 
+t.test('a box behind on the revocation list is counted and named', async (t) => {
+  await forEachDatabase(t, async (t, db) => {
+    const { api, a } = await setup(db)
+    const { b } = await signedIn(api.app, a.operator)
+    const figure = async () => {
+      const html = await (await b.get('/console/fleet')).text()
+      return /id="revocations-behind"[\s\S]*?<span class="value">(\d+)</.exec(html)?.[1]
+    }
+    const statusLine = async () => {
+      const html = await (await b.get(`/console/boxes/${a.deviceId}`)).text()
+      return /<dt>Revocation list<\/dt><dd>([^<]*)<\/dd>/.exec(html)?.[1]
+    }
+    /** The box reports the list version it applies. */
+    const reports = (revocations: number | undefined) =>
+      db.query(`UPDATE devices SET status = $3::jsonb WHERE tenant_id = $1 AND id = $2`, [
+        a.tenantId,
+        a.deviceId,
+        JSON.stringify({
+          v: 1,
+          online: true,
+          version: '0.1.0',
+          ...(revocations !== undefined ? { revocations } : {}),
+        }),
+      ])
+    await reports(-1)
+    t.equal(await figure(), '0', 'no list yet: nobody is behind')
+    t.equal(await statusLine(), 'none', 'the box applies none, and there is none')
+
+    for (const version of [1, 2]) {
+      await db.query(
+        'INSERT INTO revocation_lists (tenant_id, version, digest, wallets, created_at) VALUES ($1, $2, $3, 1, $4)',
+        [a.tenantId, version, new Uint8Array(32).fill(version), api.now],
+      )
+    }
+    await reports(1)
+    t.equal(await figure(), '1', 'counted on the fleet page')
+    t.equal(await statusLine(), 'version 1: behind the current version 2')
+    await reports(undefined)
+    t.equal(
+      await statusLine(),
+      'none: behind the current version 2',
+      'a status that does not say counts as none',
+    )
+    await reports(2)
+    t.equal(await figure(), '0')
+    t.equal(await statusLine(), 'version 2 (current)')
+  })
+})
+
 t.test('the cookie is Secure outside loopback', async (t) => {
   await forEachDatabase(
     t,

@@ -1,7 +1,7 @@
 /** Operator pages about boxes: the fleet (riskiest first, unsynced exposure and its history) and one box. */
 import type { ConsoleAlert } from '../alerts.js'
 import { money, moneyByCurrency, relative, shortId, when } from '../format.js'
-import type { BoxRow, ExposurePoint, PaymentRow } from '../queries.js'
+import { type BoxRow, type ExposurePoint, type PaymentRow, revocationsBehind } from '../queries.js'
 import type { ConsoleSession } from '../session.js'
 import { Figure, Layout } from './layout.js'
 
@@ -67,6 +67,11 @@ export function FleetPage(p: FleetProps) {
           label="Boxes holding payments"
           value={String(live.filter((b) => b.pendingCount > 0).length)}
         />
+        <Figure
+          id="revocations-behind"
+          label="Boxes behind on the revocation list (may still take a wallet frozen since)"
+          value={String(live.filter(revocationsBehind).length)}
+        />
       </section>
       <section>
         <h2>Unsynced exposure over time</h2>
@@ -117,7 +122,7 @@ export function BoxPage(p: BoxProps) {
       </section>
       <section>
         <h2>Last status report</h2>
-        <StatusReport status={p.status} />
+        <StatusReport status={p.status} box={p.box} />
       </section>
     </Layout>
   )
@@ -211,8 +216,16 @@ function BoxCommandsPanel(p: BoxProps) {
   )
 }
 
+/** The version of the revocation list the box applies, against the tenant's current one. */
+function revocationLine(b: BoxRow): string {
+  const { applied, current } = b.revocations
+  const label = applied === null ? 'none' : `version ${applied}`
+  if (revocationsBehind(b)) return `${label}: behind the current version ${current}`
+  return current > 0 ? `${label} (current)` : label
+}
+
 /** The box's last status as a person reads it; the raw report stays one click away. */
-function StatusReport(p: { status: unknown }) {
+function StatusReport(p: { status: unknown; box: BoxRow }) {
   const raw = typeof p.status === 'string' ? safeJson(p.status) : p.status
   if (!raw || typeof raw !== 'object') return <p class="empty">No status received yet.</p>
   const s = raw as Record<string, unknown>
@@ -226,7 +239,7 @@ function StatusReport(p: { status: unknown }) {
     ['Box time', deviceTime !== undefined ? when(new Date(deviceTime)) : '—'],
     ['Signal', signal !== undefined ? `${signal} dBm` : '—'],
     ['Free storage', bytes !== undefined ? `${(bytes / 1e9).toFixed(1)} GB` : '—'],
-    ['Revocation list', num('revocations') !== undefined ? `version ${num('revocations')}` : '—'],
+    ['Revocation list', revocationLine(p.box)],
     ['Unsynced', moneyByCurrency((s.pendingAmount as Record<string, number> | undefined) ?? {})],
     ['Software', str('version') ?? '—'],
   ]
