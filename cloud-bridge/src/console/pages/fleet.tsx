@@ -69,7 +69,7 @@ export function FleetPage(p: FleetProps) {
         />
         <Figure
           id="revocations-behind"
-          label="Boxes behind on the revocation list (may still take a wallet frozen since)"
+          label="Boxes behind on the revocation list"
           value={String(live.filter(revocationsBehind).length)}
         />
       </section>
