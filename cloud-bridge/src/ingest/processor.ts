@@ -4,10 +4,8 @@
  * payload moved to another box's topic fails), verifies every token on the worker pool, and in ONE database
  * transaction records the verified tokens (reconciliation), the refused ones (for the operator) and the batch.
  * Only then does it seal the ack; the consumer publishes it after this returns, i.e. after the commit.
- * For `up/status` it updates the fleet view: only sealed statuses count (the legacy unsealed 0x00 will could come
- * from anyone able to publish), and a sealed offline will only for the session last seen online. Where the
- * broker is the bridge's own (embedded), its connect/disconnect events alone say online or offline. Anything it cannot attribute to a registered box is dropped and
- * logged, never thrown.
+ * For `up/status` it updates the fleet view (status.ts: sealed statuses only, a will only for the session last
+ * seen online). Anything it cannot attribute to a registered box is dropped and logged, never thrown.
  */
 import {
   type Ack,
@@ -16,12 +14,9 @@ import {
   deriveKey,
   type IssuerKeyring,
   id8ToBytes,
-  isOfflineStatus,
   isProtocolError,
-  type OnlineStatus,
   openMqtt,
   parseTopic,
-  StatusSchema,
   sealMqtt,
   TxBatchSchema,
   topic,
@@ -35,6 +30,7 @@ import type { TokenVerifier } from '../verify/pool.js'
 import type { VerifyResult } from '../verify/verify-token.js'
 import type { DeviceDirectory, DeviceRecord, KeyringSource } from './ports.js'
 import { type DeviceRefusal, keepRefusedBatch } from './refuse-device.js'
+import { recordBoxStatus, type StatusFollowUp } from './status.js'
 
 export interface ProcessorOptions {
   db: TransactionRunner
@@ -51,11 +47,7 @@ export interface ProcessorOptions {
    * Called after an online status is recorded, with what the box says about its clock and revocation list
    * (the composition root sends `time` / `revocations` from here: fleet/box-commands.ts). Errors are logged.
    */
-  onStatus?: (
-    tenantId: string,
-    deviceId: string,
-    state: { clock?: 'trusted' | 'carried' | 'unsynced' | undefined; revocations?: number | undefined },
-  ) => Promise<void>
+  onStatus?: StatusFollowUp
   /**
    * Who says whether a box is online: 'status' (its sealed statuses and sealed will; external brokers) or
    * 'broker' (the embedded broker's own session events; statuses then only carry the figures).
@@ -213,35 +205,21 @@ export class BatchProcessor {
     payload: Uint8Array,
     dev: CachedDevice,
   ): Promise<ProcessResult> {
-    const receivedAt = new Date(this.clock())
-    if (isOfflineStatus(payload)) return this.drop('unsealed_status', { tenantId, deviceId })
-    let s: ReturnType<typeof StatusSchema.parse>
-    try {
-      s = openMqtt(this.c, dev.key, topicName, StatusSchema, payload)
-    } catch (err) {
-      return this.drop('bad_payload', {
-        tenantId,
-        deviceId,
-        code: isProtocolError(err) ? err.code : 'unknown',
-      })
-    }
-    const byBroker = this.opts.presence === 'broker'
-    if (!s.online) {
-      // The broker's own view already said so; otherwise only this run's will counts, not a replayed one.
-      if (!byBroker && !(await this.opts.devices.recordOffline(tenantId, deviceId, s.session, receivedAt)))
-        return this.drop('stale_will', { tenantId, deviceId })
-    } else {
-      await this.opts.devices.recordStatus(tenantId, deviceId, {
-        ...(byBroker ? {} : { online: true }),
-        pendingCount: s.pending,
-        receivedAt,
-        detail: statusDetail(s),
-      })
-      // Not awaited: a slow or disconnected command link must never hold up ingest (the status is recorded).
-      void this.opts
-        .onStatus?.(tenantId, deviceId, { clock: s.clock, revocations: s.revocations })
-        .catch((err) => this.log.warn({ err, tenantId, deviceId }, 'status follow-up failed'))
-    }
+    const r = await recordBoxStatus(
+      {
+        c: this.c,
+        devices: this.opts.devices,
+        log: this.log,
+        presence: this.opts.presence,
+        onStatus: this.opts.onStatus,
+      },
+      { tenantId, deviceId, key: dev.key },
+      topicName,
+      payload,
+      new Date(this.clock()),
+    )
+    if (r.kind === 'refused')
+      return this.drop(r.reason, { tenantId, deviceId, ...(r.code !== undefined ? { code: r.code } : {}) })
     this.stats.statuses++
     return { kind: 'status' }
   }
@@ -393,20 +371,5 @@ export class BatchProcessor {
     }
     for (const { r } of refused) rejected.push({ tx: r.txId ?? r.tokenHash, code: r.code })
     return { v: 1, batch: batchId, accepted, rejected }
-  }
-}
-
-/** What the fleet view keeps of an online status. */
-function statusDetail(s: OnlineStatus): Record<string, unknown> {
-  return {
-    pendingAmount: s.pendingAmount,
-    storageBytes: s.storageBytes,
-    version: s.version,
-    ...(s.signal !== undefined ? { signal: s.signal } : {}),
-    ...(s.session !== undefined ? { session: s.session } : {}),
-    deviceTime: s.at,
-    ...(s.clock !== undefined ? { clock: s.clock } : {}),
-    ...(s.revocations !== undefined ? { revocations: s.revocations } : {}),
-    ...(s.storage !== undefined ? { storage: s.storage } : {}),
   }
 }
