@@ -30,7 +30,7 @@ import type { TokenVerifier } from '../verify/pool.js'
 import type { VerifyResult } from '../verify/verify-token.js'
 import type { DeviceDirectory, DeviceRecord, KeyringSource } from './ports.js'
 import { type DeviceRefusal, keepRefusedBatch } from './refuse-device.js'
-import { recordBoxStatus, type StatusFollowUp } from './status.js'
+import { recordBoxStatus, type StatusDeps, type StatusFollowUp } from './status.js'
 
 export interface ProcessorOptions {
   db: TransactionRunner
@@ -93,6 +93,7 @@ export class BatchProcessor {
   private readonly c: CryptoBackend
   private readonly clock: Clock
   private readonly log: Logger
+  private readonly statusDeps: StatusDeps
   private readonly devices = new Map<string, CachedDevice>()
   private readonly keyrings = new Map<string, { ring: IssuerKeyring; at: number }>()
   readonly stats: IngestStats = {
@@ -118,6 +119,13 @@ export class BatchProcessor {
     this.c = opts.crypto ?? bridgeBackend
     this.clock = opts.clock ?? Date.now
     this.log = opts.log ?? silentLogger
+    this.statusDeps = {
+      c: this.c,
+      devices: opts.devices,
+      log: this.log,
+      presence: opts.presence,
+      onStatus: opts.onStatus,
+    }
   }
 
   private drop(reason: DropReason, detail: object): ProcessResult {
@@ -206,13 +214,7 @@ export class BatchProcessor {
     dev: CachedDevice,
   ): Promise<ProcessResult> {
     const r = await recordBoxStatus(
-      {
-        c: this.c,
-        devices: this.opts.devices,
-        log: this.log,
-        presence: this.opts.presence,
-        onStatus: this.opts.onStatus,
-      },
+      this.statusDeps,
       { tenantId, deviceId, key: dev.key },
       topicName,
       payload,
