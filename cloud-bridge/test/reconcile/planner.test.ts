@@ -285,6 +285,79 @@ t.test('double spend inside one batch: the first in batch order is honoured', as
   t.same(transfers(plan.steps), ['purse_escrow>merchant_held:500'])
 })
 
+t.test(
+  "a full batch of many wallets: each token meets only its own wallet's counters and links",
+  async (t) => {
+    // 100 wallets × 5 tokens (the protocol's largest batch), each wallet's counter 1 stored before with link L<w>.
+    const wid = (w: number) => `w${String(w).padStart(3, '0')}`.padEnd(16, 'x')
+    const tokens: TokenFacts[] = []
+    const payments: PaymentRecord[] = []
+    for (let w = 0; w < 100; w++) {
+      const walletId = wid(w)
+      const purseId = `${walletId}:0`
+      payments.push(
+        rec({
+          txId: `old-${w}`,
+          walletId,
+          purseId,
+          counter: 1,
+          amount: 1,
+          tokenHash: `h-old-${w}`,
+          link: `L${w}-1`,
+        }),
+      )
+      for (let c = 2; c <= 6; c++) {
+        tokens.push(
+          tok({
+            txId: `tx-${w}-${c}`,
+            walletId,
+            purseId,
+            counter: c,
+            amount: 1,
+            prevHash: `L${w}-${c - 1}`,
+            link: `L${w}-${c}`,
+          }),
+        )
+      }
+    }
+    // Wallet 57's counter 2 does not chain to its stored counter 1; wallet 58 sends a second token at counter 4.
+    const broken = tokens.findIndex((x) => x.txId === 'tx-57-2')
+    tokens[broken] = { ...tokens[broken]!, prevHash: 'not-L57-1' }
+    tokens.push(
+      tok({
+        txId: 'tx-58-4b',
+        walletId: wid(58),
+        purseId: `${wid(58)}:0`,
+        counter: 4,
+        amount: 1,
+        tokenHash: 'h-58-4b',
+        prevHash: 'L58-3',
+        link: 'L58-4b',
+      }),
+    )
+    const plan = planArrivals({
+      now: T0,
+      config: CFG,
+      side: 'merchant',
+      tokens,
+      payments,
+      purses: Array.from({ length: 100 }, (_, w) =>
+        purse({ purseId: `${wid(w)}:0`, walletId: wid(w), spent: 1 }),
+      ),
+      wallets: Array.from({ length: 100 }, (_, w) => ({ walletId: wid(w), tenantId: 't1', frozenAt: null })),
+    })
+    const refused = plan.outcomes.flatMap((o) =>
+      o.status === 'refused' ? [[o.txId, o.code, o.proofOf]] : [],
+    )
+    t.same(refused, [
+      ['tx-57-2', 'bad_chain', 'old-57'],
+      ['tx-58-4b', 'double_spend', 'tx-58-4'],
+    ])
+    t.equal(plan.outcomes.filter((o) => o.status === 'stored').length, 499, 'every other token is held')
+    t.equal(plan.steps.filter((s) => s.type === 'freeze_wallet').length, 2, 'the two wallets are frozen')
+  },
+)
+
 t.test('spend beyond the purse: first received honoured until the purse is used up', async (t) => {
   const tokens = [
     tok({ txId: 'tx-1', counter: 1, amount: 1200 }),
