@@ -327,13 +327,7 @@ export class Bridge {
     mqttUrl: string,
     purseGraceSeconds: number,
   ): Promise<BoxCommands> {
-    const client = await mqtt.connectAsync(mqttUrl, {
-      ...this.#mqttLogin(),
-      clientId: `${this.config.mqtt.clientId}-boxcmd`,
-      protocolVersion: this.config.mqtt.url === null ? 4 : 5,
-      reconnectPeriod: 1000,
-    })
-    this.#started.push({ name: 'box command publisher', stop: () => client.endAsync() })
+    const client = await this.#publisher(mqttUrl, 'boxcmd', 'box command publisher')
     const commands = new BoxCommands({
       db,
       c: this.#c,
@@ -372,13 +366,7 @@ export class Bridge {
       this.#started.push({ name: 'payment provider', stop: async () => sandbox.stop() })
       provider = sandbox
     }
-    const cmd = await mqtt.connectAsync(mqttUrl, {
-      ...this.#mqttLogin(),
-      clientId: `${cfg.mqtt.clientId}-cmd`,
-      protocolVersion: cfg.mqtt.url === null ? 4 : 5,
-      reconnectPeriod: 1000,
-    })
-    this.#started.push({ name: 'command publisher', stop: () => cmd.endAsync() })
+    const cmd = await this.#publisher(mqttUrl, 'cmd', 'command publisher')
     return new OnlinePayments({
       db,
       provider,
@@ -392,6 +380,21 @@ export class Bridge {
         perTenantDaily: BigInt(cfg.payments.topupLimitPerTenantDaily),
       },
     })
+  }
+
+  /**
+   * An MQTT client of the bridge's own that only publishes (client id `<clientId>-<suffix>`), reconnecting every
+   * second, stopped with the bridge.
+   */
+  async #publisher(mqttUrl: string, suffix: string, name: string): Promise<mqtt.MqttClient> {
+    const client = await mqtt.connectAsync(mqttUrl, {
+      ...this.#mqttLogin(),
+      clientId: `${this.config.mqtt.clientId}-${suffix}`,
+      protocolVersion: this.config.mqtt.url === null ? 4 : 5,
+      reconnectPeriod: 1000,
+    })
+    this.#started.push({ name, stop: () => client.endAsync() })
+    return client
   }
 
   /** Login and TLS options of the bridge's own MQTT clients: its fresh login on the embedded broker, or config's. */
