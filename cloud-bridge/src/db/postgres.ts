@@ -55,10 +55,16 @@ const MAX_NAMED = 1000
  * result type'), so every other statement this Db runs (DDL, scripts: migrations, fixtures) starts a new
  * generation of names, and that failure from a change made elsewhere (another process migrating) starts one
  * too and is retried as a serialization failure is: the transaction reruns on freshly prepared statements.
+ * An older generation's statements are deallocated on each connection the next time the pool lends it.
  */
 class StatementNames {
   #names = new Map<string, string>()
   #generation = 0
+
+  /** The generation whose names nameOf hands out now. */
+  get generation(): number {
+    return this.#generation
+  }
 
   /** The name to prepare `text` under, or undefined to run it unnamed. */
   nameOf(text: string): string | undefined {
@@ -95,6 +101,43 @@ class ArrayCasts {
   }
 }
 
+/** The generation a statement name (`opg_<generation>_<n>`) belongs to. */
+const generationOf = (name: string): number => Number(name.split('_')[1])
+
+/**
+ * The statements each connection has prepared, by generation, so that those of a past generation are
+ * deallocated instead of holding their plans in the server's memory for the connection's lifetime. Only a
+ * statement that ran without error is recorded: one whose Parse failed does not exist to deallocate.
+ */
+class PreparedOn {
+  #byClient = new WeakMap<pg.PoolClient, Map<number, Set<string>>>()
+
+  record(client: pg.PoolClient, name: string): void {
+    let gens = this.#byClient.get(client)
+    if (!gens) {
+      gens = new Map()
+      this.#byClient.set(client, gens)
+    }
+    const generation = generationOf(name)
+    const names = gens.get(generation)
+    if (names) names.add(name)
+    else gens.set(generation, new Set([name]))
+  }
+
+  /** Forget and return the names `client` prepared in generations before `current`. */
+  takeOlder(client: pg.PoolClient, current: number): string[] {
+    const gens = this.#byClient.get(client)
+    if (!gens) return []
+    const old: string[] = []
+    for (const [generation, names] of gens) {
+      if (generation >= current) continue
+      old.push(...names)
+      gens.delete(generation)
+    }
+    return old
+  }
+}
+
 const toResult = (r: pg.QueryResult): QueryResult<Row> => ({
   rows: r.rows as Row[],
   rowCount: r.rowCount ?? 0,
@@ -105,6 +148,7 @@ export class PostgresDb extends BaseDb {
   readonly kind = 'postgres' as const
   readonly #pool: pg.Pool
   readonly #names: StatementNames | null
+  readonly #prepared = new PreparedOn()
   readonly #casts = new ArrayCasts()
 
   constructor(url: string, opts: PostgresOptions = {}) {
@@ -133,21 +177,55 @@ export class PostgresDb extends BaseDb {
   }
 
   /** Run one statement; a stale prepared plan starts a new generation of names and is rethrown. */
-  async #run(client: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) {
+  async #run(client: pg.PoolClient, text: string, params?: readonly unknown[]) {
+    const config = this.#config(text, params)
     try {
-      return toResult(await client.query(this.#config(text, params)))
+      const result = toResult(await client.query(config))
+      if (config.name) this.#prepared.record(client, config.name)
+      return result
     } catch (err) {
       if (isStalePlan(err)) this.#names?.reset()
       throw err
     }
   }
 
+  /** A connection from the pool, rid of the statements it prepared in past generations. */
+  async #lend(): Promise<pg.PoolClient> {
+    const client = await this.#pool.connect()
+    const old = this.#names ? this.#prepared.takeOlder(client, this.#names.generation) : []
+    if (old.length === 0) return client
+    try {
+      await client.query(old.map((name) => `DEALLOCATE ${name}`).join('; '))
+      return client
+    } catch (err) {
+      client.release(true)
+      throw err
+    }
+  }
+
+  /**
+   * Run one statement on a connection of its own. After an error the server sent, the connection is as good
+   * as before (outside a transaction nothing is left open) and goes back to the pool with its statements;
+   * after any other error it is discarded.
+   */
+  async #runAlone(text: string, params?: readonly unknown[]) {
+    const client = await this.#lend()
+    try {
+      const result = await this.#run(client, text, params)
+      client.release()
+      return result
+    } catch (err) {
+      client.release(err instanceof pg.DatabaseError ? undefined : true)
+      throw err
+    }
+  }
+
   protected async runQuery(text: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     try {
-      return await this.#run(this.#pool, text, params)
+      return await this.#runAlone(text, params)
     } catch (err) {
       // Outside a transaction nothing else ran: once more, freshly prepared.
-      if (isStalePlan(err)) return this.#run(this.#pool, text, params)
+      if (isStalePlan(err)) return this.#runAlone(text, params)
       throw err
     }
   }
@@ -158,7 +236,7 @@ export class PostgresDb extends BaseDb {
   }
 
   protected async withConnection<T>(fn: (conn: Conn) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect()
+    const client = await this.#lend()
     const conn: Conn = {
       query: (text, params) => this.#run(client, text, params),
       exec: async (sql) => {

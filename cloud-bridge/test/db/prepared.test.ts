@@ -81,6 +81,61 @@ t.test('prepared statements', { skip: available ? false : `no PostgreSQL at ${TE
     },
   )
 
+  await t.test("a past generation's statements are deallocated, on every connection", async (t) => {
+    const db = await openDb(scratch.url, { max: 2 })
+    t.teardown(() => db.close())
+    // On each of the two connections at once: how many statements it holds prepared, and how many of those
+    // are the same text prepared again under another generation's name.
+    const onBoth = () =>
+      Promise.all(
+        [0, 1].map(() =>
+          db.transaction(async (tx) => {
+            await tx.query(SELECT, [[1]])
+            await tx.query('SELECT pg_sleep(0.05)')
+            const r = await tx.query<{ n: number; again: number }>(
+              `SELECT count(*)::int AS n, (count(*) - count(DISTINCT statement))::int AS again
+                 FROM pg_prepared_statements WHERE name LIKE 'opg\\_%'`,
+            )
+            return r.rows[0]!
+          }),
+        ),
+      )
+    const first = await onBoth()
+    t.same(
+      first.map((c) => c.again),
+      [0, 0],
+      'each statement prepared once',
+    )
+    const held = Math.max(...first.map((c) => c.n))
+    await db.exec('CREATE TABLE elsewhere (id int)')
+    const second = await onBoth()
+    t.same(
+      second.map((c) => c.again),
+      [0, 0],
+      'after a schema change: no statement held under two generations',
+    )
+    t.ok(
+      second.every((c) => c.n <= held),
+      `no more statements held than before (${first.map((c) => c.n)} → ${second.map((c) => c.n)})`,
+    )
+    // A stale plan from a change made by another process starts a generation too.
+    const other = await one()
+    await other.exec('ALTER TABLE things ADD COLUMN size int')
+    // The transactions meet the stale plan and rerun; a connection lent before the new generation began keeps
+    // its old statements until it is lent again.
+    await onBoth()
+    t.same(
+      (await onBoth()).map((c) => c.again),
+      [0, 0],
+      'after a stale plan: no statement held under two generations',
+    )
+    await other.exec('ALTER TABLE things DROP COLUMN size')
+    t.same((await db.query(SELECT, [[2]])).rows, [{ id: 2, name: 'two' }], 'statements still answer')
+    const err = await db.query('SELECT 1/0 AS x').catch((e) => e)
+    t.match(err.message, /division by zero/)
+    t.same((await db.query(SELECT, [[1]])).rows, [{ id: 1, name: 'one' }], 'and after an error')
+  })
+
   await t.test('prepare: false runs every statement unnamed', async (t) => {
     const db = await one(false)
     await db.query(SELECT, [[1]])
