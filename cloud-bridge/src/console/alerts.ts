@@ -5,7 +5,7 @@
  */
 import { formatMoney } from '@opg/protocol'
 import type { Queryable } from '../api/ports.js'
-import { type BoxRow, storageAlertKinds } from './queries.js'
+import { type BoxRow, storageAlertKinds } from './box-queries.js'
 
 export interface AlertOptions {
   /** A box unseen this long while it holds payments is an alert (default 6 h). */
@@ -31,7 +31,7 @@ export interface ConsoleAlert {
 
 const hours = (ms: number) => `${Math.floor(ms / 3_600_000)} h ${Math.floor((ms % 3_600_000) / 60_000)} min`
 
-/** The active alerts of a tenant, most severe first. `fleet` is the tenant's boxes (queries.boxes). */
+/** The active alerts of a tenant, most severe first. `fleet` is the tenant's boxes (`boxes` in box-queries.ts). */
 export async function activeAlerts(
   q: Queryable,
   tenantId: string,

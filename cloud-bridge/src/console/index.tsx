@@ -15,11 +15,13 @@ import type { OperatorCommandPort } from '../fleet/box-command-actions.js'
 import { type AlertOptions, activeAlerts, DEFAULT_ALERT_OPTIONS } from './alerts.js'
 import { serveAsset } from './assets.js'
 import { DONE_TEXT, registerBoxCommandForms } from './box-commands.js'
+import * as Fleet from './box-queries.js'
+import * as Money from './money-queries.js'
 import { BoxPage, FleetPage } from './pages/fleet.js'
 import { Layout } from './pages/layout.js'
 import { MoneyPage } from './pages/money.js'
 import { LoginPage, ShopPage, SmsPage } from './pages/other.js'
-import * as Q from './queries.js'
+import type { Scope } from './scope.js'
 import {
   type ConsoleSession,
   clearSessionCookie,
@@ -135,7 +137,7 @@ export function createConsole(deps: ConsoleDeps): Hono<Env> {
   })
 
   const operator = (s: ConsoleSession | null): s is ConsoleSession => s?.role === 'operator'
-  const scopeOf = (s: ConsoleSession): Q.Scope => ({
+  const scopeOf = (s: ConsoleSession): Scope => ({
     tenantId: s.tenantId,
     merchantId: s.role === 'merchant' ? s.subjectId : null,
   })
@@ -144,10 +146,10 @@ export function createConsole(deps: ConsoleDeps): Hono<Env> {
     const s = c.get('session')
     if (!operator(s)) return notFound(c, s)
     const now = deps.now()
-    const boxes = await Q.boxes(deps.db, scopeOf(s), now)
-    const exposure = Q.exposure(boxes)
+    const boxes = await Fleet.boxes(deps.db, scopeOf(s), now)
+    const exposure = Fleet.exposure(boxes)
     const [history, alerts] = await Promise.all([
-      Q.exposureHistory(deps.db, s.tenantId, new Date(now.getTime() - DAY_MS)),
+      Fleet.exposureHistory(deps.db, s.tenantId, new Date(now.getTime() - DAY_MS)),
       activeAlerts(deps.db, s.tenantId, boxes, exposure, now, alertOptions),
     ])
     return page(
@@ -164,14 +166,14 @@ export function createConsole(deps: ConsoleDeps): Hono<Env> {
     status: ContentfulStatusCode = 200,
   ) => {
     const now = deps.now()
-    const box = (await Q.boxes(deps.db, scopeOf(s), now)).find((b) => b.id === id)
+    const box = (await Fleet.boxes(deps.db, scopeOf(s), now)).find((b) => b.id === id)
     if (!box) return notFound(c, s)
     const { rows } = await deps.db.query<{ status: unknown; currency: string }>(
       `SELECT d.status, t.currency FROM devices d JOIN tenants t ON t.id = d.tenant_id
        WHERE d.tenant_id = $1 AND d.id = $2`,
       [s.tenantId, box.id],
     )
-    const payments = await Q.payments(deps.db, scopeOf(s), { deviceId: box.id, limit: 100 })
+    const payments = await Money.payments(deps.db, scopeOf(s), { deviceId: box.id, limit: 100 })
     return page(
       c,
       <BoxPage
@@ -211,15 +213,15 @@ export function createConsole(deps: ConsoleDeps): Hono<Env> {
     if (!operator(s)) return notFound(c, s)
     const now = deps.now()
     const scope = scopeOf(s)
-    const boxes = await Q.boxes(deps.db, scope, now)
+    const boxes = await Fleet.boxes(deps.db, scope, now)
     const [totals, holds, claims, proofs, refused, payouts, alerts] = await Promise.all([
-      Q.paymentTotals(deps.db, scope),
-      Q.payments(deps.db, scope, { states: ['held'], limit: 200 }),
-      Q.claims(deps.db, scope),
-      Q.doubleSpends(deps.db, s.tenantId),
-      Q.refused(deps.db, s.tenantId),
-      Q.payouts(deps.db, scope),
-      activeAlerts(deps.db, s.tenantId, boxes, Q.exposure(boxes), now, alertOptions),
+      Money.paymentTotals(deps.db, scope),
+      Money.payments(deps.db, scope, { states: ['held'], limit: 200 }),
+      Money.claims(deps.db, scope),
+      Money.doubleSpends(deps.db, s.tenantId),
+      Money.refused(deps.db, s.tenantId),
+      Money.payouts(deps.db, scope),
+      activeAlerts(deps.db, s.tenantId, boxes, Fleet.exposure(boxes), now, alertOptions),
     ])
     const done = c.req.query('resolved')
     return page(
@@ -261,10 +263,10 @@ export function createConsole(deps: ConsoleDeps): Hono<Env> {
     const s = c.get('session')
     if (!operator(s)) return notFound(c, s)
     const now = deps.now()
-    const boxes = await Q.boxes(deps.db, scopeOf(s), now)
+    const boxes = await Fleet.boxes(deps.db, scopeOf(s), now)
     const [sms, alerts] = await Promise.all([
-      Q.smsOutbox(deps.db, s.tenantId),
-      activeAlerts(deps.db, s.tenantId, boxes, Q.exposure(boxes), now, alertOptions),
+      Money.smsOutbox(deps.db, s.tenantId),
+      activeAlerts(deps.db, s.tenantId, boxes, Fleet.exposure(boxes), now, alertOptions),
     ])
     return page(c, <SmsPage session={s} rows={sms.rows} byStatus={sms.byStatus} alerts={alerts} />)
   })
@@ -277,12 +279,12 @@ export function createConsole(deps: ConsoleDeps): Hono<Env> {
     const scope = scopeOf(s)
     const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()))
     const [boxes, today, balances, recent, payouts, claims] = await Promise.all([
-      Q.boxes(deps.db, scope, now),
-      Q.paymentTotals(deps.db, scope, midnight),
-      Q.merchantBalances(deps.db, s.tenantId, s.subjectId),
-      Q.payments(deps.db, scope, { limit: 50 }),
-      Q.payouts(deps.db, scope),
-      Q.claims(deps.db, scope),
+      Fleet.boxes(deps.db, scope, now),
+      Money.paymentTotals(deps.db, scope, midnight),
+      Money.merchantBalances(deps.db, s.tenantId, s.subjectId),
+      Money.payments(deps.db, scope, { limit: 50 }),
+      Money.payouts(deps.db, scope),
+      Money.claims(deps.db, scope),
     ])
     return page(
       c,

@@ -4,7 +4,7 @@
  * second replica only adds points, never double counts a point.
  */
 import type { Queryable } from '../api/ports.js'
-import { sampleExposure } from './queries.js'
+import { sampleExposure } from './box-queries.js'
 
 export class ExposureSampler {
   readonly #q: Queryable

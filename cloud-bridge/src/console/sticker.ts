@@ -6,7 +6,7 @@
 import { decodeNodeCertificate, deviceTag, encodeSticker, STICKER_NAME_MAX } from '@opg/protocol'
 import QRCode from 'qrcode'
 import type { Queryable } from '../api/ports.js'
-import type { Scope } from './queries.js'
+import type { Scope } from './scope.js'
 
 const QUIET = 4
 const esc = (s: string) => s.replace(/[<>&"']/g, (ch) => `&#${ch.charCodeAt(0)};`)

@@ -13,7 +13,7 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, MiddlewareHandler } from 'hono'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Queryable } from '../api/ports.js'
-import { pendingAmountOf, STORAGE_ALERT_KINDS, storageAlertKinds, storageOf } from '../console/queries.js'
+import { pendingAmountOf, STORAGE_ALERT_KINDS, storageAlertKinds, storageOf } from '../console/box-queries.js'
 import type { ProcessResult } from '../ingest/processor.js'
 
 export interface MetricsOptions {

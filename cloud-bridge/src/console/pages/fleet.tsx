@@ -1,7 +1,8 @@
 /** Operator pages about boxes: the fleet (riskiest first, unsynced exposure and its history) and one box. */
 import type { ConsoleAlert } from '../alerts.js'
+import { type BoxRow, type ExposurePoint, revocationsBehind } from '../box-queries.js'
 import { money, moneyByCurrency, relative, shortId, when } from '../format.js'
-import { type BoxRow, type ExposurePoint, type PaymentRow, revocationsBehind } from '../queries.js'
+import type { PaymentRow } from '../money-queries.js'
 import type { ConsoleSession } from '../session.js'
 import { Figure, Layout } from './layout.js'
 

@@ -5,7 +5,7 @@
  */
 import type { ConsoleAlert } from '../alerts.js'
 import { money, relative, shortId, when } from '../format.js'
-import type { ClaimRow, PaymentRow, PayoutRow, ProofRow, RefusedRow, StateTotal } from '../queries.js'
+import type { ClaimRow, PaymentRow, PayoutRow, ProofRow, RefusedRow, StateTotal } from '../money-queries.js'
 import type { ConsoleSession } from '../session.js'
 import { ActionForm, Layout } from './layout.js'
 

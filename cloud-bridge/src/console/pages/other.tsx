@@ -1,7 +1,8 @@
 /** The sign-in page, the SMS outbox (operators) and the merchant's own page. */
 import type { ConsoleAlert } from '../alerts.js'
+import type { BoxRow } from '../box-queries.js'
 import { money, moneyByCurrency, relative, when } from '../format.js'
-import type { BoxRow, ClaimRow, PaymentRow, PayoutRow, SmsRow, StateTotal } from '../queries.js'
+import type { ClaimRow, PaymentRow, PayoutRow, SmsRow, StateTotal } from '../money-queries.js'
 import type { ConsoleSession } from '../session.js'
 import { BoxTable, PaymentTable } from './fleet.js'
 import { Figure, Layout } from './layout.js'
