@@ -146,7 +146,12 @@ t.test('the CLI wallet end to end', async (t) => {
   )
 
   const hist = await run(['history'], env)
-  t.match(hist.stdout, new RegExp(`${payment.txId} 12\\.50 EUR held until`))
+  // The hold's end as a person reads it: to the minute, in UTC, said so.
+  const holdUntil = bridge.payments.get(payment.txId)!.holdUntil!
+  t.match(
+    hist.stdout,
+    `${payment.txId} 12.50 EUR held until ${holdUntil.slice(0, 10)} ${holdUntil.slice(11, 16)} UTC merchant`,
+  )
   const claimed = await run(['claim', payment.txId, '--reason', 'not me'], env)
   t.equal(claimed.code, 0, claimed.stderr)
   t.match(claimed.stdout, /: open/)
@@ -156,6 +161,11 @@ t.test('the CLI wallet end to end', async (t) => {
   t.match(again.stderr, /error bridge \(claim_not_allowed\)/, 'the bridge code reaches the user')
 
   const bal = await run(['balance', '--json'], env)
+  const expiresAt = new Date(JSON.parse(bal.stdout).purse.expiresAt * 1000).toISOString()
+  t.match(
+    (await run(['balance'], env)).stdout,
+    `offline purse 87.00 EUR left of 100.00 EUR, valid until ${expiresAt.slice(0, 10)} ${expiresAt.slice(11, 16)} UTC`,
+  )
   t.match(JSON.parse(bal.stdout), {
     purse: { remaining: 8700 },
     online: { available: 10000, escrow: 10000 },

@@ -95,6 +95,12 @@ export function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex')
 }
 
-export function iso(unixS: number): string {
-  return new Date(unixS * 1000).toISOString()
+/**
+ * A moment as a person reads it on this command line: `2026-12-08 17:06 UTC`, to the minute, in UTC so the
+ * line means the same wherever it is read. Takes Unix seconds, or a date the bridge sent (ISO 8601).
+ */
+export function when(at: number | string): string {
+  const d = typeof at === 'number' ? new Date(at * 1000) : new Date(at)
+  if (Number.isNaN(d.getTime())) return String(at)
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
 }

@@ -7,7 +7,7 @@ import { isWalletError, WalletError } from '../../core/errors.js'
 import { loadPurse } from '../../core/online.js'
 import { topUpByCard } from '../../core/online-payments.js'
 import type { CliFlags } from '../config.js'
-import { amountArg, iso, minorArg, type WalletCli } from '../context.js'
+import { amountArg, minorArg, type WalletCli, when } from '../context.js'
 
 const MINOR = '--minor'
 const MINOR_HELP = 'amounts are whole minor units (1250 for 12.50 EUR) instead of decimal money'
@@ -85,7 +85,7 @@ export function addFundsCommands(program: Command, cli: WalletCli): void {
           })
           cli.print(
             cfg,
-            `offline purse ${formatMoney(p.remaining, p.currency)} (limit ${formatMoney(p.perPaymentLimit, p.currency)} per payment), valid until ${iso(p.expiresAt)}`,
+            `offline purse ${formatMoney(p.remaining, p.currency)} (limit ${formatMoney(p.perPaymentLimit, p.currency)} per payment), valid until ${when(p.expiresAt)}`,
             p,
           )
           return 0
@@ -113,7 +113,7 @@ export function addFundsCommands(program: Command, cli: WalletCli): void {
       }
       const lines = [
         purse
-          ? `offline purse ${formatMoney(purse.remaining, purse.currency)} left of ${formatMoney(purse.purseAmount, purse.currency)}${purse.expired ? ' (expired: sync and load a new one)' : `, valid until ${iso(purse.expiresAt)}`}`
+          ? `offline purse ${formatMoney(purse.remaining, purse.currency)} left of ${formatMoney(purse.purseAmount, purse.currency)}${purse.expired ? ' (expired: sync and load a new one)' : `, valid until ${when(purse.expiresAt)}`}`
           : 'no offline purse',
         online
           ? `online balance ${formatMoney(online.available, online.currency)}, in purses ${formatMoney(online.escrow, online.currency)}`

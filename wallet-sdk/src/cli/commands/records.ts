@@ -4,7 +4,7 @@ import { action, startProgress, subcommand } from '@opg/protocol/cli'
 import type { Command } from 'commander'
 import { claim, history, sync } from '../../core/online.js'
 import type { CliFlags } from '../config.js'
-import { minorArg, type WalletCli } from '../context.js'
+import { minorArg, type WalletCli, when } from '../context.js'
 
 export function addRecordCommands(program: Command, cli: WalletCli): void {
   subcommand(program, 'sync', 'upload the signed log to the bridge', ['opg-wallet sync']).action(
@@ -38,7 +38,7 @@ export function addRecordCommands(program: Command, cli: WalletCli): void {
         )
         const lines = list.map(
           (p) =>
-            `${p.txId} ${formatMoney(p.amount, p.currency)} ${p.status}${p.holdUntil ? ` until ${p.holdUntil}` : ''} merchant ${p.merchantId}`,
+            `${p.txId} ${formatMoney(p.amount, p.currency)} ${p.status}${p.holdUntil ? ` until ${when(p.holdUntil)}` : ''} merchant ${p.merchantId}`,
         )
         cli.print(cfg, lines.length ? lines.join('\n') : 'no payments yet', { payments: list })
         return 0
