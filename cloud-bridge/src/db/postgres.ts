@@ -149,6 +149,7 @@ export class PostgresDb extends BaseDb {
   readonly #pool: pg.Pool
   readonly #names: StatementNames | null
   readonly #prepared = new PreparedOn()
+  readonly #heard = new WeakSet<pg.PoolClient>()
   readonly #casts = new ArrayCasts()
 
   constructor(url: string, opts: PostgresOptions = {}) {
@@ -189,9 +190,18 @@ export class PostgresDb extends BaseDb {
     }
   }
 
-  /** A connection from the pool, rid of the statements it prepared in past generations. */
+  /**
+   * A connection from the pool, rid of the statements it prepared in past generations. A connection the server
+   * drops while it is lent (a restart, a failover, a terminated backend) fails its query and also emits
+   * 'error'; pg-pool listens only while the connection is idle, and an 'error' with no listener would end the
+   * process. The listener added here leaves the error to the query's caller; the pool discards the connection.
+   */
   async #lend(): Promise<pg.PoolClient> {
     const client = await this.#pool.connect()
+    if (!this.#heard.has(client)) {
+      client.on('error', () => {})
+      this.#heard.add(client)
+    }
     const old = this.#names ? this.#prepared.takeOlder(client, this.#names.generation) : []
     if (old.length === 0) return client
     try {
@@ -204,9 +214,9 @@ export class PostgresDb extends BaseDb {
   }
 
   /**
-   * Run one statement on a connection of its own. After an error the server sent, the connection is as good
+   * Run one statement on a connection of its own. After an ERROR the server sent, the connection is as good
    * as before (outside a transaction nothing is left open) and goes back to the pool with its statements;
-   * after any other error it is discarded.
+   * after a FATAL one (the server is closing it) or any other failure it is discarded.
    */
   async #runAlone(text: string, params?: readonly unknown[]) {
     const client = await this.#lend()
@@ -215,7 +225,7 @@ export class PostgresDb extends BaseDb {
       client.release()
       return result
     } catch (err) {
-      client.release(err instanceof pg.DatabaseError ? undefined : true)
+      client.release(err instanceof pg.DatabaseError && err.severity === 'ERROR' ? undefined : true)
       throw err
     }
   }
