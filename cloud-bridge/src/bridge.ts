@@ -33,7 +33,7 @@ import {
 import { deviceSecretAad } from './fleet/devices.js'
 import type { EmbeddedBroker } from './fleet/embedded-broker.js'
 import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
-import { IngestConsumer } from './ingest/consumer.js'
+import { IngestConsumer, MQTT_RECONNECT } from './ingest/consumer.js'
 import { BatchProcessor } from './ingest/processor.js'
 import { loadMasterKey, type MasterKey } from './issuer/master-key.js'
 import { createLogger } from './logger.js'
@@ -384,15 +384,18 @@ export class Bridge {
 
   /**
    * An MQTT client of the bridge's own that only publishes (client id `<clientId>-<suffix>`), reconnecting every
-   * second, stopped with the bridge.
+   * second (MQTT_RECONNECT), stopped with the bridge. A refused reconnect is logged and retried: mqtt.js reports
+   * it as an 'error' event, which with no listener would end the process.
    */
   async #publisher(mqttUrl: string, suffix: string, name: string): Promise<mqtt.MqttClient> {
+    const clientId = `${this.config.mqtt.clientId}-${suffix}`
     const client = await mqtt.connectAsync(mqttUrl, {
       ...this.#mqttLogin(),
-      clientId: `${this.config.mqtt.clientId}-${suffix}`,
+      clientId,
       protocolVersion: this.config.mqtt.url === null ? 4 : 5,
-      reconnectPeriod: 1000,
+      ...MQTT_RECONNECT,
     })
+    client.on('error', (err) => this.logger.warn({ err, clientId }, 'mqtt publisher error'))
     this.#started.push({ name, stop: () => client.endAsync() })
     return client
   }

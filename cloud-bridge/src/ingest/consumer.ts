@@ -16,6 +16,13 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import { type Logger, silentLogger } from '../reconcile/reconciler.js'
 import type { BatchProcessor, ProcessResult } from './processor.js'
 
+/**
+ * How every MQTT client of the bridge's comes back: a new attempt each second, including after the broker
+ * refused one (a password rotated on the broker first, an auth backend down, a cluster node draining). mqtt.js
+ * otherwise stops for good at the first refused CONNACK, and the bridge would be off the broker until restarted.
+ */
+export const MQTT_RECONNECT = { reconnectPeriod: 1000, reconnectOnConnackError: true } as const
+
 export interface ConsumerOptions {
   url: string
   /** Stable per replica (the broker keeps this id's session and un-acked messages across restarts). */
@@ -73,7 +80,7 @@ export class IngestConsumer {
     // Acks go out on their own connection: a consuming connection handles one packet at a time, so it could
     // not receive the broker's PUBACK for an ack while the batch that produced it is still being handled.
     this.publisher = await mqtt.connectAsync(this.opts.url, {
-      reconnectPeriod: 1000,
+      ...MQTT_RECONNECT,
       connectTimeout: 10_000,
       ...this.opts.mqtt,
       clientId: `${this.opts.clientId}-pub`,
@@ -96,7 +103,7 @@ export class IngestConsumer {
   private async connect(clientId: string): Promise<MqttClient> {
     const v = this.opts.protocolVersion ?? 5
     const client = mqtt.connect(this.opts.url, {
-      reconnectPeriod: 1000,
+      ...MQTT_RECONNECT,
       connectTimeout: 10_000,
       ...this.opts.mqtt,
       clientId,
