@@ -33,7 +33,7 @@ import {
 import { deviceSecretAad } from './fleet/devices.js'
 import type { EmbeddedBroker } from './fleet/embedded-broker.js'
 import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
-import { IngestConsumer, MQTT_RECONNECT } from './ingest/consumer.js'
+import { IngestConsumer, MQTT_RECONNECT, watchLink } from './ingest/consumer.js'
 import { BatchProcessor } from './ingest/processor.js'
 import { loadMasterKey, type MasterKey } from './issuer/master-key.js'
 import { createLogger } from './logger.js'
@@ -89,6 +89,7 @@ export class Bridge {
   #reconciler: Reconciler | undefined
   #payouts: PayoutScheduler | undefined
   #commands: BoxCommands | undefined
+  #metrics: BridgeMetrics | undefined
   #endpoints: BridgeEndpoints | undefined
   #broker: BridgeBroker | null = null
 
@@ -221,13 +222,14 @@ export class Bridge {
     outbox.start()
     this.#started.push({ name: 'sms outbox', stop: () => outbox.stop() })
 
-    const commands = await this.#boxCommands(db, master, ownUrl, reconciler.config.purseGraceSeconds)
     const obs = cfg.observability
     const metrics = new BridgeMetrics(db, {
       token: obs.metricsTokenFile ? readFileSync(obs.metricsTokenFile, 'utf8').trim() : null,
       silentBoxMs: obs.silentBoxSeconds * 1000,
       now: () => new Date(this.#clock()),
     })
+    this.#metrics = metrics
+    const commands = await this.#boxCommands(db, master, ownUrl, reconciler.config.purseGraceSeconds)
     const processor = new BatchProcessor({
       onStatus: (tenantId, deviceId, state) => commands.onStatus(tenantId, deviceId, state),
       db,
@@ -250,6 +252,7 @@ export class Bridge {
       mqtt: this.#mqttLogin(),
       log,
       observe: (r, seconds) => metrics.observeIngest(r, seconds),
+      onLink: (clientId, connected) => metrics.mqttLink(clientId, connected),
     })
     await consumer.start()
     this.#started.push({ name: 'ingest consumer', stop: () => consumer.stop() })
@@ -396,6 +399,7 @@ export class Bridge {
       ...MQTT_RECONNECT,
     })
     client.on('error', (err) => this.logger.warn({ err, clientId }, 'mqtt publisher error'))
+    watchLink(client, clientId, (id, connected) => this.#metrics?.mqttLink(id, connected))
     this.#started.push({ name, stop: () => client.endAsync() })
     return client
   }
@@ -421,6 +425,7 @@ export class Bridge {
     this.#app = undefined
     this.#reconciler = undefined
     this.#commands = undefined
+    this.#metrics = undefined
     this.#db = undefined
   }
 }

@@ -78,5 +78,16 @@ t.test('sync now and a config override reach the box', async (t) => {
     t.ok(count('status') > 0, 'statuses timed')
     t.ok(count('batch') > 0, 'the batch timed until its ack was with the broker')
     t.match(text, /^opg_ingest_tokens_total\{outcome="accepted"\} [1-9]/m, 'its token counted as accepted')
+    const links = [...text.matchAll(/^opg_mqtt_connected\{client="([^"]+)"\} (\d)$/gm)]
+    t.same(
+      links.map((m) => [m[1]!.replace(/^.*?(-pub|-cmd|-boxcmd)?$/, '$1'), m[2]]).sort(),
+      [
+        ['', '1'],
+        ['-boxcmd', '1'],
+        ['-cmd', '1'],
+        ['-pub', '1'],
+      ],
+      "the bridge's MQTT clients on the embedded broker, each connected",
+    )
   })
 })

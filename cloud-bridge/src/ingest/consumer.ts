@@ -23,6 +23,18 @@ import type { BatchProcessor, ProcessResult } from './processor.js'
  */
 export const MQTT_RECONNECT = { reconnectPeriod: 1000, reconnectOnConnackError: true } as const
 
+/** Tell `onLink` whether `client` is connected now, and each time that changes. */
+export function watchLink(
+  client: MqttClient,
+  clientId: string,
+  onLink: ((clientId: string, connected: boolean) => void) | undefined,
+): void {
+  if (!onLink) return
+  onLink(clientId, client.connected)
+  client.on('connect', () => onLink(clientId, true))
+  client.on('close', () => onLink(clientId, false))
+}
+
 export interface ConsumerOptions {
   url: string
   /** Stable per replica (the broker keeps this id's session and un-acked messages across restarts). */
@@ -44,6 +56,8 @@ export interface ConsumerOptions {
   log?: Logger
   /** Told of every message handled (its ack, if any, with the broker) and how long it took from arrival. */
   observe?: (result: ProcessResult, seconds: number) => void
+  /** Told when each of the consumer's connections (by client id) connects to the broker or loses it. */
+  onLink?: (clientId: string, connected: boolean) => void
 }
 
 /** Consumes box messages and publishes acks. start()/stop() own every connection and timer. */
@@ -88,6 +102,7 @@ export class IngestConsumer {
       clean: true,
     })
     this.publisher.on('error', (err) => this.log.warn({ err }, 'mqtt publisher error'))
+    watchLink(this.publisher, `${this.opts.clientId}-pub`, this.opts.onLink)
     const n = this.shared ? Math.max(1, this.opts.connections ?? 1) : 1
     try {
       for (let i = 0; i < n; i++) {
@@ -117,6 +132,7 @@ export class IngestConsumer {
     // Installed before connecting: messages the broker kept for this session may arrive right after CONNACK.
     client.handleMessage = (packet, done) => this.onMessage(packet, done)
     client.on('error', (err) => this.log.warn({ err, clientId }, 'mqtt client error'))
+    watchLink(client, clientId, this.opts.onLink)
     client.connect()
     await new Promise<void>((resolve, reject) => {
       const ok = () => {

@@ -34,6 +34,7 @@ export class BridgeMetrics {
   readonly #latency: Histogram<'method'>
   readonly #ingest: Histogram<'kind'>
   readonly #ingestTokens: Counter<'outcome'>
+  readonly #mqtt: Gauge<'client'>
   readonly #refill: () => Promise<void>
 
   constructor(q: Queryable, o: MetricsOptions) {
@@ -67,6 +68,12 @@ export class BridgeMetrics {
       labelNames: ['outcome'],
       registers: [r],
     })
+    this.#mqtt = gauge(
+      r,
+      'opg_mqtt_connected',
+      "Whether this replica's MQTT client is connected to the broker (1) or not (0), by client id",
+      ['client'],
+    )
     const scrapeRows = gauge(
       r,
       'opg_metrics_scrape_rows',
@@ -137,6 +144,11 @@ export class BridgeMetrics {
     if (result.kind !== 'batch') return
     this.#ingestTokens.inc({ outcome: 'accepted' }, result.ack.accepted.length)
     this.#ingestTokens.inc({ outcome: 'rejected' }, result.ack.rejected.length)
+  }
+
+  /** One of this replica's MQTT clients connected to the broker, or lost it. */
+  mqttLink(clientId: string, connected: boolean): void {
+    this.#mqtt.set({ client: clientId }, connected ? 1 : 0)
   }
 
   /** The /metrics handler: token or loopback, then the text exposition format. */

@@ -2,7 +2,8 @@
 // every MQTT client of the bridge's reports it and keeps trying, the bridge lives on, and all four are back
 // once the broker takes the password again. Before, the two publishing clients had no 'error' listener (the
 // refused CONNACK ended the process), and no client tried again after a refusal (mqtt.js stops at the first
-// unless told otherwise). A private Mosquitto 2 with a password file; the bridge on PGlite in memory.
+// unless told otherwise). /metrics shows each client's link (opg_mqtt_connected, alert OpgBridgeOffBroker).
+// A private Mosquitto 2 with a password file; the bridge on PGlite in memory.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -77,6 +78,7 @@ t.test('a broker that refuses the bridge on reconnect', { skip: !installed && 'n
   await startBroker()
 
   writeFileSync(join(dir, 'bridge-password'), 'first-password\n')
+  writeFileSync(join(dir, 'metrics-token'), 'scrape\n')
   const keyFile = join(dir, 'master.key')
   writeFileSync(keyFile, Buffer.from(c.randomBytes(16)).toString('hex'))
   const config = loadConfig({
@@ -88,6 +90,7 @@ t.test('a broker that refuses the bridge on reconnect', { skip: !installed && 'n
       OPG_MQTT_USERNAME: 'bridge',
       OPG_MQTT_PASSWORD_FILE: join(dir, 'bridge-password'),
       OPG_MQTT_CONNECTIONS: '1',
+      OPG_METRICS_TOKEN_FILE: join(dir, 'metrics-token'),
       OPG_VERIFY_WORKERS: '0',
       OPG_LOG_LEVEL: 'warn',
     },
@@ -97,6 +100,17 @@ t.test('a broker that refuses the bridge on reconnect', { skip: !installed && 'n
   const bridge = new Bridge({ config, logger })
   await bridge.start()
   t.teardown(() => bridge.stop())
+  /** opg_mqtt_connected by client id, as Prometheus would scrape it. */
+  const links = async () => {
+    const res = await bridge.app.request('/metrics', { headers: { authorization: 'Bearer scrape' } })
+    const text = await res.text()
+    return Object.fromEntries(
+      [...text.matchAll(/^opg_mqtt_connected\{client="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
+    )
+  }
+  const id = config.mqtt.clientId
+  const all = (v: number) => ({ [id]: v, [`${id}-pub`]: v, [`${id}-cmd`]: v, [`${id}-boxcmd`]: v })
+  t.same(await links(), all(1), '/metrics: the four clients connected')
 
   // The broker's password is rotated before the bridge's: on restart it refuses the bridge's clients.
   setPassword('second-password')
@@ -113,6 +127,7 @@ t.test('a broker that refuses the bridge on reconnect', { skip: !installed && 'n
     'both publishers report the refusal',
   )
   t.ok(refused.length >= 3, `every client reports it (${refused.length} refusals logged)`)
+  t.same(await links(), all(0), '/metrics: the four clients off the broker')
 
   // The broker takes the bridge's password again: the bridge, still running, has all its clients back.
   setPassword('first-password')
@@ -137,4 +152,5 @@ t.test('a broker that refuses the bridge on reconnect', { skip: !installed && 'n
     void watcher.subscribeAsync('$SYS/broker/clients/connected')
   })
   t.equal(bridgeClients, 4, "the bridge's four clients reconnected")
+  t.same(await links(), all(1), '/metrics: connected again')
 })

@@ -103,7 +103,7 @@ t.test(
   { skip: !promtool && !process.env.CI ? 'promtool not installed' : false },
   async (t) => {
     const check = execFileSync('promtool', ['check', 'rules', `${ALERTS}opg-rules.yml`], { encoding: 'utf8' })
-    t.match(check, 'SUCCESS: 6 rules found')
+    t.match(check, 'SUCCESS: 7 rules found')
     const run = spawnSync('promtool', ['test', 'rules', `${ALERTS}opg-rules.test.yml`], { encoding: 'utf8' })
     t.equal(run.status, 0, run.stdout + run.stderr)
   },
