@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import type { CryptoBackend } from '@opg/protocol'
-import mqtt from 'mqtt'
+import type mqtt from 'mqtt'
 import type { Logger } from 'pino'
 import { issuerPort, reconcilerPort, sandboxSmsPort } from './api/adapters.js'
 import { type ApiApp, createApi } from './api/app.js'
@@ -32,8 +32,9 @@ import {
 } from './fleet/bridge-broker.js'
 import { deviceSecretAad } from './fleet/devices.js'
 import type { EmbeddedBroker } from './fleet/embedded-broker.js'
+import { openPublisher } from './fleet/mqtt-clients.js'
 import { sqlDeviceDirectory, sqlKeyrings } from './ingest/adapters.js'
-import { IngestConsumer, MQTT_RECONNECT, watchLink } from './ingest/consumer.js'
+import { IngestConsumer } from './ingest/consumer.js'
 import { BatchProcessor } from './ingest/processor.js'
 import { loadMasterKey, type MasterKey } from './issuer/master-key.js'
 import { createLogger } from './logger.js'
@@ -385,21 +386,18 @@ export class Bridge {
     })
   }
 
-  /**
-   * An MQTT client of the bridge's own that only publishes (client id `<clientId>-<suffix>`), reconnecting every
-   * second (MQTT_RECONNECT), stopped with the bridge. A refused reconnect is logged and retried: mqtt.js reports
-   * it as an 'error' event, which with no listener would end the process.
-   */
+  /** A publishing MQTT client of the bridge's own (`<clientId>-<suffix>`, fleet/mqtt-clients.ts), stopped with it. */
   async #publisher(mqttUrl: string, suffix: string, name: string): Promise<mqtt.MqttClient> {
-    const clientId = `${this.config.mqtt.clientId}-${suffix}`
-    const client = await mqtt.connectAsync(mqttUrl, {
-      ...this.#mqttLogin(),
-      clientId,
-      protocolVersion: this.config.mqtt.url === null ? 4 : 5,
-      ...MQTT_RECONNECT,
-    })
-    client.on('error', (err) => this.logger.warn({ err, clientId }, 'mqtt publisher error'))
-    watchLink(client, clientId, (id, connected) => this.#metrics?.mqttLink(id, connected))
+    const client = await openPublisher(
+      mqttUrl,
+      {
+        ...this.#mqttLogin(),
+        clientId: `${this.config.mqtt.clientId}-${suffix}`,
+        protocolVersion: this.config.mqtt.url === null ? 4 : 5,
+      },
+      this.logger,
+      (id, connected) => this.#metrics?.mqttLink(id, connected),
+    )
     this.#started.push({ name, stop: () => client.endAsync() })
     return client
   }

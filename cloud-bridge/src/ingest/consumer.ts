@@ -13,27 +13,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { bridgeSubscription } from '@opg/protocol'
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt'
+import { type LinkObserver, MQTT_RECONNECT, openPublisher, watchLink } from '../fleet/mqtt-clients.js'
 import { type Logger, silentLogger } from '../reconcile/reconciler.js'
 import type { BatchProcessor, ProcessResult } from './processor.js'
-
-/**
- * How every MQTT client of the bridge's comes back: a new attempt each second, including after the broker
- * refused one (a password rotated on the broker first, an auth backend down, a cluster node draining). mqtt.js
- * otherwise stops for good at the first refused CONNACK, and the bridge would be off the broker until restarted.
- */
-export const MQTT_RECONNECT = { reconnectPeriod: 1000, reconnectOnConnackError: true } as const
-
-/** Tell `onLink` whether `client` is connected now, and each time that changes. */
-export function watchLink(
-  client: MqttClient,
-  clientId: string,
-  onLink: ((clientId: string, connected: boolean) => void) | undefined,
-): void {
-  if (!onLink) return
-  onLink(clientId, client.connected)
-  client.on('connect', () => onLink(clientId, true))
-  client.on('close', () => onLink(clientId, false))
-}
 
 export interface ConsumerOptions {
   url: string
@@ -57,7 +39,7 @@ export interface ConsumerOptions {
   /** Told of every message handled (its ack, if any, with the broker) and how long it took from arrival. */
   observe?: (result: ProcessResult, seconds: number) => void
   /** Told when each of the consumer's connections (by client id) connects to the broker or loses it. */
-  onLink?: (clientId: string, connected: boolean) => void
+  onLink?: LinkObserver
 }
 
 /** Consumes box messages and publishes acks. start()/stop() own every connection and timer. */
@@ -93,16 +75,18 @@ export class IngestConsumer {
     this.abort = new AbortController()
     // Acks go out on their own connection: a consuming connection handles one packet at a time, so it could
     // not receive the broker's PUBACK for an ack while the batch that produced it is still being handled.
-    this.publisher = await mqtt.connectAsync(this.opts.url, {
-      ...MQTT_RECONNECT,
-      connectTimeout: 10_000,
-      ...this.opts.mqtt,
-      clientId: `${this.opts.clientId}-pub`,
-      protocolVersion: this.opts.protocolVersion ?? 5,
-      clean: true,
-    })
-    this.publisher.on('error', (err) => this.log.warn({ err }, 'mqtt publisher error'))
-    watchLink(this.publisher, `${this.opts.clientId}-pub`, this.opts.onLink)
+    this.publisher = await openPublisher(
+      this.opts.url,
+      {
+        connectTimeout: 10_000,
+        ...this.opts.mqtt,
+        clientId: `${this.opts.clientId}-pub`,
+        protocolVersion: this.opts.protocolVersion ?? 5,
+        clean: true,
+      },
+      this.log,
+      this.opts.onLink,
+    )
     const n = this.shared ? Math.max(1, this.opts.connections ?? 1) : 1
     try {
       for (let i = 0; i < n; i++) {
